@@ -1,0 +1,194 @@
+// Package adminapi is the JSON admin edge: the operator's tenant management
+// now, the tenant admins' API as it grows. Errors are RFC 9457 problems.
+package adminapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/scimd/scimd/server/provision"
+)
+
+// Options configure the admin edge.
+type Options struct {
+	// OperatorToken guards tenant management.
+	OperatorToken string
+	// PublicURL is the externally visible base URL; empty derives it from the request.
+	PublicURL string
+	// Timeout bounds the work of one request.
+	Timeout time.Duration
+}
+
+// API serves /admin/v1/...
+type API struct {
+	svc      *provision.Service
+	opts     Options
+	operator [32]byte
+}
+
+// New returns the admin edge over svc.
+func New(svc *provision.Service, opts Options) *API {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	return &API{svc: svc, opts: opts, operator: sha256.Sum256([]byte(opts.OperatorToken))}
+}
+
+// Register mounts the admin routes on r.
+func (a *API) Register(r fiber.Router) {
+	op := r.Group("/admin/v1/tenants", a.requireOperator)
+	op.Post("/", a.createTenant)
+	op.Post("", a.createTenant)
+	op.Get("/", a.listTenants)
+	op.Get("", a.listTenants)
+	op.Get("/:id", a.getTenant)
+	op.Delete("/:id", a.deleteTenant)
+}
+
+func (a *API) requireOperator(c *fiber.Ctx) error {
+	token, ok := bearer(c.Get(fiber.HeaderAuthorization))
+	// Compare fixed-size hashes so that neither content nor length leaks through timing.
+	given := sha256.Sum256([]byte(token))
+	if !ok || a.opts.OperatorToken == "" || subtle.ConstantTimeCompare(given[:], a.operator[:]) != 1 {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="scimd-operator"`)
+		return Problem(c, http.StatusUnauthorized, "the operator bearer token is required")
+	}
+	return c.Next()
+}
+
+type tenantBody struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	LicenseLimit *int64 `json:"licenseLimit"`
+}
+
+type tenantJSON struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	LicenseLimit int64     `json:"licenseLimit"`
+	SeatsUsed    *int64    `json:"seatsUsed,omitempty"`
+	Mode         string    `json:"provisioningMode"`
+	Created      time.Time `json:"created"`
+	SCIMBaseURL  string    `json:"scimBaseUrl"`
+	SCIMToken    string    `json:"scimToken,omitempty"`
+	AdminToken   string    `json:"adminToken,omitempty"`
+}
+
+func (a *API) createTenant(c *fiber.Ctx) error {
+	var in tenantBody
+	if err := decodeStrict(c.Body(), &in); err != nil {
+		return Problem(c, http.StatusBadRequest, "the body must be a JSON object with id, name and licenseLimit: "+err.Error())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+	defer cancel()
+	t, creds, err := a.svc.CreateTenant(ctx, provision.NewTenant{ID: in.ID, Name: in.Name, LicenseLimit: in.LicenseLimit})
+	if err != nil {
+		return a.fail(c, err)
+	}
+	out := a.view(c, t)
+	out.SCIMToken, out.AdminToken = creds.SCIMToken, creds.AdminToken
+	c.Set(fiber.HeaderLocation, "/admin/v1/tenants/"+t.ID)
+	c.Set(fiber.HeaderCacheControl, "no-store") // the tokens are shown once
+	return c.Status(http.StatusCreated).JSON(out)
+}
+
+func (a *API) listTenants(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+	defer cancel()
+	ts, err := a.svc.ListTenants(ctx)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	out := make([]tenantJSON, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, a.view(c, t))
+	}
+	return c.JSON(fiber.Map{"tenants": out})
+}
+
+func (a *API) getTenant(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+	defer cancel()
+	t, err := a.svc.GetTenant(ctx, strings.Clone(c.Params("id")))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return c.JSON(a.view(c, t))
+}
+
+func (a *API) deleteTenant(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+	defer cancel()
+	if err := a.svc.DeleteTenant(ctx, strings.Clone(c.Params("id"))); err != nil {
+		return a.fail(c, err)
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+func (a *API) view(c *fiber.Ctx, t provision.Tenant) tenantJSON {
+	out := tenantJSON{ID: t.ID, Name: t.Name, LicenseLimit: t.LicenseLimit, Mode: t.Mode, Created: t.Created,
+		SCIMBaseURL: a.root(c) + "/scim/v2/" + t.ID}
+	if t.SeatsUsed >= 0 {
+		used := t.SeatsUsed
+		out.SeatsUsed = &used
+	}
+	return out
+}
+
+func (a *API) root(c *fiber.Ctx) string {
+	if a.opts.PublicURL != "" {
+		return strings.TrimRight(a.opts.PublicURL, "/")
+	}
+	return c.Protocol() + "://" + string(c.Request().Host())
+}
+
+// fail maps a service error to a problem response; unknown errors are
+// logged and answered without detail.
+func (a *API) fail(c *fiber.Ctx, err error) error {
+	var pe *provision.Error
+	if !errors.As(err, &pe) {
+		slog.Error("internal error", "request_id", c.Locals("requestid"), "err", err)
+		return Problem(c, http.StatusInternalServerError, "internal error")
+	}
+	status := map[provision.Kind]int{
+		provision.KindNotFound:         http.StatusNotFound,
+		provision.KindUniqueness:       http.StatusConflict,
+		provision.KindInvalid:          http.StatusBadRequest,
+		provision.KindPrecondition:     http.StatusPreconditionFailed,
+		provision.KindLicenseExhausted: http.StatusForbidden,
+		provision.KindConflict:         http.StatusConflict,
+		provision.KindUnauthorized:     http.StatusUnauthorized,
+		provision.KindUnavailable:      http.StatusServiceUnavailable,
+	}[pe.Kind]
+	if status == 0 {
+		slog.Error("internal error", "request_id", c.Locals("requestid"), "err", err)
+		return Problem(c, http.StatusInternalServerError, "internal error")
+	}
+	if status == http.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, "5")
+	}
+	return Problem(c, status, pe.Detail)
+}
+
+// Problem writes an RFC 9457 problem document.
+func Problem(c *fiber.Ctx, status int, detail string) error {
+	c.Status(status)
+	return c.JSON(fiber.Map{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail}, "application/problem+json")
+}
+
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}

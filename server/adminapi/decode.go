@@ -1,0 +1,21 @@
+package adminapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+)
+
+// decodeStrict decodes one JSON object, refusing unknown fields and
+// trailing data, so that a typo in a field name is an error, not a default.
+func decodeStrict(body []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}

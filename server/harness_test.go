@@ -1,0 +1,206 @@
+package server_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/scimd/scimd/server"
+	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/storage"
+)
+
+const operatorToken = "test-operator-token"
+
+// backends lists the Redis servers the end-to-end tests run against: the
+// embedded one always, and real Redis when REDIS_URL is set (as in CI).
+func backends(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	e, err := storage.StartEmbedded()
+	if err != nil {
+		t.Fatalf("embedded redis: %v", err)
+	}
+	t.Cleanup(e.Close)
+	out["miniredis"] = e.URL()
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		out["redis"] = u
+	}
+	return out
+}
+
+// forEachBackend runs fn once per backend with a fresh app.
+func forEachBackend(t *testing.T, fn func(t *testing.T, h *harness)) {
+	for name, url := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			fn(t, newHarness(t, url))
+		})
+	}
+}
+
+type harness struct {
+	t   *testing.T
+	app *fiber.App
+}
+
+func newHarness(t *testing.T, url string) *harness {
+	t.Helper()
+	rdb, err := storage.NewClient(url)
+	if err != nil {
+		t.Fatalf("redis client: %v", err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	svc := provision.New(storage.New(rdb, storage.Options{}), provision.Options{})
+	app := server.New(server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: 64 << 10}, svc)
+	return &harness{t: t, app: app}
+}
+
+// tenant is a tenant made for one test, deleted when the test ends.
+type tenant struct {
+	ID         string
+	SCIMToken  string
+	AdminToken string
+	Base       string // "/scim/v2/<id>"
+}
+
+func (h *harness) newTenant(limit int) tenant {
+	h.t.Helper()
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		h.t.Fatal(err)
+	}
+	id := "e2e-" + hex.EncodeToString(b[:])
+	res := h.do(http.MethodPost, "/admin/v1/tenants", operatorToken, map[string]any{"id": id, "name": "Test " + id, "licenseLimit": limit})
+	res.want(201)
+	var out struct {
+		ID, SCIMToken, AdminToken, SCIMBaseURL string
+	}
+	res.decode(&out)
+	if out.SCIMToken == "" || out.AdminToken == "" {
+		h.t.Fatalf("tenant create gave no tokens: %s", res.body)
+	}
+	h.t.Cleanup(func() {
+		h.do(http.MethodDelete, "/admin/v1/tenants/"+id, operatorToken, nil)
+	})
+	return tenant{ID: id, SCIMToken: out.SCIMToken, AdminToken: out.AdminToken, Base: "/scim/v2/" + id}
+}
+
+type response struct {
+	t      *testing.T
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends one request through the real Fiber app; body may be nil, raw
+// bytes, a string, or a value to encode as JSON.
+func (h *harness) do(method, path, token string, body any, headers ...string) response {
+	h.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		r = bytes.NewReader(b)
+	case string:
+		r = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req := httptest.NewRequest(method, "http://scimd.test"+path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := h.app.Test(req, -1)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return response{t: h.t, status: resp.StatusCode, header: resp.Header, body: raw}
+}
+
+func (r response) want(status int) response {
+	r.t.Helper()
+	if r.status != status {
+		r.t.Fatalf("status %d, want %d; body: %s", r.status, status, r.body)
+	}
+	return r
+}
+
+func (r response) decode(v any) {
+	r.t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		r.t.Fatalf("decoding %s: %v", r.body, err)
+	}
+}
+
+func (r response) json() map[string]any {
+	r.t.Helper()
+	var m map[string]any
+	r.decode(&m)
+	return m
+}
+
+// fixture reads one of Entra's request bodies, kept in testdata as copied
+// from shared/entra-fixtures (TestFixturesMatchShared guards the copy).
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "entra", name))
+	if err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	return b
+}
+
+// fixtureWith reads a fixture and replaces placeholder ids with real ones.
+func fixtureWith(t *testing.T, name string, replace ...string) []byte {
+	t.Helper()
+	s := string(fixture(t, name))
+	for i := 0; i+1 < len(replace); i += 2 {
+		s = strings.ReplaceAll(s, replace[i], replace[i+1])
+	}
+	return []byte(s)
+}
+
+// path digs into decoded JSON: path(m, "name", "familyName").
+func path(v any, keys ...any) any {
+	for _, k := range keys {
+		switch k := k.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			l, _ := v.([]any)
+			if k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+func (r response) text() string { return string(r.body) }

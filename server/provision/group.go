@@ -1,0 +1,317 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/storage"
+)
+
+// Group is a group as both edges see it. Members is nil unless it was asked for.
+type Group struct {
+	ID       string
+	Version  int64
+	Created  time.Time
+	Modified time.Time
+	Attrs    map[string]any
+	Members  []string
+}
+
+// ETag is the weak entity tag of this version of the group.
+func (g Group) ETag() string { return etag(g.Version) }
+
+// MemberChange is the net effect of a request on a group's members: with
+// Replace every current member goes first.
+type MemberChange struct {
+	Replace bool
+	Add     []string
+	Remove  []string
+}
+
+func (c MemberChange) empty() bool { return !c.Replace && len(c.Add) == 0 && len(c.Remove) == 0 }
+
+// CreateGroup creates a group with its initial members.
+// Returns KindInvalid, KindUniqueness, KindNotFound (tenant), KindUnavailable.
+func (s *Service) CreateGroup(ctx context.Context, tenant string, attrs map[string]any, members []string, a Actor) (Group, error) {
+	doc, raw, err := canonical(attrs)
+	if err != nil {
+		return Group{}, err
+	}
+	rec, err := groupRecord(doc, raw)
+	if err != nil {
+		return Group{}, err
+	}
+	members = dedupe(members)
+	now := s.now().UTC()
+	rec.ID, rec.Version, rec.Created, rec.Modified = newID(), 1, now, now
+	changes := diff(nil, doc)
+	if len(members) > 0 {
+		changes = append(changes, Change{Attribute: "members", Added: anySlice(members)})
+	}
+	ev := s.event(a, "group.create", "Group", rec.ID, changes)
+	if err := s.store.CreateGroup(ctx, tenant, rec, members, ev.encode()); err != nil {
+		return Group{}, fromStorage(err, "tenant")
+	}
+	return groupView(rec, doc, members), nil
+}
+
+// GetGroup returns one group, with its members when withMembers.
+// Returns KindNotFound, KindUnavailable.
+func (s *Service) GetGroup(ctx context.Context, tenant, id string, withMembers bool) (Group, error) {
+	rec, err := s.store.GetGroup(ctx, tenant, id)
+	if err != nil {
+		return Group{}, fromStorage(err, "group "+id)
+	}
+	g, err := decodeGroup(rec)
+	if err != nil || !withMembers {
+		return g, err
+	}
+	if g.Members, err = s.store.GroupMembers(ctx, tenant, id); err != nil {
+		return Group{}, fromStorage(err, "group "+id)
+	}
+	return g, nil
+}
+
+// ReplaceGroup replaces a group's attributes and its whole member list (PUT).
+// Returns KindNotFound, KindPrecondition, KindInvalid, KindUniqueness,
+// KindConflict, KindUnavailable.
+func (s *Service) ReplaceGroup(ctx context.Context, tenant, id string, attrs map[string]any, members []string, ifMatch string, a Actor) (Group, error) {
+	change := MemberChange{Replace: true, Add: dedupe(members)}
+	return s.updateGroup(ctx, tenant, id, ifMatch, a, "group.replace", func(map[string]any) (map[string]any, MemberChange, error) {
+		return attrs, change, nil
+	})
+}
+
+// PatchGroup applies a change to a group: apply mutates the attributes it is
+// given and returns the member change. Returns what ReplaceGroup returns,
+// plus apply's error as is.
+func (s *Service) PatchGroup(ctx context.Context, tenant, id, ifMatch string, a Actor, apply func(doc map[string]any) (MemberChange, error)) (Group, error) {
+	return s.updateGroup(ctx, tenant, id, ifMatch, a, "group.update", func(doc map[string]any) (map[string]any, MemberChange, error) {
+		c, err := apply(doc)
+		return doc, c, err
+	})
+}
+
+func (s *Service) updateGroup(ctx context.Context, tenant, id, ifMatch string, a Actor, action string, change func(map[string]any) (map[string]any, MemberChange, error)) (Group, error) {
+	for attempt := 0; attempt < s.opts.WriteRetries; attempt++ {
+		prev, err := s.store.GetGroup(ctx, tenant, id)
+		if err != nil {
+			return Group{}, fromStorage(err, "group "+id)
+		}
+		if !etagMatches(ifMatch, prev.Version) {
+			return Group{}, errPrecondition
+		}
+		old, err := decodeDoc(prev.Doc)
+		if err != nil {
+			return Group{}, err
+		}
+		work, err := decodeDoc(prev.Doc)
+		if err != nil {
+			return Group{}, err
+		}
+		next, members, err := change(work)
+		if err != nil {
+			return Group{}, err
+		}
+		doc, raw, err := canonical(next)
+		if err != nil {
+			return Group{}, err
+		}
+		members.Add, members.Remove = dedupe(members.Add), dedupe(members.Remove)
+		if bytes.Equal(raw, prev.Doc) && members.empty() {
+			return groupView(prev, old, nil), nil
+		}
+		rec, err := groupRecord(doc, raw)
+		if err != nil {
+			return Group{}, err
+		}
+		rec.ID, rec.Version, rec.Created, rec.Modified = prev.ID, prev.Version+1, prev.Created, s.now().UTC()
+		changes := diff(old, doc)
+		if !members.empty() {
+			c := Change{Attribute: "members", Added: anySlice(members.Add), Removed: anySlice(members.Remove)}
+			if members.Replace {
+				c.Old = "all members"
+			}
+			changes = append(changes, c)
+		}
+		ev := s.event(a, action, "Group", id, changes)
+		err = s.store.UpdateGroup(ctx, tenant, prev, rec, storage.MemberChange(members), ev.encode())
+		if errors.Is(err, storage.ErrVersionConflict) {
+			if ifMatch != "" {
+				return Group{}, errPrecondition
+			}
+			continue
+		}
+		if err != nil {
+			return Group{}, fromStorage(err, "group "+id)
+		}
+		return groupView(rec, doc, nil), nil
+	}
+	return Group{}, &Error{Kind: KindConflict, Detail: "group " + id + " kept changing concurrently; try again"}
+}
+
+// DeleteGroup deletes a group. Returns KindNotFound, KindPrecondition, KindUnavailable.
+func (s *Service) DeleteGroup(ctx context.Context, tenant, id, ifMatch string, a Actor) error {
+	if ifMatch != "" {
+		prev, err := s.store.GetGroup(ctx, tenant, id)
+		if err != nil {
+			return fromStorage(err, "group "+id)
+		}
+		if !etagMatches(ifMatch, prev.Version) {
+			return errPrecondition
+		}
+	}
+	ev := s.event(a, "group.delete", "Group", id, nil)
+	return fromStorage(s.store.DeleteGroup(ctx, tenant, id, ev.encode()), "group "+id)
+}
+
+// ListGroups runs a list query over groups. Returns KindUnavailable.
+func (s *Service) ListGroups(ctx context.Context, tenant string, q ListQuery[Group]) (Page[Group], error) {
+	if !q.Indexed && q.Match == nil {
+		ids, total, err := s.store.PageGroups(ctx, tenant, q.StartIndex-1, q.Count)
+		if err != nil {
+			return Page[Group]{}, fromStorage(err, "groups")
+		}
+		groups, err := s.loadGroups(ctx, tenant, ids, q.WithMembers)
+		return Page[Group]{Total: int(total), Resources: groups}, err
+	}
+	w := window[Group]{start: q.StartIndex - 1, count: q.Count, match: q.Match}
+	if q.Indexed {
+		ids, err := s.groupCandidates(ctx, tenant, q.Lookups)
+		if err != nil {
+			return Page[Group]{}, err
+		}
+		groups, err := s.loadGroups(ctx, tenant, ids, q.WithMembers)
+		if err != nil {
+			return Page[Group]{}, err
+		}
+		sortByCreation(groups, func(g Group) (int64, string) { return g.Created.UnixNano(), g.ID })
+		w.offer(groups)
+		return w.page(), nil
+	}
+	var loadErr error
+	err := s.store.ScanGroups(ctx, tenant, func(batch []storage.Group) bool {
+		groups := make([]Group, 0, len(batch))
+		for _, rec := range batch {
+			g, err := decodeGroup(rec)
+			if err == nil && q.WithMembers {
+				g.Members, err = s.store.GroupMembers(ctx, tenant, g.ID)
+				err = fromStorage(err, "group "+g.ID)
+			}
+			if err != nil {
+				loadErr = err
+				return false
+			}
+			groups = append(groups, g)
+		}
+		w.offer(groups)
+		return true
+	})
+	if err != nil {
+		return Page[Group]{}, fromStorage(err, "groups")
+	}
+	return w.page(), loadErr
+}
+
+func (s *Service) groupCandidates(ctx context.Context, tenant string, lookups []Lookup) ([]string, error) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, l := range lookups {
+		var found []string
+		var err error
+		switch l.Attr {
+		case LookupID:
+			found = []string{l.Value}
+		case LookupDisplayName:
+			found, err = s.store.FindGroups(ctx, tenant, storage.GroupByDisplayName, l.Value)
+		case LookupExternalID:
+			found, err = s.store.FindGroups(ctx, tenant, storage.GroupByExternalID, l.Value)
+		case LookupMember:
+			found, err = s.store.UserGroups(ctx, tenant, l.Value)
+		}
+		if err != nil {
+			return nil, fromStorage(err, "groups")
+		}
+		for _, id := range found {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids, nil
+}
+
+func (s *Service) loadGroups(ctx context.Context, tenant string, ids []string, withMembers bool) ([]Group, error) {
+	if len(ids) == 0 {
+		return []Group{}, nil
+	}
+	recs, err := s.store.GetGroups(ctx, tenant, ids)
+	if err != nil {
+		return nil, fromStorage(err, "groups")
+	}
+	out := make([]Group, 0, len(recs))
+	for _, rec := range recs {
+		g, err := decodeGroup(rec)
+		if err != nil {
+			return nil, err
+		}
+		if withMembers {
+			if g.Members, err = s.store.GroupMembers(ctx, tenant, g.ID); err != nil {
+				return nil, fromStorage(err, "group "+g.ID)
+			}
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func groupRecord(doc map[string]any, raw []byte) (storage.Group, error) {
+	name, _ := doc["displayName"].(string)
+	if strings.TrimSpace(name) == "" {
+		return storage.Group{}, &Error{Kind: KindInvalid, Attribute: "displayName", Detail: "displayName is required"}
+	}
+	externalID, _ := doc["externalId"].(string)
+	return storage.Group{DisplayName: name, ExternalID: externalID, Doc: raw}, nil
+}
+
+func decodeGroup(rec storage.Group) (Group, error) {
+	doc, err := decodeDoc(rec.Doc)
+	if err != nil {
+		return Group{}, err
+	}
+	return groupView(rec, doc, nil), nil
+}
+
+func groupView(rec storage.Group, doc map[string]any, members []string) Group {
+	return Group{ID: rec.ID, Version: rec.Version, Created: rec.Created, Modified: rec.Modified, Attrs: doc, Members: members}
+}
+
+func dedupe(ids []string) []string {
+	if len(ids) < 2 {
+		return ids
+	}
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func anySlice(ids []string) []any {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}

@@ -1,0 +1,196 @@
+package provision
+
+import (
+	"context"
+	"sort"
+
+	"github.com/scimd/scimd/storage"
+)
+
+// LookupAttr names an attribute with an index behind it.
+type LookupAttr int
+
+// The lookups a list query can start from.
+const (
+	LookupID             LookupAttr = iota + 1
+	LookupUserName                  // users, case-insensitive
+	LookupUserNamePrefix            // users, case-insensitive
+	LookupExternalID                // users and groups
+	LookupWorkEmail                 // users, case-insensitive
+	LookupEmployeeNumber            // users
+	LookupDisplayName               // groups, case-insensitive
+	LookupMember                    // groups having this user as a member
+)
+
+// Lookup is one index lookup: the ids whose Attr equals (or starts with) Value.
+type Lookup struct {
+	Attr  LookupAttr
+	Value string
+}
+
+// ListQuery selects and pages resources. With Indexed, the candidates are
+// the union of Lookups (a superset is fine: Match decides); without, every
+// resource of the tenant is a candidate. Match nil accepts every candidate.
+type ListQuery[T any] struct {
+	Indexed    bool
+	Lookups    []Lookup
+	Match      func(T) bool
+	StartIndex int // 1-based
+	Count      int // 0 returns only the total
+	// WithMembers loads group members before Match and in the results.
+	WithMembers bool
+}
+
+// Page is one page of a list and the number of all matches.
+type Page[T any] struct {
+	Total     int
+	Resources []T
+}
+
+// prefixLimit bounds how many ids a userName prefix lookup may return before
+// the query falls back to a scan; the scan is bounded in batches instead.
+const prefixLimit = 10000
+
+// ListUsers runs a list query over users. Returns KindUnavailable.
+func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User]) (Page[User], error) {
+	if !q.Indexed && q.Match == nil {
+		ids, total, err := s.store.PageUsers(ctx, tenant, q.StartIndex-1, q.Count)
+		if err != nil {
+			return Page[User]{}, fromStorage(err, "users")
+		}
+		users, err := s.loadUsers(ctx, tenant, ids)
+		return Page[User]{Total: int(total), Resources: users}, err
+	}
+	w := window[User]{start: q.StartIndex - 1, count: q.Count, match: q.Match}
+	if q.Indexed {
+		ids, complete, err := s.userCandidates(ctx, tenant, q.Lookups)
+		if err != nil {
+			return Page[User]{}, err
+		}
+		if complete {
+			users, err := s.loadUsers(ctx, tenant, ids)
+			if err != nil {
+				return Page[User]{}, err
+			}
+			sortByCreation(users, func(u User) (int64, string) { return u.Created.UnixNano(), u.ID })
+			w.offer(users)
+			return w.page(), nil
+		}
+	}
+	var decodeErr error
+	err := s.store.ScanUsers(ctx, tenant, func(batch []storage.User) bool {
+		users := make([]User, 0, len(batch))
+		for _, rec := range batch {
+			u, err := decodeUser(rec)
+			if err != nil {
+				decodeErr = err
+				return false
+			}
+			users = append(users, u)
+		}
+		w.offer(users)
+		return true
+	})
+	if err != nil {
+		return Page[User]{}, fromStorage(err, "users")
+	}
+	return w.page(), decodeErr
+}
+
+// userCandidates resolves lookups to ids. complete is false when a prefix
+// lookup hit its limit, and the caller must scan instead.
+func (s *Service) userCandidates(ctx context.Context, tenant string, lookups []Lookup) ([]string, bool, error) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, l := range lookups {
+		var found []string
+		var err error
+		switch l.Attr {
+		case LookupID:
+			found = []string{l.Value}
+		case LookupUserName:
+			found, err = s.store.FindUsers(ctx, tenant, storage.UserByUserName, l.Value)
+		case LookupExternalID:
+			found, err = s.store.FindUsers(ctx, tenant, storage.UserByExternalID, l.Value)
+		case LookupWorkEmail:
+			found, err = s.store.FindUsers(ctx, tenant, storage.UserByWorkEmail, l.Value)
+		case LookupEmployeeNumber:
+			found, err = s.store.FindUsers(ctx, tenant, storage.UserByEmployeeNumber, l.Value)
+		case LookupUserNamePrefix:
+			found, err = s.store.UsersWithUserNamePrefix(ctx, tenant, l.Value, prefixLimit+1)
+			if err == nil && len(found) > prefixLimit {
+				return nil, false, nil
+			}
+		default:
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fromStorage(err, "users")
+		}
+		for _, id := range found {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids, true, nil
+}
+
+func (s *Service) loadUsers(ctx context.Context, tenant string, ids []string) ([]User, error) {
+	if len(ids) == 0 {
+		return []User{}, nil
+	}
+	recs, err := s.store.GetUsers(ctx, tenant, ids)
+	if err != nil {
+		return nil, fromStorage(err, "users")
+	}
+	out := make([]User, 0, len(recs))
+	for _, rec := range recs {
+		u, err := decodeUser(rec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// window counts every match and keeps those inside [start, start+count).
+type window[T any] struct {
+	start, count int
+	match        func(T) bool
+	total        int
+	kept         []T
+}
+
+func (w *window[T]) offer(items []T) {
+	for _, it := range items {
+		if w.match != nil && !w.match(it) {
+			continue
+		}
+		if w.total >= w.start && len(w.kept) < w.count {
+			w.kept = append(w.kept, it)
+		}
+		w.total++
+	}
+}
+
+func (w *window[T]) page() Page[T] {
+	if w.kept == nil {
+		w.kept = []T{}
+	}
+	return Page[T]{Total: w.total, Resources: w.kept}
+}
+
+// sortByCreation gives index lookups the same order as listing and scans.
+func sortByCreation[T any](items []T, key func(T) (int64, string)) {
+	sort.Slice(items, func(i, j int) bool {
+		ti, idi := key(items[i])
+		tj, idj := key(items[j])
+		if ti != tj {
+			return ti < tj
+		}
+		return idi < idj
+	})
+}

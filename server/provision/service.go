@@ -1,0 +1,109 @@
+// Package provision holds the provisioning rules that the SCIM API and the
+// admin API share: creating, changing and deleting users and groups, tenant
+// management, license seats and audit events. It knows neither HTTP nor
+// Redis: the edges call it, it calls storage.
+package provision
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"github.com/scimd/scimd/storage"
+)
+
+// store is what the service needs from storage; declared here, where it is
+// used, so tests can inject faults.
+type store interface {
+	CreateTenant(ctx context.Context, t storage.Tenant) error
+	GetTenant(ctx context.Context, id string) (storage.Tenant, error)
+	ListTenants(ctx context.Context) ([]storage.Tenant, error)
+	DeleteTenant(ctx context.Context, id string) error
+	SeatsUsed(ctx context.Context, tenant string) (int64, error)
+
+	CreateUser(ctx context.Context, tenant string, u storage.User, audit []byte) error
+	GetUser(ctx context.Context, tenant, id string) (storage.User, error)
+	GetUsers(ctx context.Context, tenant string, ids []string) ([]storage.User, error)
+	UpdateUser(ctx context.Context, tenant string, prev, u storage.User, audit []byte) error
+	DeleteUser(ctx context.Context, tenant, id string, audit []byte) error
+	FindUsers(ctx context.Context, tenant string, by storage.UserIndex, value string) ([]string, error)
+	UsersWithUserNamePrefix(ctx context.Context, tenant, prefix string, limit int) ([]string, error)
+	PageUsers(ctx context.Context, tenant string, offset, count int) ([]string, int64, error)
+	ScanUsers(ctx context.Context, tenant string, fn func([]storage.User) bool) error
+	UserGroups(ctx context.Context, tenant, userID string) ([]string, error)
+
+	CreateGroup(ctx context.Context, tenant string, g storage.Group, members []string, audit []byte) error
+	GetGroup(ctx context.Context, tenant, id string) (storage.Group, error)
+	GetGroups(ctx context.Context, tenant string, ids []string) ([]storage.Group, error)
+	UpdateGroup(ctx context.Context, tenant string, prev, g storage.Group, change storage.MemberChange, audit []byte) error
+	DeleteGroup(ctx context.Context, tenant, id string, audit []byte) error
+	FindGroups(ctx context.Context, tenant string, by storage.GroupIndex, value string) ([]string, error)
+	PageGroups(ctx context.Context, tenant string, offset, count int) ([]string, int64, error)
+	ScanGroups(ctx context.Context, tenant string, fn func([]storage.Group) bool) error
+	GroupMembers(ctx context.Context, tenant, id string) ([]string, error)
+
+	Ping(ctx context.Context) error
+}
+
+// Actor says who made a change, for the audit stream.
+type Actor struct {
+	Source string // "scim" or "admin"
+	User   string // the acting admin; empty for SCIM
+	IP     string // the client address; empty for SCIM
+}
+
+// SCIM is the actor of every SCIM request: the identity provider's calls
+// carry neither a user nor a meaningful source address.
+var SCIM = Actor{Source: "scim"}
+
+// Options tune a Service.
+type Options struct {
+	// Clock returns the current time; nil means time.Now.
+	Clock func() time.Time
+	// TokenCacheTTL is how long a successful token check is remembered in
+	// process; a revoked token keeps working at most this long. 0 means 5s.
+	TokenCacheTTL time.Duration
+	// WriteRetries bounds compare-and-set retries of one PATCH. 0 means 8.
+	WriteRetries int
+}
+
+// Service implements the provisioning use cases over a store.
+type Service struct {
+	store  store
+	now    func() time.Time
+	tokens *tokenCache
+	opts   Options
+}
+
+// New returns a Service over st.
+func New(st *storage.Store, opts Options) *Service {
+	return newService(st, opts)
+}
+
+func newService(st store, opts Options) *Service {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.TokenCacheTTL <= 0 {
+		opts.TokenCacheTTL = 5 * time.Second
+	}
+	if opts.WriteRetries <= 0 {
+		opts.WriteRetries = 8
+	}
+	return &Service{store: st, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), opts: opts}
+}
+
+// Ready reports whether the store answers. Returns KindUnavailable.
+func (s *Service) Ready(ctx context.Context) error {
+	return fromStorage(s.store.Ping(ctx), "store")
+}
+
+// newID returns a random 128-bit identifier in hex; ids are opaque to clients.
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("provision: no randomness: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}

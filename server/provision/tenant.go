@@ -1,0 +1,221 @@
+package provision
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scimd/scimd/storage"
+)
+
+// Tenant is a tenant as the edges show it; token hashes stay inside.
+type Tenant struct {
+	ID           string
+	Name         string
+	LicenseLimit int64
+	SeatsUsed    int64
+	Mode         string
+	Created      time.Time
+}
+
+// NewTenant is the input of CreateTenant.
+type NewTenant struct {
+	ID           string
+	Name         string
+	LicenseLimit *int64
+}
+
+// TenantCredentials are the tokens of a new tenant, shown once.
+type TenantCredentials struct {
+	SCIMToken  string
+	AdminToken string
+}
+
+var tenantIDPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidTenantID tells whether id can name a tenant: lower-case letters,
+// digits and dashes, 1 to 63 characters, no dash at either end.
+func ValidTenantID(id string) bool { return tenantIDPattern.MatchString(id) }
+
+// CreateTenant creates a tenant with fresh tokens.
+// Returns KindInvalid, KindUniqueness (id taken), KindUnavailable.
+func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (Tenant, TenantCredentials, error) {
+	switch {
+	case !ValidTenantID(in.ID):
+		return Tenant{}, TenantCredentials{}, &Error{Kind: KindInvalid, Attribute: "id",
+			Detail: "id must be 1-63 lower-case letters, digits or dashes, not starting or ending with a dash"}
+	case strings.TrimSpace(in.Name) == "":
+		return Tenant{}, TenantCredentials{}, &Error{Kind: KindInvalid, Attribute: "name", Detail: "name is required"}
+	case in.LicenseLimit == nil:
+		return Tenant{}, TenantCredentials{}, &Error{Kind: KindInvalid, Attribute: "licenseLimit", Detail: "licenseLimit is required"}
+	case *in.LicenseLimit < 0:
+		return Tenant{}, TenantCredentials{}, &Error{Kind: KindInvalid, Attribute: "licenseLimit", Detail: "licenseLimit must not be negative"}
+	}
+	creds := TenantCredentials{SCIMToken: newToken("scim"), AdminToken: newToken("adm")}
+	t := storage.Tenant{
+		ID:             in.ID,
+		Name:           strings.TrimSpace(in.Name),
+		LicenseLimit:   *in.LicenseLimit,
+		Mode:           "idp",
+		Created:        s.now().UTC(),
+		SCIMTokenHash:  hashToken(creds.SCIMToken),
+		AdminTokenHash: hashToken(creds.AdminToken),
+	}
+	if err := s.store.CreateTenant(ctx, t); err != nil {
+		if errors.Is(err, storage.ErrExists) {
+			return Tenant{}, TenantCredentials{}, &Error{Kind: KindUniqueness, Attribute: "id", Detail: "a tenant with this id exists already", cause: err}
+		}
+		return Tenant{}, TenantCredentials{}, fromStorage(err, "tenant")
+	}
+	return tenantView(t, 0), creds, nil
+}
+
+// GetTenant returns a tenant with its seat count. Returns KindNotFound, KindUnavailable.
+func (s *Service) GetTenant(ctx context.Context, id string) (Tenant, error) {
+	t, err := s.store.GetTenant(ctx, id)
+	if err != nil {
+		return Tenant{}, fromStorage(err, "tenant")
+	}
+	used, err := s.store.SeatsUsed(ctx, id)
+	if err != nil {
+		return Tenant{}, fromStorage(err, "tenant")
+	}
+	return tenantView(t, used), nil
+}
+
+// ListTenants returns every tenant, oldest first. Returns KindUnavailable.
+func (s *Service) ListTenants(ctx context.Context) ([]Tenant, error) {
+	ts, err := s.store.ListTenants(ctx)
+	if err != nil {
+		return nil, fromStorage(err, "tenant")
+	}
+	out := make([]Tenant, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, tenantView(t, -1))
+	}
+	return out, nil
+}
+
+// DeleteTenant removes a tenant and all its data. Returns KindNotFound, KindUnavailable.
+func (s *Service) DeleteTenant(ctx context.Context, id string) error {
+	s.tokens.forgetTenant(id)
+	return fromStorage(s.store.DeleteTenant(ctx, id), "tenant")
+}
+
+// AuthenticateSCIM checks a bearer token against the tenant's SCIM token.
+// Returns KindUnauthorized (also for an unknown tenant, so that a caller
+// learns nothing about other tenants), KindUnavailable.
+func (s *Service) AuthenticateSCIM(ctx context.Context, tenant, token string) error {
+	return s.authenticate(ctx, tenant, token, func(t storage.Tenant) string { return t.SCIMTokenHash })
+}
+
+// AuthenticateAdmin checks a bearer token against the tenant's admin token.
+// Returns KindUnauthorized, KindUnavailable.
+func (s *Service) AuthenticateAdmin(ctx context.Context, tenant, token string) error {
+	return s.authenticate(ctx, tenant, token, func(t storage.Tenant) string { return t.AdminTokenHash })
+}
+
+func (s *Service) authenticate(ctx context.Context, tenant, token string, want func(storage.Tenant) string) error {
+	if token == "" || !ValidTenantID(tenant) {
+		return errUnauthorized
+	}
+	h := hashToken(token)
+	if s.tokens.valid(tenant, h) {
+		return nil
+	}
+	t, err := s.store.GetTenant(ctx, tenant)
+	if errors.Is(err, storage.ErrNotFound) {
+		return errUnauthorized
+	}
+	if err != nil {
+		return fromStorage(err, "tenant")
+	}
+	stored := want(t)
+	if stored == "" || subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 {
+		return errUnauthorized
+	}
+	s.tokens.remember(tenant, h)
+	return nil
+}
+
+var errUnauthorized = &Error{Kind: KindUnauthorized, Detail: "a valid bearer token for this tenant is required"}
+
+func tenantView(t storage.Tenant, used int64) Tenant {
+	return Tenant{ID: t.ID, Name: t.Name, LicenseLimit: t.LicenseLimit, SeatsUsed: used, Mode: t.Mode, Created: t.Created}
+}
+
+// newToken returns 256 random bits, prefixed so that a leaked token can be
+// recognised by secret scanners.
+func newToken(kind string) string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("provision: no randomness: " + err.Error())
+	}
+	return "scimd_" + kind + "_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// hashToken is SHA-256: tokens carry 256 random bits, so a slow hash adds nothing.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// tokenCache remembers successful token checks for a short time so that a
+// request does not pay a Redis round trip for authentication.
+type tokenCache struct {
+	ttl time.Duration
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]time.Time
+}
+
+func newTokenCache(ttl time.Duration, now func() time.Time) *tokenCache {
+	return &tokenCache{ttl: ttl, now: now, m: make(map[string]time.Time)}
+}
+
+func (c *tokenCache) valid(tenant, hash string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	exp, ok := c.m[tenant+"\x00"+hash]
+	if ok && c.now().Before(exp) {
+		return true
+	}
+	if ok {
+		delete(c.m, tenant+"\x00"+hash)
+	}
+	return false
+}
+
+func (c *tokenCache) remember(tenant, hash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Only valid tokens enter, so the map is bounded by tenants x tokens;
+	// sweep expired entries when it grows, to keep it so.
+	if len(c.m) > 4096 {
+		now := c.now()
+		for k, exp := range c.m {
+			if !now.Before(exp) {
+				delete(c.m, k)
+			}
+		}
+	}
+	c.m[tenant+"\x00"+hash] = c.now().Add(c.ttl)
+}
+
+func (c *tokenCache) forgetTenant(tenant string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.m {
+		if strings.HasPrefix(k, tenant+"\x00") {
+			delete(c.m, k)
+		}
+	}
+}

@@ -1,0 +1,305 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/storage"
+)
+
+// EnterpriseUser is the URN of the enterprise extension; its attributes are
+// nested under this key in a user's document.
+const EnterpriseUser = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+// User is a user as both edges see it: metadata plus the SCIM attributes
+// (core and extension, without id and meta).
+type User struct {
+	ID        string
+	Version   int64
+	Created   time.Time
+	Modified  time.Time
+	ManagedBy string // "scim" or "manual"
+	Active    bool
+	Attrs     map[string]any
+}
+
+// ETag is the weak entity tag of this version of the user.
+func (u User) ETag() string { return etag(u.Version) }
+
+func etag(v int64) string { return fmt.Sprintf(`W/"%d"`, v) }
+
+// CreateUser creates a user from validated SCIM attributes.
+// Returns KindInvalid, KindUniqueness, KindLicenseExhausted, KindNotFound
+// (tenant), KindUnavailable.
+func (s *Service) CreateUser(ctx context.Context, tenant string, attrs map[string]any, a Actor) (User, error) {
+	doc, raw, err := canonical(attrs)
+	if err != nil {
+		return User{}, err
+	}
+	if _, ok := doc["active"]; !ok {
+		doc["active"] = true
+		if doc, raw, err = canonical(doc); err != nil {
+			return User{}, err
+		}
+	}
+	rec, err := userRecord(doc, raw)
+	if err != nil {
+		return User{}, err
+	}
+	now := s.now().UTC()
+	rec.ID, rec.Version, rec.Created, rec.Modified = newID(), 1, now, now
+	rec.ManagedBy = managedBy(a)
+	ev := s.event(a, "user.create", "User", rec.ID, diff(nil, doc))
+	if err := s.store.CreateUser(ctx, tenant, rec, ev.encode()); err != nil {
+		return User{}, fromStorage(err, "tenant")
+	}
+	return userView(rec, doc), nil
+}
+
+// GetUser returns one user. Returns KindNotFound, KindUnavailable.
+func (s *Service) GetUser(ctx context.Context, tenant, id string) (User, error) {
+	rec, err := s.store.GetUser(ctx, tenant, id)
+	if err != nil {
+		return User{}, fromStorage(err, "user "+id)
+	}
+	return decodeUser(rec)
+}
+
+// ReplaceUser replaces every attribute of a user (SCIM PUT). ifMatch, when
+// not empty, must match the current ETag ("*" matches any).
+// Returns KindNotFound, KindPrecondition, KindInvalid, KindUniqueness,
+// KindLicenseExhausted, KindConflict, KindUnavailable.
+func (s *Service) ReplaceUser(ctx context.Context, tenant, id string, attrs map[string]any, ifMatch string, a Actor) (User, error) {
+	return s.updateUser(ctx, tenant, id, ifMatch, a, "user.replace", func(map[string]any) (map[string]any, error) {
+		return attrs, nil
+	})
+}
+
+// PatchUser applies a change to a user's attributes: apply mutates the
+// document it is given. On a concurrent write the user is read again and
+// apply runs again, so two PATCHes never lose each other's changes.
+// Returns what ReplaceUser returns, plus whatever error apply returns, as is.
+func (s *Service) PatchUser(ctx context.Context, tenant, id, ifMatch string, a Actor, apply func(doc map[string]any) error) (User, error) {
+	return s.updateUser(ctx, tenant, id, ifMatch, a, "user.update", func(doc map[string]any) (map[string]any, error) {
+		if err := apply(doc); err != nil {
+			return nil, err
+		}
+		return doc, nil
+	})
+}
+
+func (s *Service) updateUser(ctx context.Context, tenant, id, ifMatch string, a Actor, action string, change func(map[string]any) (map[string]any, error)) (User, error) {
+	for attempt := 0; attempt < s.opts.WriteRetries; attempt++ {
+		prev, err := s.store.GetUser(ctx, tenant, id)
+		if err != nil {
+			return User{}, fromStorage(err, "user "+id)
+		}
+		if !etagMatches(ifMatch, prev.Version) {
+			return User{}, errPrecondition
+		}
+		old, err := decodeDoc(prev.Doc)
+		if err != nil {
+			return User{}, err
+		}
+		work, err := decodeDoc(prev.Doc) // a second copy: apply may mutate it
+		if err != nil {
+			return User{}, err
+		}
+		next, err := change(work)
+		if err != nil {
+			return User{}, err
+		}
+		doc, raw, err := canonical(next)
+		if err != nil {
+			return User{}, err
+		}
+		if bytes.Equal(raw, prev.Doc) && prev.ManagedBy == managedBy(a) {
+			return userView(prev, old), nil // nothing changed: no write, no event
+		}
+		rec, err := userRecord(doc, raw)
+		if err != nil {
+			return User{}, err
+		}
+		rec.ID, rec.Version, rec.Created, rec.Modified = prev.ID, prev.Version+1, prev.Created, s.now().UTC()
+		rec.ManagedBy = managedBy(a)
+		ev := s.event(a, action, "User", id, diff(old, doc))
+		err = s.store.UpdateUser(ctx, tenant, prev, rec, ev.encode())
+		if errors.Is(err, storage.ErrVersionConflict) {
+			if ifMatch != "" {
+				return User{}, errPrecondition
+			}
+			continue
+		}
+		if err != nil {
+			return User{}, fromStorage(err, "user "+id)
+		}
+		return userView(rec, doc), nil
+	}
+	return User{}, &Error{Kind: KindConflict, Detail: "user " + id + " kept changing concurrently; try again"}
+}
+
+// DeleteUser deletes a user and removes it from its groups.
+// Returns KindNotFound, KindPrecondition, KindUnavailable.
+func (s *Service) DeleteUser(ctx context.Context, tenant, id, ifMatch string, a Actor) error {
+	if ifMatch != "" {
+		prev, err := s.store.GetUser(ctx, tenant, id)
+		if err != nil {
+			return fromStorage(err, "user "+id)
+		}
+		if !etagMatches(ifMatch, prev.Version) {
+			return errPrecondition
+		}
+	}
+	ev := s.event(a, "user.delete", "User", id, nil)
+	return fromStorage(s.store.DeleteUser(ctx, tenant, id, ev.encode()), "user "+id)
+}
+
+var errPrecondition = &Error{Kind: KindPrecondition, Detail: "the resource has changed: If-Match does not match its current version"}
+
+// etagMatches implements If-Match for one resource: empty means no
+// condition, "*" any version, otherwise one of the listed tags (weak
+// comparison, since our tags are weak).
+func etagMatches(ifMatch string, version int64) bool {
+	if ifMatch == "" {
+		return true
+	}
+	want := strings.TrimPrefix(etag(version), "W/")
+	for _, t := range strings.Split(ifMatch, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+func managedBy(a Actor) string {
+	if a.Source == SCIM.Source {
+		return "scim"
+	}
+	return "manual"
+}
+
+// canonical drops what is never stored, then round-trips the document
+// through JSON so that stored and fresh documents compare equal and numbers
+// have one representation.
+func canonical(attrs map[string]any) (map[string]any, []byte, error) {
+	delete(attrs, "password")
+	delete(attrs, "id")
+	delete(attrs, "meta")
+	delete(attrs, "schemas")
+	delete(attrs, "groups")
+	dropNulls(attrs)
+	raw, err := json.Marshal(attrs)
+	if err != nil {
+		return nil, nil, &Error{Kind: KindInvalid, Detail: "the resource cannot be encoded", cause: err}
+	}
+	doc, err := decodeDoc(raw)
+	return doc, raw, err
+}
+
+// dropNulls removes attributes that are null, empty strings or empty lists
+// (elimity passes `"roles": []` on as a nil value): RFC 7643 §2.5 treats
+// them as unassigned, and so must filters such as `pr`.
+func dropNulls(m map[string]any) {
+	for k, v := range m {
+		switch v := v.(type) {
+		case nil:
+			delete(m, k)
+		case string:
+			if v == "" {
+				delete(m, k)
+			}
+		case []any:
+			if len(v) == 0 {
+				delete(m, k)
+			}
+		case map[string]any:
+			dropNulls(v)
+			if len(v) == 0 {
+				delete(m, k)
+			}
+		}
+	}
+}
+
+func decodeDoc(raw []byte) (map[string]any, error) {
+	doc := map[string]any{}
+	if len(raw) == 0 {
+		return doc, nil
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, &Error{Kind: KindInternal, Detail: "internal error", cause: fmt.Errorf("stored document: %w", err)}
+	}
+	return doc, nil
+}
+
+// userRecord extracts the indexed values from a document.
+// Returns KindInvalid when userName is missing or active is not a boolean.
+func userRecord(doc map[string]any, raw []byte) (storage.User, error) {
+	userName, _ := doc["userName"].(string)
+	if strings.TrimSpace(userName) == "" {
+		return storage.User{}, &Error{Kind: KindInvalid, Attribute: "userName", Detail: "userName is required"}
+	}
+	active := true
+	if v, ok := doc["active"]; ok && v != nil {
+		b, ok := v.(bool)
+		if !ok {
+			return storage.User{}, &Error{Kind: KindInvalid, Attribute: "active", Detail: "active must be a boolean"}
+		}
+		active = b
+	}
+	externalID, _ := doc["externalId"].(string)
+	var employeeNumber string
+	if ext, ok := doc[EnterpriseUser].(map[string]any); ok {
+		employeeNumber, _ = ext["employeeNumber"].(string)
+	}
+	return storage.User{
+		Active:         active,
+		UserName:       userName,
+		ExternalID:     externalID,
+		WorkEmail:      WorkEmail(doc),
+		EmployeeNumber: employeeNumber,
+		Doc:            raw,
+	}, nil
+}
+
+// WorkEmail is the address identity matching uses: the email typed "work",
+// else the primary one, else the first.
+func WorkEmail(doc map[string]any) string {
+	list, _ := doc["emails"].([]any)
+	pick := func(ok func(map[string]any) bool) string {
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			if v, _ := m["value"].(string); v != "" && ok(m) {
+				return v
+			}
+		}
+		return ""
+	}
+	if v := pick(func(m map[string]any) bool { t, _ := m["type"].(string); return strings.EqualFold(t, "work") }); v != "" {
+		return v
+	}
+	if v := pick(func(m map[string]any) bool { p, _ := m["primary"].(bool); return p }); v != "" {
+		return v
+	}
+	return pick(func(map[string]any) bool { return true })
+}
+
+func decodeUser(rec storage.User) (User, error) {
+	doc, err := decodeDoc(rec.Doc)
+	if err != nil {
+		return User{}, err
+	}
+	return userView(rec, doc), nil
+}
+
+func userView(rec storage.User, doc map[string]any) User {
+	return User{ID: rec.ID, Version: rec.Version, Created: rec.Created, Modified: rec.Modified,
+		ManagedBy: rec.ManagedBy, Active: rec.Active, Attrs: doc}
+}

@@ -1,0 +1,331 @@
+// Package scimapi is the SCIM 2.0 edge: it authenticates a tenant's
+// identity provider, smooths over Entra ID's dialect, and hands the request
+// to elimity-com/scim, whose resource handlers call the provisioning service.
+package scimapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/elimity-com/scim/optional"
+	"github.com/elimity-com/scim/schema"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+
+	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/server/scimdoc"
+)
+
+func init() {
+	// Entra sends booleans as "True"/"False" unless its tenant URL carries
+	// aadOptscim062020; accept both, as elimity can once told to.
+	schema.SetAllowStringValues(true)
+}
+
+// MaxResults is the largest page a list request gets.
+const MaxResults = 200
+
+// Options configure the SCIM edge.
+type Options struct {
+	// PublicURL is the externally visible base URL (scheme://host[:port]),
+	// used for meta.location; empty derives it from each request.
+	PublicURL string
+	// Timeout bounds the work of one request against the store.
+	Timeout time.Duration
+}
+
+// API serves /scim/v2/{tenant}/...
+type API struct {
+	svc     *provision.Service
+	opts    Options
+	users   scim.ResourceType
+	groups  scim.ResourceType
+	servers sync.Map // base URL -> scim.Server; bounded by maxServers
+	nserver int
+	mu      sync.Mutex
+}
+
+type (
+	tenantKey  struct{}
+	baseKey    struct{}
+	slotKey    struct{}
+	requestKey struct{}
+)
+
+// New returns the SCIM edge over svc.
+func New(svc *provision.Service, opts Options) *API {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	a := &API{svc: svc, opts: opts}
+	a.users = scim.ResourceType{
+		ID:          optional.NewString("User"),
+		Name:        "User",
+		Endpoint:    "/Users",
+		Description: optional.NewString("User Account"),
+		Schema:      userSchema(),
+		SchemaExtensions: []scim.SchemaExtension{
+			{Schema: schema.ExtensionEnterpriseUser()},
+		},
+		Handler: users{api: a},
+	}
+	a.groups = scim.ResourceType{
+		ID:          optional.NewString("Group"),
+		Name:        "Group",
+		Endpoint:    "/Groups",
+		Description: optional.NewString("Group"),
+		Schema:      schema.CoreGroupSchema(),
+		Handler:     groups{api: a},
+	}
+	return a
+}
+
+// userSchema is the core User schema without password: passwords are never
+// stored, so the published schema does not offer one.
+func userSchema() schema.Schema {
+	s := schema.CoreUserSchema()
+	attrs := make([]schema.CoreAttribute, 0, len(s.Attributes))
+	for _, attr := range s.Attributes {
+		if attr.Name() != "password" {
+			attrs = append(attrs, attr)
+		}
+	}
+	s.Attributes = attrs
+	return s
+}
+
+// Register mounts the SCIM routes on r.
+func (a *API) Register(r fiber.Router) {
+	r.All("/scim/v2/:tenant", a.serve)
+	r.All("/scim/v2/:tenant/*", a.serve)
+}
+
+func (a *API) serve(c *fiber.Ctx) error {
+	tenant := strings.Clone(c.Params("tenant"))
+	rest := "/" + strings.Clone(c.Params("*"))
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+	defer cancel()
+
+	c.Set("Content-Type", "application/scim+json")
+	token, ok := bearer(c.Get(fiber.HeaderAuthorization))
+	if !ok {
+		return unauthorized(c)
+	}
+	if err := a.svc.AuthenticateSCIM(ctx, tenant, token); err != nil {
+		if provision.KindOf(err) == provision.KindUnauthorized {
+			return unauthorized(c)
+		}
+		return sendError(c, scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: "the directory store is unavailable; try again later"}, retryAfterSeconds)
+	}
+
+	base := a.baseURL(c, tenant)
+	slot := &errSlot{}
+	c.Locals(tenantKey{}, tenant)
+	c.Locals(baseKey{}, base)
+	c.Locals(slotKey{}, slot)
+
+	if rest == "/ServiceProviderConfig" && c.Method() == fiber.MethodGet {
+		return c.Status(http.StatusOK).JSON(serviceProviderConfig(base), "application/scim+json")
+	}
+	if err := a.normalize(c, rest); err != nil {
+		return err
+	}
+	if c.Response().StatusCode() != http.StatusOK || len(c.Response().Body()) > 0 {
+		return nil // normalize answered the request itself
+	}
+	adaptor.HTTPHandler(a.server(base))(c)
+	if slot.set {
+		return sendError(c, slot.err, slot.retryAfter)
+	}
+	return nil
+}
+
+// normalize rewrites the request into the form elimity accepts: the path
+// without the tenant prefix, Entra's filter and PATCH dialect, and request
+// bodies without passwords. It answers itself when elimity cannot.
+func (a *API) normalize(c *fiber.Ctx, rest string) error {
+	q := c.Request().URI().QueryArgs()
+	if f := q.Peek("filter"); len(f) > 0 {
+		q.Set("filter", scimdoc.NormalizeFilter(string(f)))
+	}
+	body := c.Body()
+	switch c.Method() {
+	case fiber.MethodPatch:
+		out, empty, err := scimdoc.NormalizePatchBody(body)
+		if err != nil {
+			return sendError(c, scimerrors.ScimErrorInvalidSyntax, 0)
+		}
+		if empty {
+			return a.emptyPatch(c, rest)
+		}
+		c.Request().SetBody(out)
+	case fiber.MethodPost, fiber.MethodPut:
+		if strings.HasPrefix(rest, "/Users") {
+			out, err := scimdoc.NormalizeResourceBody(body)
+			if err != nil {
+				return sendError(c, scimerrors.ScimErrorInvalidSyntax, 0)
+			}
+			c.Request().SetBody(out)
+		}
+	}
+	uri := rest
+	if qs := q.String(); qs != "" {
+		uri += "?" + qs
+	}
+	c.Request().SetRequestURI(uri)
+	return nil
+}
+
+// emptyPatch answers a PATCH with no operations, which elimity rejects: it
+// changes nothing, so users answer with the resource as a GET would, and
+// groups with 204 as every group PATCH does.
+func (a *API) emptyPatch(c *fiber.Ctx, rest string) error {
+	if strings.HasPrefix(rest, "/Users/") {
+		c.Request().Header.SetMethod(fiber.MethodGet)
+		c.Request().SetBody(nil)
+		return nil
+	}
+	if id, ok := strings.CutPrefix(rest, "/Groups/"); ok && id != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+		defer cancel()
+		if _, err := a.svc.GetGroup(ctx, c.Locals(tenantKey{}).(string), id, false); err != nil {
+			se, _ := scimError(ctx, err).(scimerrors.ScimError)
+			if slot := c.Locals(slotKey{}).(*errSlot); slot.set {
+				return sendError(c, slot.err, slot.retryAfter)
+			}
+			return sendError(c, se, 0)
+		}
+		c.Status(http.StatusNoContent)
+		c.Response().ResetBody()
+		c.Response().Header.Del("Content-Type")
+		return nil
+	}
+	return sendError(c, scimerrors.ScimErrorInvalidPath, 0)
+}
+
+// maxServers bounds the cache of elimity servers, whose key derives from
+// the Host header when no public URL is configured.
+const maxServers = 256
+
+func (a *API) server(base string) scim.Server {
+	if s, ok := a.servers.Load(base); ok {
+		return s.(scim.Server)
+	}
+	s, err := scim.NewServer(&scim.ServerArgs{
+		ServiceProviderConfig: &scim.ServiceProviderConfig{
+			MaxResults:       MaxResults,
+			SupportFiltering: true,
+			SupportPatch:     true,
+		},
+		ResourceTypes: []scim.ResourceType{a.users, a.groups},
+	}, scim.WithBaseURL(base))
+	if err != nil {
+		panic("scimapi: server arguments: " + err.Error()) // static arguments: a bug
+	}
+	a.mu.Lock()
+	if a.nserver < maxServers {
+		a.nserver++
+		a.servers.Store(base, s)
+	}
+	a.mu.Unlock()
+	return s
+}
+
+func (a *API) baseURL(c *fiber.Ctx, tenant string) string {
+	root := a.opts.PublicURL
+	if root == "" {
+		root = c.Protocol() + "://" + string(c.Request().Host())
+	}
+	return strings.TrimRight(root, "/") + "/scim/v2/" + url.PathEscape(tenant)
+}
+
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+func unauthorized(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="scimd"`)
+	return sendError(c, scimerrors.ScimError{Status: http.StatusUnauthorized, Detail: "a valid bearer token for this tenant is required"}, 0)
+}
+
+// sendError writes a SCIM error response, replacing whatever was written.
+func sendError(c *fiber.Ctx, e scimerrors.ScimError, retryAfter int) error {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if retryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, retryAfterHeader(retryAfter))
+	}
+	c.Response().Header.Del(fiber.HeaderETag)
+	c.Response().Header.Del(fiber.HeaderLocation)
+	c.Set("Content-Type", "application/scim+json")
+	c.Status(e.Status)
+	c.Response().SetBodyRaw(bytes.Clone(body))
+	return nil
+}
+
+// SendError writes a SCIM error for errors raised in front of the SCIM edge
+// (body too large, unknown route, panics) so clients always get SCIM JSON.
+func SendError(c *fiber.Ctx, status int, detail string) error {
+	return sendError(c, scimerrors.ScimError{Status: status, Detail: detail}, 0)
+}
+
+func serviceProviderConfig(base string) map[string]any {
+	return map[string]any{
+		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
+		"documentationUri": "https://github.com/scimd/scimd#readme",
+		"patch":            map[string]any{"supported": true},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":           map[string]any{"supported": true, "maxResults": MaxResults},
+		"changePassword":   map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": false},
+		"etag":             map[string]any{"supported": true},
+		"authenticationSchemes": []map[string]any{{
+			"type":        "oauthbearertoken",
+			"name":        "OAuth Bearer Token",
+			"description": "The tenant's SCIM token in an Authorization: Bearer header.",
+			"primary":     true,
+		}},
+		"meta": map[string]any{
+			"resourceType": "ServiceProviderConfig",
+			"location":     base + "/ServiceProviderConfig",
+		},
+	}
+}
+
+func tenantOf(r *http.Request) string {
+	t, _ := r.Context().Value(tenantKey{}).(string)
+	return t
+}
+
+func baseOf(r *http.Request) string {
+	b, _ := r.Context().Value(baseKey{}).(string)
+	return b
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestKey{}).(string)
+	return id
+}
+
+// reqContext gives a handler a context with a deadline that also carries the
+// request's values (elimity hands us fasthttp's context, which never ends).
+func (a *API) reqContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx := context.WithValue(context.Background(), slotKey{}, r.Context().Value(slotKey{}))
+	ctx = context.WithValue(ctx, requestKey{}, r.Context().Value("requestid"))
+	return context.WithTimeout(ctx, a.opts.Timeout)
+}

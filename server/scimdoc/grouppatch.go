@@ -1,0 +1,252 @@
+package scimdoc
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/elimity-com/scim/schema"
+	"github.com/scim2/filter-parser/v2"
+)
+
+// MemberChange is the net effect of a Group PATCH on its members. Members are stored as sets,
+// not in the document, so they are changed without reading them.
+type MemberChange struct {
+	// Replace means the current members are dropped first; Add then holds the new list.
+	Replace bool
+	// Add holds the member ids to add, in request order, without duplicates; nil when none.
+	Add []string
+	// Remove holds the member ids to remove; never shares an id with Add; nil when none.
+	Remove []string
+}
+
+// Empty reports whether the change leaves the members as they are.
+func (c MemberChange) Empty() bool {
+	return !c.Replace && len(c.Add) == 0 && len(c.Remove) == 0
+}
+
+func (c *MemberChange) add(id string) {
+	c.Remove = without(c.Remove, id)
+	if !slices.Contains(c.Add, id) {
+		c.Add = append(c.Add, id)
+	}
+}
+
+func (c *MemberChange) remove(id string) {
+	c.Add = without(c.Add, id)
+	// After a replace the old members are gone already: nothing else to remove.
+	if !c.Replace && !slices.Contains(c.Remove, id) {
+		c.Remove = append(c.Remove, id)
+	}
+}
+
+func (c *MemberChange) replace(ids []string) {
+	*c = MemberChange{Replace: true}
+	for _, id := range ids {
+		c.add(id)
+	}
+}
+
+// ApplyGroupPatch applies PATCH operations, as elimity validated them, to a Group document, all
+// or nothing: on error doc is left unchanged and the change is empty. doc must not be nil.
+// displayName and externalId go into doc (with a path or in a path-less value object). Member
+// operations are accumulated in order into the returned MemberChange: add, replace, remove with
+// a value list, remove of members[value eq "id"] (or such terms joined by "or"), and remove of
+// members without a value, which removes them all.
+//
+// Errors are errors.ScimError values:
+//   - ScimErrorNoTarget: remove without path.
+//   - ScimErrorInvalidPath: unknown attribute; a member filter on add or replace.
+//   - ScimErrorInvalidFilter: a member filter other than value eq "id".
+//   - ScimErrorInvalidValue: a member without value; displayName removed or emptied; a value of
+//     the wrong shape.
+//   - ScimErrorMutability: meta, schemas, member sub-attributes.
+//   - ScimErrorInvalidSyntax: an op other than add, replace, remove.
+func ApplyGroupPatch(doc map[string]interface{}, ops []scim.PatchOperation) (MemberChange, error) {
+	work := deepCopyMap(doc)
+	if work == nil {
+		work = map[string]interface{}{}
+	}
+	var change MemberChange
+	for _, op := range ops {
+		if err := applyGroupOp(work, &change, op); err != nil {
+			return MemberChange{}, err
+		}
+	}
+	commit(doc, work)
+	return change, nil
+}
+
+func applyGroupOp(doc map[string]interface{}, change *MemberChange, op scim.PatchOperation) error {
+	opName := strings.ToLower(op.Op)
+	switch opName {
+	case scim.PatchOperationAdd, scim.PatchOperationReplace, scim.PatchOperationRemove:
+	default:
+		return scimErr(scimerrors.ScimErrorInvalidSyntax, "unknown PATCH op %q", op.Op)
+	}
+	if op.Path != nil {
+		return applyGroupPath(doc, change, opName, *op.Path, op.Value)
+	}
+	if opName == scim.PatchOperationRemove {
+		return scimErr(scimerrors.ScimErrorNoTarget, "remove requires a path")
+	}
+	values, ok := op.Value.(map[string]interface{})
+	if !ok {
+		return scimErr(scimerrors.ScimErrorInvalidValue, "%s without a path needs an object value", opName)
+	}
+	for _, key := range sortedKeys(values) {
+		p, err := filter.ParsePath([]byte(key))
+		if err != nil {
+			return scimErr(scimerrors.ScimErrorInvalidPath, "invalid attribute %q in value", key)
+		}
+		if err := applyGroupPath(doc, change, opName, p, values[key]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyGroupPath(doc map[string]interface{}, change *MemberChange, op string, p filter.Path, value interface{}) error {
+	path := p.String()
+	ap := p.AttributePath
+	if uri := ap.URI(); uri != "" && !strings.EqualFold(uri, schema.GroupSchema) {
+		return scimErr(scimerrors.ScimErrorInvalidPath, "unknown attribute in path %q", path)
+	}
+	name := ap.AttributeName
+	switch {
+	case strings.EqualFold(name, schema.CommonAttributeID):
+		return nil // elimity drops id from PATCH values; do the same.
+	case strings.EqualFold(name, schema.CommonAttributeMeta), strings.EqualFold(name, "schemas"):
+		return scimErr(scimerrors.ScimErrorMutability, "%q cannot be modified", path)
+	}
+	attr, ok := groupSchema.Attributes.ContainsAttribute(name)
+	if !ok {
+		return scimErr(scimerrors.ScimErrorInvalidPath, "unknown attribute in path %q", path)
+	}
+	if attr.Name() == "members" {
+		return applyMembers(change, op, p, value)
+	}
+	if p.ValueExpression != nil || p.SubAttribute != nil || ap.SubAttribute != nil {
+		return scimErr(scimerrors.ScimErrorInvalidPath, "invalid path %q", path)
+	}
+	key := attr.Name()
+	if k, ok := lookupKey(doc, key); ok && k != key {
+		delete(doc, k)
+	}
+	if op == scim.PatchOperationRemove {
+		if attr.Required() {
+			return scimErr(scimerrors.ScimErrorInvalidValue, "%q is required and cannot be removed", path)
+		}
+		delete(doc, key)
+		return nil
+	}
+	s, ok := value.(string)
+	if !ok {
+		return scimErr(scimerrors.ScimErrorInvalidValue, "%q needs a string value", path)
+	}
+	if attr.Required() && s == "" {
+		return scimErr(scimerrors.ScimErrorInvalidValue, "%q is required and cannot be empty", path)
+	}
+	doc[key] = s
+	return nil
+}
+
+func applyMembers(change *MemberChange, op string, p filter.Path, value interface{}) error {
+	path := p.String()
+	if p.SubAttribute != nil || p.AttributePath.SubAttribute != nil {
+		return scimErr(scimerrors.ScimErrorMutability, "%q: member sub-attributes cannot be modified; add or remove the member", path)
+	}
+	if p.ValueExpression != nil {
+		if op != scim.PatchOperationRemove {
+			return scimErr(scimerrors.ScimErrorInvalidPath, "%q: a member filter is only supported with remove", path)
+		}
+		ids, ok := memberFilterIDs(p.ValueExpression)
+		if !ok {
+			return scimErr(scimerrors.ScimErrorInvalidFilter, "%q: only value eq \"id\" filters, joined by or, are supported on members", path)
+		}
+		for _, id := range ids {
+			change.remove(id)
+		}
+		return nil
+	}
+	if op == scim.PatchOperationRemove && value == nil {
+		change.replace(nil)
+		return nil
+	}
+	ids, err := memberIDs(path, value)
+	if err != nil {
+		return err
+	}
+	switch op {
+	case scim.PatchOperationAdd:
+		for _, id := range ids {
+			change.add(id)
+		}
+	case scim.PatchOperationReplace:
+		change.replace(ids)
+	default:
+		for _, id := range ids {
+			change.remove(id)
+		}
+	}
+	return nil
+}
+
+// memberIDs reads the ids of a members value: a list of {"value": id, ...}.
+func memberIDs(path string, value interface{}) ([]string, error) {
+	var ids []string
+	for _, v := range asList(value) {
+		var id string
+		switch v := v.(type) {
+		case map[string]interface{}:
+			if k, ok := lookupKey(v, "value"); ok {
+				id, _ = v[k].(string)
+			}
+		case string:
+			id = v
+		}
+		if strings.TrimSpace(id) == "" {
+			return nil, scimErr(scimerrors.ScimErrorInvalidValue, "%q: every member needs a non-empty value", path)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// memberFilterIDs reads the ids of members[value eq "a" or value eq "b"].
+func memberFilterIDs(expr filter.Expression) ([]string, bool) {
+	switch e := expr.(type) {
+	case *filter.LogicalExpression:
+		if e.Operator != filter.OR {
+			return nil, false
+		}
+		left, ok := memberFilterIDs(e.Left)
+		if !ok {
+			return nil, false
+		}
+		right, ok := memberFilterIDs(e.Right)
+		return append(left, right...), ok
+	case *filter.AttributeExpression:
+		s, ok := e.CompareValue.(string)
+		if !ok || e.Operator != filter.EQ || e.AttributePath.SubAttribute != nil ||
+			!strings.EqualFold(e.AttributePath.AttributeName, "value") {
+			return nil, false
+		}
+		s = unescapeFilterString(s)
+		return []string{s}, s != ""
+	default:
+		return nil, false
+	}
+}
+
+// without returns list minus s, or nil when nothing is left.
+func without(list []string, s string) []string {
+	var out []string
+	for _, e := range list {
+		if e != s {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -1,0 +1,106 @@
+// Package server assembles scimd's HTTP surface: a Fiber app with the SCIM
+// edge, the admin edge, health endpoints, limits and error rendering.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"github.com/scimd/scimd/server/adminapi"
+	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/server/scimapi"
+)
+
+// Config is what the HTTP surface needs to know.
+type Config struct {
+	// PublicURL is the externally visible scheme://host[:port]; empty derives
+	// it from each request's Host header.
+	PublicURL string
+	// OperatorToken guards tenant management.
+	OperatorToken string
+	// BodyLimit is the largest request body accepted, in bytes; 0 means 1 MiB.
+	BodyLimit int
+	// RequestTimeout bounds the store work of one request; 0 means 10s.
+	RequestTimeout time.Duration
+	// ReadTimeout bounds reading a request, and frees idle keep-alive
+	// connections at shutdown; 0 means 30s.
+	ReadTimeout time.Duration
+}
+
+// New returns the Fiber app serving svc.
+func New(cfg Config, svc *provision.Service) *fiber.App {
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = 1 << 20
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "scimd",
+		BodyLimit:             cfg.BodyLimit,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.ReadTimeout,
+		IdleTimeout:           2 * cfg.ReadTimeout,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler,
+	})
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		slog.Error("panic", "request_id", c.Locals("requestid"), "panic", e)
+	}}))
+	app.Use(requestid.New())
+	app.Use(securityHeaders)
+
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := svc.Ready(ctx); err != nil {
+			return c.Status(http.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "detail": "redis is unreachable"})
+		}
+		return c.JSON(fiber.Map{"status": "ready"})
+	})
+
+	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout}).Register(app)
+	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout}).Register(app)
+
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return app
+}
+
+func securityHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "no-referrer")
+	c.Set("Cache-Control", "no-store")
+	return c.Next()
+}
+
+// errorHandler renders errors raised outside the edges' own handling (body
+// too large, unknown route, panics) in the format of the API that was asked:
+// SCIM errors under /scim, problems elsewhere. It never shows an error's text
+// unless Fiber made it for the client.
+func errorHandler(c *fiber.Ctx, err error) error {
+	status := http.StatusInternalServerError
+	detail := "internal error"
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		status, detail = fe.Code, fe.Message
+	} else {
+		slog.Error("unhandled error", "request_id", c.Locals("requestid"), "path", c.Path(), "err", err)
+	}
+	if status == http.StatusRequestEntityTooLarge {
+		detail = "the request body is larger than this server accepts"
+	}
+	if strings.HasPrefix(c.Path(), "/scim/") {
+		return scimapi.SendError(c, status, detail)
+	}
+	return adminapi.Problem(c, status, detail)
+}

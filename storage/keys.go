@@ -1,0 +1,111 @@
+package storage
+
+// This file is the only place that spells a Redis key. Every key of a tenant
+// starts with "t:{<tenant>}:": the braces are a Redis Cluster hash tag, so all
+// of a tenant's keys land in one slot and a multi-key script over them stays
+// legal on a cluster. The tenant list is the only global key; it never enters
+// a tenant script.
+
+// tenantsKey is the global sorted set of tenant ids, scored by creation time
+// in Unix milliseconds.
+func tenantsKey() string { return "tenants" }
+
+// tenantPrefix is the start of every key of tenant t.
+func tenantPrefix(t string) string { return "t:{" + t + "}:" }
+
+// tenantPattern is the SCAN pattern matching every key of tenant t. Tenant ids
+// cannot hold glob characters (see validTenantID), so t needs no escaping.
+func tenantPattern(t string) string { return tenantPrefix(t) + "*" }
+
+// tenantKey is the tenant's settings hash.
+func tenantKey(t string) string { return tenantPrefix(t) + "tenant" }
+
+// seatsKey counts the tenant's active users.
+func seatsKey(t string) string { return tenantPrefix(t) + "seats" }
+
+// seqKey is the counter that orders users and groups by creation.
+func seqKey(t string) string { return tenantPrefix(t) + "seq" }
+
+// auditKey is the tenant's audit stream.
+func auditKey(t string) string { return tenantPrefix(t) + "audit" }
+
+// usersKey is the sorted set of user ids scored by creation sequence.
+func usersKey(t string) string { return tenantPrefix(t) + "users" }
+
+// userKey is one user's record hash.
+func userKey(t, id string) string { return tenantPrefix(t) + "user:" + id }
+
+// userGroupsKey is the set of group ids a user belongs to (reverse index).
+func userGroupsKey(t, id string) string { return userKey(t, id) + ":groups" }
+
+// userNameIndexKey maps lower(userName) to the user id.
+func userNameIndexKey(t string) string { return tenantPrefix(t) + "idx:user:userName" }
+
+// userExternalIDIndexKey maps a non-empty externalId to the user id.
+func userExternalIDIndexKey(t string) string { return tenantPrefix(t) + "idx:user:externalId" }
+
+// userEmailIndexKey is the set of ids of users whose lower-cased work email is email.
+func userEmailIndexKey(t, email string) string { return tenantPrefix(t) + "idx:user:email:" + email }
+
+// userEmployeeNumberIndexKey is the set of ids of users with that employee number.
+func userEmployeeNumberIndexKey(t, number string) string {
+	return tenantPrefix(t) + "idx:user:employeeNumber:" + number
+}
+
+// userNameLexKey is a sorted set (all scores 0) of lower(userName) NUL id, for
+// prefix search with ZRANGEBYLEX.
+func userNameLexKey(t string) string { return tenantPrefix(t) + "lex:user:userName" }
+
+// groupsKey is the sorted set of group ids scored by creation sequence.
+func groupsKey(t string) string { return tenantPrefix(t) + "groups" }
+
+// groupKey is one group's record hash.
+func groupKey(t, id string) string { return tenantPrefix(t) + "group:" + id }
+
+// groupMembersKey is the set of a group's member user ids.
+func groupMembersKey(t, id string) string { return groupKey(t, id) + ":members" }
+
+// groupDisplayNameIndexKey maps lower(displayName) to the group id.
+func groupDisplayNameIndexKey(t string) string { return tenantPrefix(t) + "idx:group:displayName" }
+
+// groupExternalIDIndexKey is the set of ids of groups with that externalId.
+func groupExternalIDIndexKey(t, externalID string) string {
+	return tenantPrefix(t) + "idx:group:externalId:" + externalID
+}
+
+// maxTenantIDLen bounds tenant ids so keys stay short.
+const maxTenantIDLen = 128
+
+// validTenantID reports whether id can name a tenant. A brace would move the
+// hash tag and could make one tenant's keys a prefix of another's; a glob
+// character would widen DeleteTenant's SCAN pattern; control characters and
+// spaces have no business in a key.
+func validTenantID(id string) bool {
+	if id == "" || len(id) > maxTenantIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case c <= ' ' || c == 0x7f:
+			return false
+		case c == '{' || c == '}' || c == '*' || c == '?' || c == '[' || c == ']' || c == '\\':
+			return false
+		}
+	}
+	return true
+}
+
+// validRecordID reports whether id can name a user or group. A colon would let
+// "x:groups" name user x's reverse set instead of a record; braces would move
+// the hash tag.
+func validRecordID(id string) bool {
+	if id == "" {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c == 0x7f || c == ':' || c == '{' || c == '}' {
+			return false
+		}
+	}
+	return true
+}

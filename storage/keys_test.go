@@ -1,0 +1,91 @@
+package storage
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		got  string
+		want string
+	}{
+		{"tenants", tenantsKey(), "tenants"},
+		{"pattern", tenantPattern("acme"), "t:{acme}:*"},
+		{"tenant", tenantKey("acme"), "t:{acme}:tenant"},
+		{"seats", seatsKey("acme"), "t:{acme}:seats"},
+		{"seq", seqKey("acme"), "t:{acme}:seq"},
+		{"audit", auditKey("acme"), "t:{acme}:audit"},
+		{"users", usersKey("acme"), "t:{acme}:users"},
+		{"user", userKey("acme", "u1"), "t:{acme}:user:u1"},
+		{"user groups", userGroupsKey("acme", "u1"), "t:{acme}:user:u1:groups"},
+		{"userName index", userNameIndexKey("acme"), "t:{acme}:idx:user:userName"},
+		{"externalId index", userExternalIDIndexKey("acme"), "t:{acme}:idx:user:externalId"},
+		{"email index", userEmailIndexKey("acme", "a@b.c"), "t:{acme}:idx:user:email:a@b.c"},
+		{"employeeNumber index", userEmployeeNumberIndexKey("acme", "42"), "t:{acme}:idx:user:employeeNumber:42"},
+		{"userName lex", userNameLexKey("acme"), "t:{acme}:lex:user:userName"},
+		{"groups", groupsKey("acme"), "t:{acme}:groups"},
+		{"group", groupKey("acme", "g1"), "t:{acme}:group:g1"},
+		{"group members", groupMembersKey("acme", "g1"), "t:{acme}:group:g1:members"},
+		{"displayName index", groupDisplayNameIndexKey("acme"), "t:{acme}:idx:group:displayName"},
+		{"group externalId index", groupExternalIDIndexKey("acme", "x"), "t:{acme}:idx:group:externalId:x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if d := cmp.Diff(tt.want, tt.got); d != "" {
+				t.Errorf("key (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestValidTenantID(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"acme", true},
+		{"st-0a1b2c3d", true},
+		{"a.b_c:d@e", true},
+		{strings.Repeat("x", maxTenantIDLen), true},
+		{"", false},
+		{strings.Repeat("x", maxTenantIDLen+1), false},
+		{"a}b", false},
+		{"a{b", false},
+		{"a*", false},
+		{"a?", false},
+		{"a[b]", false},
+		{`a\b`, false},
+		{"a b", false},
+		{"a\nb", false},
+		{"a\x7f", false},
+	}
+	for _, tt := range tests {
+		if got := validTenantID(tt.id); got != tt.want {
+			t.Errorf("validTenantID(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+}
+
+func TestValidRecordID(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"2819c223-7f76-453a-919d-413861904646", true},
+		{"a*b?[c]", true},
+		{"", false},
+		{"u1:groups", false},
+		{"a{b}", false},
+		{"a b", false},
+		{"a\x00b", false},
+	}
+	for _, tt := range tests {
+		if got := validRecordID(tt.id); got != tt.want {
+			t.Errorf("validRecordID(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,80 @@
+-- create_user: store a new user with its indexes, its seat (when active), its
+-- place in the listing order and its audit event. Every check runs before the
+-- first write, so a refusal changes nothing.
+--
+-- KEYS[1]   t:{t}:tenant                          settings hash (must exist; licenseLimit)
+-- KEYS[2]   t:{t}:seats                           active-user counter
+-- KEYS[3]   t:{t}:seq                             creation sequence
+-- KEYS[4]   t:{t}:users                           zset id -> sequence
+-- KEYS[5]   t:{t}:user:<id>                       the record
+-- KEYS[6]   t:{t}:idx:user:userName               hash lower(userName) -> id
+-- KEYS[7]   t:{t}:idx:user:externalId             hash externalId -> id
+-- KEYS[8]   t:{t}:idx:user:email:<lower email>    set of ids (unused when ARGV[4] is '')
+-- KEYS[9]   t:{t}:idx:user:employeeNumber:<v>     set of ids (unused when ARGV[5] is '')
+-- KEYS[10]  t:{t}:lex:user:userName               zset, score 0, lower(userName) NUL id
+-- KEYS[11]  t:{t}:audit                           stream
+-- ARGV[1]   id
+-- ARGV[2]   lower(userName)
+-- ARGV[3]   externalId ('' = none)
+-- ARGV[4]   lower(workEmail) ('' = none)
+-- ARGV[5]   employeeNumber ('' = none)
+-- ARGV[6]   lex member: lower(userName) NUL id
+-- ARGV[7]   '1' if active, else '0'
+-- ARGV[8]   audit MAXLEN (approximate)
+-- ARGV[9]   audit event JSON ('' = none)
+-- ARGV[10..] record field, value pairs
+--
+-- Returns
+--   {0}                         created
+--   {1, 'tenant'}               no such tenant
+--   {2, 'user'}                 the id is taken
+--   {3, 'userName', holderId}   lower(userName) is held
+--   {3, 'externalId', holderId} externalId is held
+--   {4, limit, used}            active, and no seat is left
+local id = ARGV[1]
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {1, 'tenant'}
+end
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  return {2, 'user'}
+end
+local holder = redis.call('HGET', KEYS[6], ARGV[2])
+if holder then
+  return {3, 'userName', holder}
+end
+if ARGV[3] ~= '' then
+  holder = redis.call('HGET', KEYS[7], ARGV[3])
+  if holder then
+    return {3, 'externalId', holder}
+  end
+end
+local active = ARGV[7] == '1'
+if active then
+  local limit = tonumber(redis.call('HGET', KEYS[1], 'licenseLimit')) or 0
+  local used = tonumber(redis.call('GET', KEYS[2])) or 0
+  if used >= limit then
+    return {4, limit, used}
+  end
+end
+
+redis.call('HSET', KEYS[5], unpack(ARGV, 10))
+redis.call('HSET', KEYS[6], ARGV[2], id)
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[7], ARGV[3], id)
+end
+if ARGV[4] ~= '' then
+  redis.call('SADD', KEYS[8], id)
+end
+if ARGV[5] ~= '' then
+  redis.call('SADD', KEYS[9], id)
+end
+redis.call('ZADD', KEYS[10], 0, ARGV[6])
+redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[3]), id)
+if active then
+  redis.call('INCR', KEYS[2])
+end
+if ARGV[9] ~= '' then
+  redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[8], '*', 'e', ARGV[9])
+end
+return {0}

@@ -1,0 +1,73 @@
+-- delete_user: remove a user, its indexes, its seat and its membership of
+-- every group, and append the audit event. Go reads the record's version and
+-- index values and the user's groups (the reverse set) first, because the
+-- member-set keys of those groups must be declared in KEYS; the script
+-- verifies that read still holds and answers {7} (read again) if it does not.
+--
+-- KEYS[1]     t:{t}:tenant                           settings hash (must exist)
+-- KEYS[2]     t:{t}:seats                            active-user counter
+-- KEYS[3]     t:{t}:users                            zset id -> sequence
+-- KEYS[4]     t:{t}:user:<id>                        the record
+-- KEYS[5]     t:{t}:user:<id>:groups                 reverse set of group ids
+-- KEYS[6]     t:{t}:idx:user:userName                hash lower(userName) -> id
+-- KEYS[7]     t:{t}:idx:user:externalId              hash externalId -> id
+-- KEYS[8]     t:{t}:idx:user:email:<lower email>     set
+-- KEYS[9]     t:{t}:idx:user:employeeNumber:<v>      set
+-- KEYS[10]    t:{t}:lex:user:userName                zset of lower(userName) NUL id
+-- KEYS[11]    t:{t}:audit                            stream
+-- KEYS[12..]  t:{t}:group:<gid>:members, one per group id in ARGV[9..]
+-- ARGV[1]     id
+-- ARGV[2]     version read (field v)
+-- ARGV[3]     lower(userName) read
+-- ARGV[4]     externalId read ('' = none)
+-- ARGV[5]     lex member read
+-- ARGV[6]     audit MAXLEN (approximate)
+-- ARGV[7]     audit event JSON ('' = none)
+-- ARGV[8]     n, the number of groups read
+-- ARGV[9..]   the group ids read
+--
+-- Returns
+--   {0}            deleted
+--   {1, 'tenant'}  no such tenant
+--   {1, 'user'}    no such user
+--   {7}            the version or the reverse set moved since the read
+local id = ARGV[1]
+local n = tonumber(ARGV[8])
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {1, 'tenant'}
+end
+local cur = redis.call('HMGET', KEYS[4], 'v', 'active')
+if not cur[1] then
+  return {1, 'user'}
+end
+if cur[1] ~= ARGV[2] or redis.call('SCARD', KEYS[5]) ~= n then
+  return {7}
+end
+for i = 1, n do
+  if redis.call('SISMEMBER', KEYS[5], ARGV[8 + i]) == 0 then
+    return {7}
+  end
+end
+
+for i = 1, n do
+  redis.call('SREM', KEYS[11 + i], id)
+end
+redis.call('DEL', KEYS[4], KEYS[5])
+if redis.call('HGET', KEYS[6], ARGV[3]) == id then
+  redis.call('HDEL', KEYS[6], ARGV[3])
+end
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[7], ARGV[4]) == id then
+  redis.call('HDEL', KEYS[7], ARGV[4])
+end
+redis.call('SREM', KEYS[8], id)
+redis.call('SREM', KEYS[9], id)
+redis.call('ZREM', KEYS[10], ARGV[5])
+redis.call('ZREM', KEYS[3], id)
+if cur[2] == '1' then
+  redis.call('DECR', KEYS[2])
+end
+if ARGV[7] ~= '' then
+  redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[7])
+end
+return {0}

@@ -1,0 +1,114 @@
+package storage
+
+import (
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Reads shared by users and groups.
+
+// hgetAll loads many hashes in one round trip. A missing hash comes back as
+// an empty map.
+func (s *Store) hgetAll(ctx context.Context, keys []string) ([]map[string]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(keys))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.HGetAll(ctx, k)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	hs := make([]map[string]string, len(keys))
+	for i, cmd := range cmds {
+		hs[i] = cmd.Val()
+	}
+	return hs, nil
+}
+
+// page returns the members of the creation-order set zkey from rank offset,
+// at most count of them, and the set's size, from one MULTI so the two agree.
+func (s *Store) page(ctx context.Context, zkey string, offset, count int) ([]string, int64, error) {
+	offset = max(offset, 0)
+	var (
+		ids  *redis.StringSliceCmd
+		card *redis.IntCmd
+	)
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if count > 0 {
+			ids = p.ZRange(ctx, zkey, int64(offset), int64(offset)+int64(count)-1)
+		}
+		card = p.ZCard(ctx, zkey)
+		return nil
+	}); err != nil {
+		return nil, 0, err
+	}
+	if ids == nil {
+		return nil, card.Val(), nil
+	}
+	return ids.Val(), card.Val(), nil
+}
+
+// scanOrdered calls fn with batches of ids from the creation-order set zkey.
+// It pages by score, not rank: scores are unique sequence numbers, so a
+// record created or deleted meanwhile neither shifts nor repeats a batch.
+func (s *Store) scanOrdered(ctx context.Context, zkey string, fn func(ids []string) (bool, error)) error {
+	start := "-inf"
+	for {
+		zs, err := s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
+			Key:     zkey,
+			Start:   start,
+			Stop:    "+inf",
+			ByScore: true,
+			Count:   int64(s.opts.ScanBatch),
+		}).Result()
+		if err != nil {
+			return err
+		}
+		if len(zs) == 0 {
+			return nil
+		}
+		ids := make([]string, 0, len(zs))
+		for _, z := range zs {
+			id, ok := z.Member.(string)
+			if !ok {
+				return badReply("member %T", z.Member)
+			}
+			ids = append(ids, id)
+		}
+		more, err := fn(ids)
+		if err != nil || !more || len(zs) < s.opts.ScanBatch {
+			return err
+		}
+		start = "(" + strconv.FormatFloat(zs[len(zs)-1].Score, 'f', -1, 64)
+	}
+}
+
+// smembers returns a set's members sorted, so answers do not depend on
+// Redis's internal order.
+func (s *Store) smembers(ctx context.Context, key string) ([]string, error) {
+	ids, err := s.rdb.SMembers(ctx, key).Result()
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// hgetID returns the id a unique index maps value to, as a list of 0 or 1.
+func (s *Store) hgetID(ctx context.Context, key, value string) ([]string, error) {
+	id, err := s.rdb.HGet(ctx, key, value).Result()
+	if isNil(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []string{id}, nil
+}

@@ -1,0 +1,52 @@
+package storage
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestTimeRoundTrip(t *testing.T) {
+	paris := time.FixedZone("CET", 3600)
+	tests := []struct {
+		name string
+		in   time.Time
+	}{
+		{"zero", time.Time{}},
+		{"nanoseconds", t0},
+		{"other zone", time.Date(2025, 12, 31, 23, 59, 59, 999999999, paris)},
+		{"epoch", time.Unix(0, 0)},
+		{"before epoch", time.Date(1969, 7, 20, 20, 17, 40, 1, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeTime(encodeTime(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// cmp compares times with Time.Equal: same instant, any zone.
+			if d := cmp.Diff(tt.in, got); d != "" {
+				t.Errorf("round trip (-want +got):\n%s", d)
+			}
+			if !got.IsZero() && got.Location() != time.UTC {
+				t.Errorf("location = %v, want UTC", got.Location())
+			}
+		})
+	}
+}
+
+func TestLexMember(t *testing.T) {
+	tests := []struct {
+		name, id string
+	}{
+		{"alice", "u1"},
+		{"", "u2"},
+		{"a\x00b", "u3"}, // a NUL in the name still leaves the id last
+	}
+	for _, tt := range tests {
+		if got := lexID(lexMember(tt.name, tt.id)); got != tt.id {
+			t.Errorf("lexID(lexMember(%q, %q)) = %q", tt.name, tt.id, got)
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package storage
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Each atomic write is one Lua script; its header lists KEYS, ARGV and every
+// reply. Every reply is an array whose first element is one of these codes.
+const (
+	codeOK             = 0 // {0}
+	codeNotFound       = 1 // {1, what}: "tenant", "user" or "group"
+	codeExists         = 2 // {2, what}: the id is taken
+	codeUnique         = 3 // {3, attribute, holder id}
+	codeLicense        = 4 // {4, limit, used}
+	codeVersion        = 5 // {5}: the stored version is not the one read
+	codeMemberNotFound = 6 // {6, user id}
+	codeRetry          = 7 // {7}: state read before the script moved; read again
+)
+
+// maxAttempts bounds the read-then-script loops whose script answers codeRetry.
+const maxAttempts = 5
+
+// errRetry is codeRetry; it never leaves the package.
+var errRetry = errors.New("storage: state moved, retry")
+
+var (
+	//go:embed lua/create_tenant.lua
+	createTenantLua    string
+	createTenantScript = redis.NewScript(createTenantLua)
+
+	//go:embed lua/update_tenant.lua
+	updateTenantLua    string
+	updateTenantScript = redis.NewScript(updateTenantLua)
+
+	//go:embed lua/append_audit.lua
+	appendAuditLua    string
+	appendAuditScript = redis.NewScript(appendAuditLua)
+
+	//go:embed lua/create_user.lua
+	createUserLua    string
+	createUserScript = redis.NewScript(createUserLua)
+
+	//go:embed lua/update_user.lua
+	updateUserLua    string
+	updateUserScript = redis.NewScript(updateUserLua)
+
+	//go:embed lua/delete_user.lua
+	deleteUserLua    string
+	deleteUserScript = redis.NewScript(deleteUserLua)
+
+	//go:embed lua/create_group.lua
+	createGroupLua    string
+	createGroupScript = redis.NewScript(createGroupLua)
+
+	//go:embed lua/update_group.lua
+	updateGroupLua    string
+	updateGroupScript = redis.NewScript(updateGroupLua)
+
+	//go:embed lua/delete_group.lua
+	deleteGroupLua    string
+	deleteGroupScript = redis.NewScript(deleteGroupLua)
+)
+
+// runScript runs script (EVALSHA, then EVAL when the server lacks it) and
+// maps its reply with scriptResult.
+func (s *Store) runScript(ctx context.Context, op string, script *redis.Script, keys []string, args []any) error {
+	res, err := script.Run(ctx, s.rdb, keys, args...).Result()
+	if err != nil {
+		return unavailable(op, err)
+	}
+	return scriptResult(op, res)
+}
+
+// scriptResult maps a script's reply to nil or a sentinel error. Every type
+// assertion is checked: a reply of another shape is ErrUnavailable, never a
+// panic.
+func scriptResult(op string, res any) error {
+	arr, ok := res.([]any)
+	if !ok || len(arr) == 0 {
+		return unavailable(op, badReply("%T %v", res, res))
+	}
+	code, ok := arr[0].(int64)
+	if !ok {
+		return unavailable(op, badReply("code %T %v", arr[0], arr[0]))
+	}
+	str := func(i int) (string, bool) {
+		if i >= len(arr) {
+			return "", false
+		}
+		v, ok := arr[i].(string)
+		return v, ok
+	}
+	num := func(i int) (int64, bool) {
+		if i >= len(arr) {
+			return 0, false
+		}
+		v, ok := arr[i].(int64)
+		return v, ok
+	}
+	switch code {
+	case codeOK:
+		return nil
+	case codeNotFound:
+		if what, ok := str(1); ok {
+			return notFound(what)
+		}
+	case codeExists:
+		if what, ok := str(1); ok {
+			return fmt.Errorf("%w: %s", ErrExists, what)
+		}
+	case codeUnique:
+		attr, ok1 := str(1)
+		holder, ok2 := str(2)
+		if ok1 && ok2 {
+			return &UniquenessError{Attribute: attr, HolderID: holder}
+		}
+	case codeLicense:
+		limit, ok1 := num(1)
+		used, ok2 := num(2)
+		if ok1 && ok2 {
+			return &LicenseError{Limit: limit, Used: used}
+		}
+	case codeVersion:
+		return ErrVersionConflict
+	case codeMemberNotFound:
+		if id, ok := str(1); ok {
+			return fmt.Errorf("%w: %s", ErrMemberNotFound, id)
+		}
+	case codeRetry:
+		return errRetry
+	}
+	return unavailable(op, badReply("%v", arr))
+}

@@ -1,0 +1,204 @@
+// Package storage keeps every piece of scimd's state in Redis: tenants, users,
+// groups, member sets, license seats and the audit stream. Each multi-key
+// change is one Lua script over keys that share the tenant's hash tag, so it
+// is atomic on a single server and legal on Redis Cluster.
+//
+// Times (Created, Modified) are stored as Unix nanoseconds: they come back
+// equal to what was stored, to the nanosecond, in UTC. Audit entry times are
+// the stream id's millisecond. keys.go lists every key; lua/ holds the
+// scripts, each with its KEYS, ARGV and replies in its header.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	neturl "net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Sentinel errors. The service maps them to its own error kinds; callers test
+// them with errors.Is (or errors.As for *UniquenessError).
+var (
+	// ErrNotFound: the tenant, user or group does not exist.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrExists: a tenant with that id exists already.
+	ErrExists = errors.New("storage: already exists")
+	// ErrVersionConflict: the record changed since it was read (compare-and-set lost).
+	ErrVersionConflict = errors.New("storage: version conflict")
+	// ErrLicenseExhausted: taking a seat would pass the tenant's license limit.
+	ErrLicenseExhausted = errors.New("storage: license limit reached")
+	// ErrMemberNotFound: a group member id names no user of the tenant.
+	ErrMemberNotFound = errors.New("storage: member not found")
+	// ErrUnavailable wraps every failure to reach Redis (connection, timeout,
+	// unexpected reply), so the service can answer 503 without leaking text.
+	ErrUnavailable = errors.New("storage: unavailable")
+)
+
+// UniquenessError reports which attribute's value is held by another record.
+// errors.Is(err, ErrUniqueness) is true for it.
+type UniquenessError struct {
+	Attribute string // "userName", "externalId" or "displayName"
+	HolderID  string // the id of the record that holds the value
+}
+
+// ErrUniqueness is the target for errors.Is on a *UniquenessError.
+var ErrUniqueness = errors.New("storage: value not unique")
+
+func (e *UniquenessError) Error() string {
+	return fmt.Sprintf("storage: %s is held by %s", e.Attribute, e.HolderID)
+}
+
+// Is makes errors.Is(err, ErrUniqueness) work.
+func (e *UniquenessError) Is(target error) bool { return target == ErrUniqueness }
+
+// LicenseError reports a refused seat with the counters at the time.
+// errors.Is(err, ErrLicenseExhausted) is true for it.
+type LicenseError struct {
+	Limit int64
+	Used  int64
+}
+
+func (e *LicenseError) Error() string {
+	return fmt.Sprintf("storage: license limit %d reached (%d seats in use)", e.Limit, e.Used)
+}
+
+// Is makes errors.Is(err, ErrLicenseExhausted) work.
+func (e *LicenseError) Is(target error) bool { return target == ErrLicenseExhausted }
+
+// Options tune a Store.
+type Options struct {
+	// AuditMaxLen bounds each tenant's audit stream (XADD MAXLEN ~). 0 means 100000.
+	AuditMaxLen int64
+	// ScanBatch is how many records one batch of a scan loads. 0 means 500.
+	ScanBatch int
+}
+
+// Store is the Redis-backed state of all tenants. It is safe for concurrent use.
+type Store struct {
+	rdb  redis.UniversalClient
+	opts Options
+}
+
+// New returns a Store over rdb (a single server, Sentinel or Cluster client).
+func New(rdb redis.UniversalClient, opts Options) *Store {
+	if opts.AuditMaxLen <= 0 {
+		opts.AuditMaxLen = 100000
+	}
+	if opts.ScanBatch <= 0 {
+		opts.ScanBatch = 500
+	}
+	return &Store{rdb: rdb, opts: opts}
+}
+
+// Tenant is one customer organisation. Token fields hold hashes, never tokens.
+type Tenant struct {
+	ID             string
+	Name           string
+	LicenseLimit   int64
+	Mode           string // "idp" or "manual"
+	Created        time.Time
+	SCIMTokenHash  string
+	AdminTokenHash string
+}
+
+// User is a stored SCIM user. The indexed fields are copies of values inside
+// Doc, extracted by the caller, so that the scripts can maintain the indexes
+// without parsing JSON.
+type User struct {
+	ID        string
+	Version   int64 // starts at 1, +1 on every write
+	Created   time.Time
+	Modified  time.Time
+	ManagedBy string // "scim" or "manual"
+	Active    bool
+
+	UserName       string // unique, compared case-insensitively
+	ExternalID     string // unique when not empty, case-sensitive
+	WorkEmail      string // not unique, looked up case-insensitively
+	EmployeeNumber string // not unique, looked up exactly
+
+	Doc []byte // the SCIM attributes as JSON (no id, meta or groups)
+}
+
+// Group is a stored SCIM group; its members live in a set of their own.
+type Group struct {
+	ID       string
+	Version  int64
+	Created  time.Time
+	Modified time.Time
+
+	DisplayName string // unique, compared case-insensitively
+	ExternalID  string // not unique
+
+	Doc []byte // the SCIM attributes as JSON (no id, meta or members)
+}
+
+// UserIndex names a user attribute that has an index behind it.
+type UserIndex int
+
+// The user indexes.
+const (
+	UserByUserName       UserIndex = iota + 1 // case-insensitive
+	UserByExternalID                          // exact
+	UserByWorkEmail                           // case-insensitive
+	UserByEmployeeNumber                      // exact
+)
+
+// GroupIndex names a group attribute that has an index behind it.
+type GroupIndex int
+
+// The group indexes.
+const (
+	GroupByDisplayName GroupIndex = iota + 1 // case-insensitive
+	GroupByExternalID                        // exact
+)
+
+// MemberChange is a change to one group's member set, as the net effect of a
+// PATCH: Replace drops every current member first, then Add and Remove apply.
+type MemberChange struct {
+	Replace bool
+	Add     []string
+	Remove  []string
+}
+
+// defaultTimeout bounds dialing, each read and each write when the URL does
+// not say otherwise: a request must fail fast rather than hang on Redis
+// (client disconnects do not cancel the request's context).
+const defaultTimeout = 2 * time.Second
+
+// NewClient builds a Redis client from a redis:// or rediss:// URL. Dial,
+// read and write timeouts default to 2s unless the URL sets them
+// (dial_timeout, read_timeout, write_timeout).
+// Returns an error for a URL it cannot parse.
+func NewClient(url string) (redis.UniversalClient, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		// A *url.Error quotes the whole URL, password included: keep only
+		// what it says is wrong.
+		if ue := (*neturl.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("storage: redis url: %w", err)
+	}
+	if opt.DialTimeout == 0 {
+		opt.DialTimeout = defaultTimeout
+	}
+	if opt.ReadTimeout == 0 {
+		opt.ReadTimeout = defaultTimeout
+	}
+	if opt.WriteTimeout == 0 {
+		opt.WriteTimeout = defaultTimeout
+	}
+	return redis.NewClient(opt), nil
+}
+
+// Ping checks that Redis answers. Returns ErrUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return unavailable("ping", err)
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package storage
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestTenantLifecycle(t *testing.T) {
+	run(t, Options{}, 5, func(t *testing.T, e env) {
+		ctx := t.Context()
+		id := randomTenantID(t)
+		want := Tenant{
+			ID: id, Name: "Acme", LicenseLimit: 3, Mode: "manual", Created: t0.Add(time.Hour),
+			SCIMTokenHash: "sha256:aa", AdminTokenHash: "sha256:bb",
+		}
+		must(t, e.s.CreateTenant(ctx, want))
+		t.Cleanup(func() {
+			if err := e.s.DeleteTenant(context.Background(), id); err != nil {
+				t.Error(err)
+			}
+		})
+		got, err := e.s.GetTenant(ctx, id)
+		must(t, err)
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("GetTenant (-want +got):\n%s", d)
+		}
+
+		checkErr(t, e.s.CreateTenant(ctx, Tenant{ID: id, Name: "Again"}), ErrExists)
+
+		upd := want
+		upd.Name, upd.LicenseLimit, upd.Mode = "Acme Inc", 7, "idp"
+		upd.SCIMTokenHash, upd.AdminTokenHash = "sha256:cc", "sha256:dd"
+		upd.Created = t0.Add(48 * time.Hour) // not overwritten
+		must(t, e.s.UpdateTenant(ctx, upd))
+		got, err = e.s.GetTenant(ctx, id)
+		must(t, err)
+		upd.Created = want.Created
+		if d := cmp.Diff(upd, got); d != "" {
+			t.Errorf("GetTenant after update (-want +got):\n%s", d)
+		}
+
+		// Both tenants of this test are listed, oldest first (other tests'
+		// tenants may be listed too on a shared Redis).
+		all, err := e.s.ListTenants(ctx)
+		must(t, err)
+		var ours []string
+		for _, ten := range all {
+			if ten.ID == e.tenant || ten.ID == id {
+				ours = append(ours, ten.ID)
+			}
+		}
+		if d := cmp.Diff([]string{e.tenant, id}, ours); d != "" {
+			t.Errorf("ListTenants (-want +got):\n%s", d)
+		}
+	})
+}
+
+func TestTenantErrors(t *testing.T) {
+	run(t, Options{}, 5, func(t *testing.T, e env) {
+		ctx := t.Context()
+		missing := randomTenantID(t)
+		tests := []struct {
+			name string
+			call func() error
+			want error
+		}{
+			{"get missing", func() error { _, err := e.s.GetTenant(ctx, missing); return err }, ErrNotFound},
+			{"update missing", func() error { return e.s.UpdateTenant(ctx, Tenant{ID: missing}) }, ErrNotFound},
+			{"delete missing", func() error { return e.s.DeleteTenant(ctx, missing) }, ErrNotFound},
+			{"create taken", func() error { return e.s.CreateTenant(ctx, Tenant{ID: e.tenant}) }, ErrExists},
+			{"create invalid id", func() error { return e.s.CreateTenant(ctx, Tenant{ID: "a}b"}) }, errPlain},
+			{"get invalid id", func() error { _, err := e.s.GetTenant(ctx, "a*"); return err }, ErrNotFound},
+			{"delete invalid id", func() error { return e.s.DeleteTenant(ctx, "*") }, ErrNotFound},
+			{"update invalid id", func() error { return e.s.UpdateTenant(ctx, Tenant{ID: ""}) }, ErrNotFound},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) { checkErr(t, tt.call(), tt.want) })
+		}
+		// A failed update created nothing.
+		if keys := tenantKeys(t, e.rdb, missing); len(keys) != 0 {
+			t.Errorf("keys of missing tenant: %v", keys)
+		}
+	})
+}
+
+func TestDeleteTenantRemovesEverything(t *testing.T) {
+	run(t, Options{ScanBatch: 3}, 5, func(t *testing.T, e env) {
+		ctx := t.Context()
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u1", "alice", func(u *User) {
+			u.ExternalID, u.WorkEmail, u.EmployeeNumber = "x1", "a@x.com", "7"
+		}), []byte(`{"op":"create"}`)))
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u2", "bob"), nil))
+		g := group("g1", "Admins")
+		g.ExternalID = "gx"
+		must(t, e.s.CreateGroup(ctx, e.tenant, g, []string{"u1", "u2"}, []byte(`{}`)))
+		if n := len(tenantKeys(t, e.rdb, e.tenant)); n < 10 {
+			t.Fatalf("only %d keys before delete", n)
+		}
+
+		must(t, e.s.DeleteTenant(ctx, e.tenant))
+		if keys := tenantKeys(t, e.rdb, e.tenant); len(keys) != 0 {
+			t.Errorf("keys left: %v", keys)
+		}
+		all, err := e.s.ListTenants(ctx)
+		must(t, err)
+		if slices.ContainsFunc(all, func(x Tenant) bool { return x.ID == e.tenant }) {
+			t.Error("tenant still listed")
+		}
+		checkErr(t, e.s.DeleteTenant(ctx, e.tenant), ErrNotFound)
+		checkErr(t, e.s.CreateUser(ctx, e.tenant, user("u3", "carol"), nil), ErrNotFound)
+	})
+}
+
+// A DeleteTenant that stopped after removing the settings hash is finished
+// by the next call, and the half-deleted tenant is not listed meanwhile.
+func TestDeleteTenantResumes(t *testing.T) {
+	run(t, Options{}, 5, func(t *testing.T, e env) {
+		ctx := t.Context()
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u1", "alice"), nil))
+		must(t, e.rdb.Del(ctx, tenantKey(e.tenant)).Err())
+
+		all, err := e.s.ListTenants(ctx)
+		must(t, err)
+		if slices.ContainsFunc(all, func(x Tenant) bool { return x.ID == e.tenant }) {
+			t.Error("half-deleted tenant listed")
+		}
+		must(t, e.s.DeleteTenant(ctx, e.tenant))
+		if keys := tenantKeys(t, e.rdb, e.tenant); len(keys) != 0 {
+			t.Errorf("keys left: %v", keys)
+		}
+	})
+}
+
+func TestSeatsUsed(t *testing.T) {
+	run(t, Options{}, 5, func(t *testing.T, e env) {
+		ctx := t.Context()
+		n, err := e.s.SeatsUsed(ctx, e.tenant)
+		must(t, err)
+		if n != 0 {
+			t.Errorf("SeatsUsed = %d, want 0", n)
+		}
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u1", "alice"), nil))
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u2", "bob", inactive), nil))
+		n, err = e.s.SeatsUsed(ctx, e.tenant)
+		must(t, err)
+		if n != 1 {
+			t.Errorf("SeatsUsed = %d, want 1", n)
+		}
+	})
+}

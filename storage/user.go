@@ -1,0 +1,361 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// CreateUser stores u (u.Version is set to 1 by the caller) with its indexes,
+// takes a seat when u.Active, adds it to the listing order and appends audit
+// (a JSON event; empty means none) to the tenant's audit stream, atomically.
+// Returns *UniquenessError (userName or externalId held), *LicenseError,
+// ErrNotFound (no such tenant), ErrExists (u.ID taken, which a fresh random
+// id never is), ErrUnavailable, and a plain error for an id holding ':',
+// braces, spaces or control characters.
+func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []byte) error {
+	if !validRecordID(u.ID) {
+		return fmt.Errorf("storage: invalid user id %q", u.ID)
+	}
+	if !validTenantID(tenant) {
+		return notFound("tenant")
+	}
+	lowerName := strings.ToLower(u.UserName)
+	lowerEmail := strings.ToLower(u.WorkEmail)
+	keys := []string{
+		tenantKey(tenant),
+		seatsKey(tenant),
+		seqKey(tenant),
+		usersKey(tenant),
+		userKey(tenant, u.ID),
+		userNameIndexKey(tenant),
+		userExternalIDIndexKey(tenant),
+		userEmailIndexKey(tenant, lowerEmail),
+		userEmployeeNumberIndexKey(tenant, u.EmployeeNumber),
+		userNameLexKey(tenant),
+		auditKey(tenant),
+	}
+	args := []any{
+		u.ID,
+		lowerName,
+		u.ExternalID,
+		lowerEmail,
+		u.EmployeeNumber,
+		lexMember(lowerName, u.ID),
+		encodeBool(u.Active),
+		s.opts.AuditMaxLen,
+		audit,
+	}
+	args = append(args, userFields(u)...)
+	return s.runScript(ctx, "create user", createUserScript, keys, args)
+}
+
+// GetUser returns one user. Returns ErrNotFound, ErrUnavailable.
+func (s *Store) GetUser(ctx context.Context, tenant, id string) (User, error) {
+	if !validRecordID(id) {
+		return User{}, notFound("user")
+	}
+	h, err := s.rdb.HGetAll(ctx, userKey(tenant, id)).Result()
+	if err != nil {
+		return User{}, unavailable("get user", err)
+	}
+	if len(h) == 0 {
+		return User{}, notFound("user")
+	}
+	u, err := parseUser(id, h)
+	if err != nil {
+		return User{}, unavailable("get user", err)
+	}
+	return u, nil
+}
+
+// GetUsers returns the users with these ids in the same order, skipping ids
+// that do not exist. One round trip. Returns ErrUnavailable.
+func (s *Store) GetUsers(ctx context.Context, tenant string, ids []string) ([]User, error) {
+	ids = validIDs(ids)
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = userKey(tenant, id)
+	}
+	hs, err := s.hgetAll(ctx, keys)
+	if err != nil {
+		return nil, unavailable("get users", err)
+	}
+	users := make([]User, 0, len(ids))
+	for i, h := range hs {
+		if len(h) == 0 {
+			continue
+		}
+		u, err := parseUser(ids[i], h)
+		if err != nil {
+			return nil, unavailable("get users", err)
+		}
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+// UpdateUser replaces the user whose stored version is prev with u
+// (u.Version must be prev+1), moving its index entries, taking or freeing a
+// seat when Active changes, and appending audit, atomically. prev is the
+// record as read; its index values tell which index keys move (a prev whose
+// indexed values differ from the stored ones is a version conflict).
+// Returns ErrNotFound, ErrVersionConflict, *UniquenessError, *LicenseError,
+// ErrUnavailable, and a plain error when u does not follow prev (other id,
+// version not prev.Version+1).
+func (s *Store) UpdateUser(ctx context.Context, tenant string, prev User, u User, audit []byte) error {
+	if u.ID != prev.ID || u.Version != prev.Version+1 {
+		return fmt.Errorf("storage: update user %q (version %d) with user %q (version %d)",
+			prev.ID, prev.Version, u.ID, u.Version)
+	}
+	if !validRecordID(u.ID) {
+		return notFound("user")
+	}
+	if !validTenantID(tenant) {
+		return notFound("tenant")
+	}
+	oldName, newName := strings.ToLower(prev.UserName), strings.ToLower(u.UserName)
+	oldEmail, newEmail := strings.ToLower(prev.WorkEmail), strings.ToLower(u.WorkEmail)
+	keys := []string{
+		tenantKey(tenant),
+		seatsKey(tenant),
+		userKey(tenant, u.ID),
+		userNameIndexKey(tenant),
+		userExternalIDIndexKey(tenant),
+		userEmailIndexKey(tenant, oldEmail),
+		userEmailIndexKey(tenant, newEmail),
+		userEmployeeNumberIndexKey(tenant, prev.EmployeeNumber),
+		userEmployeeNumberIndexKey(tenant, u.EmployeeNumber),
+		userNameLexKey(tenant),
+		auditKey(tenant),
+	}
+	args := []any{
+		u.ID,
+		prev.Version,
+		prev.UserName, prev.ExternalID, prev.WorkEmail, prev.EmployeeNumber,
+		oldName, newName,
+		u.ExternalID,
+		oldEmail, newEmail,
+		u.EmployeeNumber,
+		lexMember(oldName, u.ID), lexMember(newName, u.ID),
+		encodeBool(u.Active),
+		s.opts.AuditMaxLen,
+		audit,
+	}
+	args = append(args, userFields(u)...)
+	return s.runScript(ctx, "update user", updateUserScript, keys, args)
+}
+
+// DeleteUser removes the user, its indexes, its seat and its membership of
+// every group (through the reverse index), and appends audit, atomically.
+// It reads the user and its groups first; if they keep changing under it for
+// a few attempts it gives up with ErrVersionConflict.
+// Returns ErrNotFound, ErrVersionConflict, ErrUnavailable.
+func (s *Store) DeleteUser(ctx context.Context, tenant, id string, audit []byte) error {
+	if !validRecordID(id) {
+		return notFound("user")
+	}
+	if !validTenantID(tenant) {
+		return notFound("tenant")
+	}
+	for range maxAttempts {
+		snap, err := s.readUserForDelete(ctx, tenant, id)
+		if err != nil {
+			return err
+		}
+		if err := s.deleteUser(ctx, tenant, snap, audit); !errors.Is(err, errRetry) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: user %s kept changing during delete", ErrVersionConflict, id)
+}
+
+// userSnapshot is what DeleteUser reads before its script: the values that
+// name the keys the script must declare.
+type userSnapshot struct {
+	id, version, userName, externalID, workEmail, employeeNumber string
+	groups                                                       []string
+}
+
+// readUserForDelete reads the record's version and indexed values (one HMGET,
+// so they agree) and its reverse set, in one round trip.
+func (s *Store) readUserForDelete(ctx context.Context, tenant, id string) (userSnapshot, error) {
+	const op = "delete user"
+	pipe := s.rdb.Pipeline()
+	fields := pipe.HMGet(ctx, userKey(tenant, id), fVersion, fUserName, fExternalID, fWorkEmail, fEmployeeNumber)
+	groups := pipe.SMembers(ctx, userGroupsKey(tenant, id))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return userSnapshot{}, unavailable(op, err)
+	}
+	vals := fields.Val()
+	if len(vals) != 5 {
+		return userSnapshot{}, unavailable(op, badReply("HMGET %d values", len(vals)))
+	}
+	if vals[0] == nil {
+		return userSnapshot{}, notFound("user")
+	}
+	str := make([]string, len(vals))
+	for i, v := range vals {
+		if v == nil {
+			continue // a field the record lacks reads as ""
+		}
+		sv, ok := v.(string)
+		if !ok {
+			return userSnapshot{}, unavailable(op, badReply("HMGET %T", v))
+		}
+		str[i] = sv
+	}
+	return userSnapshot{
+		id: id, version: str[0], userName: str[1], externalID: str[2],
+		workEmail: str[3], employeeNumber: str[4], groups: groups.Val(),
+	}, nil
+}
+
+// deleteUser runs delete_user over snap. Returns errRetry when snap is stale.
+func (s *Store) deleteUser(ctx context.Context, tenant string, snap userSnapshot, audit []byte) error {
+	lowerName := strings.ToLower(snap.userName)
+	keys := []string{
+		tenantKey(tenant),
+		seatsKey(tenant),
+		usersKey(tenant),
+		userKey(tenant, snap.id),
+		userGroupsKey(tenant, snap.id),
+		userNameIndexKey(tenant),
+		userExternalIDIndexKey(tenant),
+		userEmailIndexKey(tenant, strings.ToLower(snap.workEmail)),
+		userEmployeeNumberIndexKey(tenant, snap.employeeNumber),
+		userNameLexKey(tenant),
+		auditKey(tenant),
+	}
+	args := []any{
+		snap.id,
+		snap.version,
+		lowerName,
+		snap.externalID,
+		lexMember(lowerName, snap.id),
+		s.opts.AuditMaxLen,
+		audit,
+		len(snap.groups),
+	}
+	for _, g := range snap.groups {
+		keys = append(keys, groupMembersKey(tenant, g))
+		args = append(args, g)
+	}
+	return s.runScript(ctx, "delete user", deleteUserScript, keys, args)
+}
+
+// FindUsers returns the ids of users whose indexed attribute equals value
+// (case-insensitively where the index says so). An empty value matches
+// nothing for externalId, work email and employeeNumber, which are not
+// indexed when empty. Returns ErrUnavailable, and a plain error for an
+// unknown index.
+func (s *Store) FindUsers(ctx context.Context, tenant string, by UserIndex, value string) ([]string, error) {
+	var (
+		ids []string
+		err error
+	)
+	switch by {
+	case UserByUserName:
+		ids, err = s.hgetID(ctx, userNameIndexKey(tenant), strings.ToLower(value))
+	case UserByExternalID:
+		if value == "" {
+			return nil, nil
+		}
+		ids, err = s.hgetID(ctx, userExternalIDIndexKey(tenant), value)
+	case UserByWorkEmail:
+		if value == "" {
+			return nil, nil
+		}
+		ids, err = s.smembers(ctx, userEmailIndexKey(tenant, strings.ToLower(value)))
+	case UserByEmployeeNumber:
+		if value == "" {
+			return nil, nil
+		}
+		ids, err = s.smembers(ctx, userEmployeeNumberIndexKey(tenant, value))
+	default:
+		return nil, fmt.Errorf("storage: unknown user index %d", by)
+	}
+	if err != nil {
+		return nil, unavailable("find users", err)
+	}
+	return ids, nil
+}
+
+// UsersWithUserNamePrefix returns up to limit ids of users whose userName
+// starts with prefix (case-insensitively), in userName order. Returns ErrUnavailable.
+func (s *Store) UsersWithUserNamePrefix(ctx context.Context, tenant, prefix string, limit int) ([]string, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	p := strings.ToLower(prefix)
+	// 0xff never occurs in UTF-8, so "[p\xff" bounds every member starting with p.
+	members, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
+		Key:   userNameLexKey(tenant),
+		Start: "[" + p,
+		Stop:  "[" + p + "\xff",
+		ByLex: true,
+		Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, unavailable("users with userName prefix", err)
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = lexID(m)
+	}
+	return ids, nil
+}
+
+// PageUsers returns count ids starting at offset (0-based) in creation order,
+// and the total number of users. Returns ErrUnavailable.
+func (s *Store) PageUsers(ctx context.Context, tenant string, offset, count int) ([]string, int64, error) {
+	ids, total, err := s.page(ctx, usersKey(tenant), offset, count)
+	if err != nil {
+		return nil, 0, unavailable("page users", err)
+	}
+	return ids, total, nil
+}
+
+// ScanUsers calls fn with batches of users in creation order until fn returns
+// false or the users run out. Returns ErrUnavailable.
+func (s *Store) ScanUsers(ctx context.Context, tenant string, fn func([]User) bool) error {
+	err := s.scanOrdered(ctx, usersKey(tenant), func(ids []string) (bool, error) {
+		users, err := s.GetUsers(ctx, tenant, ids)
+		if err != nil || len(users) == 0 {
+			return true, err
+		}
+		return fn(users), nil
+	})
+	if err != nil && !isUnavailable(err) {
+		err = unavailable("scan users", err)
+	}
+	return err
+}
+
+// UserGroups returns the ids of the groups the user is a member of.
+// Returns ErrUnavailable.
+func (s *Store) UserGroups(ctx context.Context, tenant, userID string) ([]string, error) {
+	if !validRecordID(userID) {
+		return nil, nil
+	}
+	ids, err := s.smembers(ctx, userGroupsKey(tenant, userID))
+	if err != nil {
+		return nil, unavailable("user groups", err)
+	}
+	return ids, nil
+}
+
+// validIDs drops ids that cannot name a record, so they are never spelled
+// into a key.
+func validIDs(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if validRecordID(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
