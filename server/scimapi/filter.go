@@ -29,7 +29,7 @@ func userQuery(params scim.ListRequestParams) (provision.ListQuery[provision.Use
 		return q, nil
 	}
 	expr := rewrite(params.FilterValidator.GetFilter())
-	v := scimfilter.NewFilterValidator(expr, withCommon(userSchema()), schema.ExtensionEnterpriseUser())
+	v := scimfilter.NewFilterValidator(expr, userFilterSchema, enterpriseSchema)
 	q.Lookups, q.Indexed = plan(expr, userLookup)
 	q.Match = func(u provision.User) bool {
 		return passes(v, matchable(u.ID, u.Attrs, u.Created, u.Modified))
@@ -45,7 +45,7 @@ func groupQuery(params scim.ListRequestParams, withMembers bool) (provision.List
 		return q, nil
 	}
 	expr := rewrite(params.FilterValidator.GetFilter())
-	v := scimfilter.NewFilterValidator(expr, withCommon(schema.CoreGroupSchema()))
+	v := scimfilter.NewFilterValidator(expr, groupFilterSchema)
 	q.Lookups, q.Indexed = plan(expr, groupLookup)
 	needMembers := mentions(expr, "members")
 	q.WithMembers = withMembers || needMembers
@@ -62,6 +62,14 @@ func groupQuery(params scim.ListRequestParams, withMembers bool) (provision.List
 	}
 	return q, nil
 }
+
+// The schemas filters are evaluated against, built once: elimity builds a
+// schema by compiling a regular expression per attribute name.
+var (
+	userFilterSchema  = withCommon(userSchema())
+	groupFilterSchema = withCommon(schema.CoreGroupSchema())
+	enterpriseSchema  = schema.ExtensionEnterpriseUser()
+)
 
 func withCommon(s schema.Schema) schema.Schema {
 	attrs := make([]schema.CoreAttribute, 0, len(s.Attributes)+3)

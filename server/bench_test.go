@@ -1,0 +1,157 @@
+package server_test
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// benchHarness serves from REDIS_URL when set, else the embedded store.
+func benchHarness(b *testing.B) (*harness, tenant) {
+	b.Helper()
+	t := &testing.T{}
+	u := os.Getenv("REDIS_URL")
+	if u == "" {
+		for name, url := range backends(t) {
+			if name == "miniredis" {
+				u = url
+			}
+		}
+	}
+	h := newHarness(t, u)
+	h.t = t
+	tn := h.newTenant(10_000_000)
+	b.Cleanup(func() { h.serve("DELETE", "/admin/v1/tenants/"+tn.ID, operatorToken, nil) })
+	return h, tn
+}
+
+// serve runs one request through the app's fasthttp handler in process,
+// so that allocations counted are the server's own.
+func (h *harness) serve(method, uri, token string, body []byte) int {
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod(method)
+	ctx.Request.SetRequestURI(uri)
+	ctx.Request.Header.SetHost("scimd.test")
+	ctx.Request.Header.Set("Authorization", "Bearer "+token)
+	ctx.Request.Header.SetContentType("application/scim+json")
+	ctx.Request.SetBody(body)
+	h.app.Handler()(&ctx)
+	return ctx.Response.StatusCode()
+}
+
+var benchSeq atomic.Int64
+
+// BenchmarkCreateUser: Entra's create step, a userName filter then a POST.
+func BenchmarkCreateUser(b *testing.B) {
+	h, tn := benchHarness(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprintf("bench-%d@example.com", benchSeq.Add(1))
+		if s := h.serve("GET", tn.Base+"/Users?filter="+url.QueryEscape(`userName eq "`+name+`"`), tn.SCIMToken, nil); s != 200 {
+			b.Fatalf("filter: %d", s)
+		}
+		if s := h.serve("POST", tn.Base+"/Users", tn.SCIMToken, []byte(userBody(name, `,"active":true,"emails":[{"type":"work","value":"`+name+`"}]`))); s != 201 {
+			b.Fatalf("create: %d", s)
+		}
+	}
+}
+
+// BenchmarkFilterUserName: the lookup Entra sends before touching a user.
+func BenchmarkFilterUserName(b *testing.B) {
+	h, tn := benchHarness(b)
+	h.serve("POST", tn.Base+"/Users", tn.SCIMToken, []byte(userBody("someone@example.com")))
+	uri := tn.Base + "/Users?filter=" + url.QueryEscape(`userName eq "someone@example.com"`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if s := h.serve("GET", uri, tn.SCIMToken, nil); s != 200 {
+			b.Fatalf("filter: %d", s)
+		}
+	}
+}
+
+// BenchmarkGroupMemberPatch: one member added to a group per request.
+func BenchmarkGroupMemberPatch(b *testing.B) {
+	h, tn := benchHarness(b)
+	gid := ""
+	{
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI(tn.Base + "/Groups")
+		ctx.Request.Header.Set("Authorization", "Bearer "+tn.SCIMToken)
+		ctx.Request.SetBody([]byte(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"bench"}`))
+		h.app.Handler()(&ctx)
+		var resp response
+		resp.t, resp.body = &testing.T{}, ctx.Response.Body()
+		gid = resp.json()["id"].(string)
+	}
+	ids := make([]string, 0, 1024)
+	for i := 0; i < 1024; i++ {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI(tn.Base + "/Users")
+		ctx.Request.Header.Set("Authorization", "Bearer "+tn.SCIMToken)
+		ctx.Request.SetBody([]byte(userBody(fmt.Sprintf("member-%d@example.com", i))))
+		h.app.Handler()(&ctx)
+		var resp response
+		resp.t, resp.body = &testing.T{}, ctx.Response.Body()
+		ids = append(ids, resp.json()["id"].(string))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		op := "add"
+		if (i/len(ids))%2 == 1 {
+			op = "remove"
+		}
+		body := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"` + op + `","path":"members","value":[{"value":"` + ids[i%len(ids)] + `"}]}]}`
+		if s := h.serve("PATCH", tn.Base+"/Groups/"+gid, tn.SCIMToken, []byte(body)); s != 204 {
+			b.Fatalf("patch: %d", s)
+		}
+	}
+}
+
+// BenchmarkFilterUserNameParallel: the same lookup from 8 concurrent clients,
+// for throughput (requests/s = 1e9 / ns/op).
+func BenchmarkFilterUserNameParallel(b *testing.B) {
+	h, tn := benchHarness(b)
+	h.serve("POST", tn.Base+"/Users", tn.SCIMToken, []byte(userBody("someone@example.com")))
+	uri := tn.Base + "/Users?filter=" + url.QueryEscape(`userName eq "someone@example.com"`)
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if s := h.serve("GET", uri, tn.SCIMToken, nil); s != 200 {
+				b.Errorf("filter: %d", s)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkCreateUserParallel: Entra's create step from 8 concurrent clients.
+func BenchmarkCreateUserParallel(b *testing.B) {
+	h, tn := benchHarness(b)
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			name := fmt.Sprintf("pbench-%d@example.com", benchSeq.Add(1))
+			if s := h.serve("GET", tn.Base+"/Users?filter="+url.QueryEscape(`userName eq "`+name+`"`), tn.SCIMToken, nil); s != 200 {
+				b.Errorf("filter: %d", s)
+				return
+			}
+			if s := h.serve("POST", tn.Base+"/Users", tn.SCIMToken, []byte(userBody(name))); s != 201 {
+				b.Errorf("create: %d", s)
+				return
+			}
+		}
+	})
+}
