@@ -1,0 +1,190 @@
+// Package policies asks scimd's decisions of Rego: a user's effective role in
+// each sub-account (package roles), the power scores of roles (roles.scores)
+// and whether a manual change to a user is allowed (package locks). The rules
+// live in the .rego files beside this one, never in Go; this package only
+// shapes inputs and decodes decisions.
+//
+// The policies and their data are embedded. An operator can replace them with
+// a directory of the same layout (Options.Dir): each folder holds a package
+// whose path matches the folder, and a folder's data.json appears in the data
+// document under the folder's path (roles/data.json is data.roles), which is
+// what `opa test policies policytests` gives too.
+//
+// New compiles the policies once, in strict mode, and prepares one query per
+// decision. An Engine is safe for concurrent use.
+package policies
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+)
+
+//go:embed roles/*.rego roles/*.json locks/*.rego locks/*.json
+var embedded embed.FS
+
+// The decisions the engine asks, by query path.
+const (
+	queryAccess   = "data.roles.access"
+	queryExplain  = "data.roles.explain"
+	queryScores   = "data.roles.scores"
+	queryDecision = "data.locks.decision"
+)
+
+// Errors returned by this package. Evaluation failures that come from the
+// caller's context wrap ctx.Err() instead.
+var (
+	// ErrInvalidPolicy: the policies or their data do not load, do not compile
+	// in strict mode, lack an entrypoint, or answer a smoke query wrongly.
+	ErrInvalidPolicy = errors.New("policies: invalid policy")
+	// ErrTestsFailed: a policy test failed or could not run.
+	ErrTestsFailed = errors.New("policies: policy tests failed")
+	// ErrUndefined: a decision was undefined (a policy bug, never read as "no").
+	ErrUndefined = errors.New("policies: decision undefined")
+	// ErrMultipleResults: a decision had more than one result.
+	ErrMultipleResults = errors.New("policies: decision has several results")
+	// ErrEval: evaluating a decision failed, or its result has the wrong shape.
+	ErrEval = errors.New("policies: evaluation failed")
+	// ErrUnknownDecision: ExplainJSON was asked for a decision it does not know.
+	ErrUnknownDecision = errors.New("policies: unknown decision")
+)
+
+// Options selects the policies an Engine runs.
+type Options struct {
+	// Dir is a directory of .rego and data.json files laid out like the
+	// embedded policies. Empty means the embedded policies. Files named
+	// *_test.rego are not loaded into the engine.
+	Dir string
+	// TestDir, when set, is a directory of Rego tests that New runs against
+	// the policies before accepting them (see Verify).
+	TestDir string
+}
+
+// Engine holds the compiled policies and one prepared query per decision.
+type Engine struct {
+	revision string
+	access   rego.PreparedEvalQuery
+	explain  rego.PreparedEvalQuery
+	scores   rego.PreparedEvalQuery
+	decision rego.PreparedEvalQuery
+}
+
+// New loads, compiles (strict) and prepares the policies selected by opts. With
+// opts.TestDir it first runs those tests, and refuses policies that fail them.
+// It returns an error wrapping ErrInvalidPolicy or ErrTestsFailed, naming the
+// file, rule or test at fault.
+func New(opts Options) (*Engine, error) {
+	ctx := context.Background()
+	policies, err := opts.policySource()
+	if err != nil {
+		return nil, err
+	}
+	if opts.TestDir != "" {
+		if err := verify(ctx, policies, opts.TestDir); err != nil {
+			return nil, err
+		}
+	}
+	compiler, err := compile(policies.modules, false)
+	if err != nil {
+		return nil, err
+	}
+	store := inmem.NewFromObjectWithOpts(policies.data, inmem.OptReturnASTValuesOnRead(true))
+	e := &Engine{revision: policies.revision()}
+	for _, q := range []struct {
+		path string
+		into *rego.PreparedEvalQuery
+	}{
+		{queryAccess, &e.access},
+		{queryExplain, &e.explain},
+		{queryScores, &e.scores},
+		{queryDecision, &e.decision},
+	} {
+		if len(compiler.GetRules(ast.MustParseRef(q.path))) == 0 {
+			return nil, fmt.Errorf("%w: %s: no rule defines %s", ErrInvalidPolicy, policies.label, q.path)
+		}
+		*q.into, err = rego.New(
+			rego.Query(q.path),
+			rego.Compiler(compiler),
+			rego.Store(store),
+			rego.Strict(true),
+		).PrepareForEval(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: prepare %s: %w", ErrInvalidPolicy, policies.label, q.path, err)
+		}
+	}
+	if err := e.smoke(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, policies.label, err)
+	}
+	return e, nil
+}
+
+// Revision identifies the policies and data the engine runs: a digest of their
+// files. Cache decisions by it (with the user's group set), never by guesswork.
+func (e *Engine) Revision() string { return e.revision }
+
+// smoke asks every decision once, so that a policy answering in the wrong
+// shape fails the start rather than the first request.
+func (e *Engine) smoke(ctx context.Context) error {
+	if _, err := e.RoleScores(ctx, nil); err != nil {
+		return err
+	}
+	in := RoleInput{Accounts: []string{"smoke"}}
+	if _, err := e.ResolveRoles(ctx, in); err != nil {
+		return err
+	}
+	if _, err := e.ExplainRoles(ctx, in); err != nil {
+		return err
+	}
+	_, err := e.CheckEdit(ctx, EditInput{Mode: ModeIDP, Action: ActionUpdate, ManagedBy: ManagedBySCIM})
+	return err
+}
+
+func (o Options) policySource() (*source, error) {
+	if o.Dir == "" {
+		return readSource(embedded, "policies", false)
+	}
+	if _, err := os.Stat(o.Dir); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPolicy, err)
+	}
+	return readSource(os.DirFS(o.Dir), o.Dir, false)
+}
+
+// compile compiles modules in strict mode. forTests leaves print() calls in.
+func compile(modules map[string]*ast.Module, forTests bool) (*ast.Compiler, error) {
+	c := newCompiler(forTests)
+	if c.Compile(modules); c.Failed() {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPolicy, c.Errors)
+	}
+	return c, nil
+}
+
+func newCompiler(forTests bool) *ast.Compiler {
+	return ast.NewCompiler().
+		WithStrict(true).
+		WithDefaultRegoVersion(ast.RegoV1).
+		WithEnablePrintStatements(forTests)
+}
+
+// eval runs a prepared query and returns its single value.
+func eval(ctx context.Context, q rego.PreparedEvalQuery, path string, input ast.Value) (any, error) {
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("policies: %s: %w", path, ctxErr)
+		}
+		return nil, fmt.Errorf("%w: %s: %w", ErrEval, path, err)
+	}
+	switch {
+	case len(rs) == 0:
+		return nil, fmt.Errorf("%w: %s", ErrUndefined, path)
+	case len(rs) > 1 || len(rs[0].Expressions) != 1:
+		return nil, fmt.Errorf("%w: %s", ErrMultipleResults, path)
+	}
+	return rs[0].Expressions[0].Value, nil
+}

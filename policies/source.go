@@ -1,0 +1,193 @@
+package policies
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"path"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/util"
+)
+
+// source is a tree of Rego modules and data documents, read from one root.
+type source struct {
+	label   string                 // the root, as errors and coverage name it
+	modules map[string]*ast.Module // by label/path
+	data    map[string]any         // the data document
+	digests map[string][sha256.Size]byte
+}
+
+// readSource reads every .rego file under fsys (and no *_test.rego unless
+// tests) and every data.json, which it places under its folder's path, as
+// `opa test` and `opa eval -b` do: roles/data.json becomes data.roles. Errors
+// wrap ErrInvalidPolicy and name the file.
+func readSource(fsys fs.FS, label string, tests bool) (*source, error) {
+	s := &source{
+		label:   label,
+		modules: map[string]*ast.Module{},
+		data:    map[string]any{},
+		digests: map[string][sha256.Size]byte{},
+	}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != "." && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		isRego := strings.HasSuffix(p, ".rego") && (tests || !strings.HasSuffix(p, "_test.rego"))
+		if !isRego && d.Name() != "data.json" {
+			return nil
+		}
+		bs, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		name := path.Join(label, p)
+		s.digests[name] = sha256.Sum256(bs)
+		if isRego {
+			m, err := ast.ParseModuleWithOpts(name, string(bs), ast.ParserOptions{
+				RegoVersion:       ast.RegoV1,
+				ProcessAnnotation: true,
+			})
+			if err != nil {
+				return err
+			}
+			s.modules[name] = m
+			return nil
+		}
+		var doc any
+		if err := util.UnmarshalJSON(bs, &doc); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		obj, ok := doc.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: data must be a JSON object", name)
+		}
+		if err := mergeAt(s.data, folders(p), obj); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, label, err)
+	}
+	if len(s.modules) == 0 {
+		return nil, fmt.Errorf("%w: %s: no .rego files", ErrInvalidPolicy, label)
+	}
+	return s, nil
+}
+
+// folders is the folder path of a file: "roles/x/data.json" gives [roles x].
+func folders(p string) []string {
+	dir := path.Dir(p)
+	if dir == "." {
+		return nil
+	}
+	return strings.Split(dir, "/")
+}
+
+// mergeAt merges obj into dst at the given path, refusing to replace a value
+// with a different one.
+func mergeAt(dst map[string]any, at []string, obj map[string]any) error {
+	for i, key := range at {
+		next, ok := dst[key]
+		if !ok {
+			next = map[string]any{}
+			dst[key] = next
+		}
+		m, ok := next.(map[string]any)
+		if !ok {
+			return fmt.Errorf("data.%s is not an object", strings.Join(at[:i+1], "."))
+		}
+		dst = m
+	}
+	for k, v := range obj {
+		old, ok := dst[k]
+		if !ok {
+			dst[k] = v
+			continue
+		}
+		oldObj, ok1 := old.(map[string]any)
+		newObj, ok2 := v.(map[string]any)
+		switch {
+		case ok1 && ok2:
+			if err := mergeAt(oldObj, nil, newObj); err != nil {
+				return err
+			}
+		case !reflect.DeepEqual(old, v):
+			return fmt.Errorf("conflicting values for data.%s", strings.Join(append(append([]string{}, at...), k), "."))
+		}
+	}
+	return nil
+}
+
+// union returns a source holding the modules and data of s and t.
+func (s *source) union(t *source) (*source, error) {
+	u := &source{
+		label:   s.label + "+" + t.label,
+		modules: map[string]*ast.Module{},
+		data:    map[string]any{},
+		digests: map[string][sha256.Size]byte{},
+	}
+	for _, src := range []*source{s, t} {
+		for k, m := range src.modules {
+			u.modules[k] = m
+		}
+		for k, d := range src.digests {
+			u.digests[k] = d
+		}
+		if err := mergeAt(u.data, nil, deepCopy(src.data)); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, u.label, err)
+		}
+	}
+	return u, nil
+}
+
+// deepCopy copies the maps and slices of a decoded JSON document, so that a
+// merge never writes into a source's data.
+func deepCopy(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = copyValue(v)
+	}
+	return out
+}
+
+func copyValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return deepCopy(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = copyValue(x)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// revision digests the file names and contents, in name order.
+func (s *source) revision() string {
+	names := make([]string, 0, len(s.digests))
+	for name := range s.digests {
+		names = append(names, strings.TrimPrefix(name, s.label+"/"))
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, name := range names {
+		d := s.digests[path.Join(s.label, name)]
+		fmt.Fprintf(h, "%s\x00%x\n", name, d)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -1,0 +1,166 @@
+# METADATA
+# title: Tests of edit locks
+# description: One or more tests per rule of data.locks, named test_<rule>_<case>.
+package locks_test
+
+import data.locks
+
+_edit(mode, managed_by, attributes) := {"mode": mode, "action": "update", "managed_by": managed_by, "attributes": attributes}
+
+_action(mode, action, managed_by) := {"mode": mode, "action": action, "managed_by": managed_by, "attributes": []}
+
+# A SCIM-managed user's provisioned attributes are locked in mode idp.
+
+test_edit_locks_each_scim_attribute_refused if {
+	every attribute in ["name", "emails", "userName", "externalId", "active", "groups"] {
+		got := locks.decision with input as _edit("idp", "scim", [attribute])
+		got.allow == false
+		got.locked_attributes == [attribute]
+		got.warnings == []
+	}
+}
+
+test_edit_locks_attribute_paths_normalised if {
+	every path in [
+		"name.givenName",
+		"Name.FamilyName",
+		`emails[type eq "work"].value`,
+		"urn:ietf:params:scim:schemas:core:2.0:User:name.formatted",
+		"USERNAME",
+	] {
+		got := locks.decision with input as _edit("idp", "scim", [path])
+		got.allow == false
+		count(got.locked_attributes) == 1
+	}
+}
+
+test_edit_locks_reason_names_the_locked_attributes if {
+	got := locks.decision with input as _edit("idp", "scim", ["userName", "emails", "roles", "externalId"])
+	got.allow == false
+	got.locked_attributes == ["emails", "externalId", "userName"]
+	got.reason == "This user is managed by your identity provider (SCIM): emails, externalId and userName can only be changed there. App settings, such as roles granted here, stay editable."
+}
+
+test_edit_locks_two_attributes_joined_by_and if {
+	got := locks.decision with input as _edit("idp", "scim", ["name.givenName", "name.familyName", "emails"])
+	got.locked_attributes == ["emails", "name"]
+	contains(got.reason, ": emails and name can only")
+}
+
+test_edit_locks_app_only_settings_editable if {
+	got := locks.decision with input as _edit("idp", "scim", ["roles", "grants"])
+	got == {
+		"allow": true,
+		"reason": "This user is managed by your identity provider (SCIM), but the change touches only app settings.",
+		"warnings": [],
+		"locked_attributes": [],
+	}
+}
+
+test_edit_locks_deactivation_touches_active if {
+	every action in ["deactivate", "reactivate"] {
+		got := locks.decision with input as _action("idp", action, "scim")
+		got.allow == false
+		got.locked_attributes == ["active"]
+	}
+}
+
+test_edit_locks_delete_refused if {
+	got := locks.decision with input as _action("idp", "delete", "scim")
+	got.allow == false
+	contains(got.reason, "delete or deactivate it there")
+}
+
+test_edit_locks_locked_set_comes_from_data if {
+	got := locks.decision with input as _edit("idp", "scim", ["emails", "title"])
+		with data.locks.scim_owned_attributes as ["title"]
+	got.locked_attributes == ["title"]
+}
+
+test_edit_locks_non_string_attributes_ignored if {
+	got := locks.decision with input as _edit("idp", "scim", [42, null])
+	got.allow == true
+}
+
+# A manual user is editable.
+
+test_manual_user_editable if {
+	every action in ["update", "deactivate", "reactivate", "delete"] {
+		got := locks.decision with input as object.union(_action("idp", action, "manual"), {"attributes": ["userName", "emails"]})
+		got == {
+			"allow": true,
+			"reason": "This user was created manually: it is editable.",
+			"warnings": [],
+			"locked_attributes": [],
+		}
+	}
+}
+
+# Mode manual allows manual changes again, with a warning for SCIM-managed users.
+
+test_manual_mode_scim_user_editable_with_warning if {
+	got := locks.decision with input as _edit("manual", "scim", ["userName"])
+	got.allow == true
+	got.locked_attributes == []
+	got.warnings == ["This user is managed by your identity provider (SCIM): its next provisioning cycle may overwrite this change."]
+}
+
+test_manual_mode_scim_user_deactivation_warned if {
+	got := locks.decision with input as _action("manual", "deactivate", "scim")
+	got.allow == true
+	count(got.warnings) == 1
+}
+
+test_manual_mode_scim_user_delete_warned if {
+	got := locks.decision with input as _action("manual", "delete", "scim")
+	got.allow == true
+	got.warnings == ["This user is managed by your identity provider (SCIM): its next provisioning cycle may create it again."]
+}
+
+test_manual_mode_app_settings_need_no_warning if {
+	got := locks.decision with input as _edit("manual", "scim", ["roles"])
+	got.allow == true
+	got.warnings == []
+}
+
+test_manual_mode_manual_user_no_warning if {
+	got := locks.decision with input as _edit("manual", "manual", ["userName"])
+	got.allow == true
+	got.warnings == []
+}
+
+test_manual_mode_create_allowed_with_warning if {
+	got := locks.decision with input as _action("manual", "create", null)
+	got.allow == true
+	got.warnings == ["If your identity provider also provisions this user, its next provisioning cycle may take the user over and overwrite these values."]
+}
+
+# Mode idp refuses manual creates.
+
+test_idp_mode_create_refused if {
+	got := locks.decision with input as object.union(_action("idp", "create", null), {"attributes": ["userName"]})
+	got.allow == false
+	got.reason == "The tenant is in idp mode: users are created by your identity provider. Switch the tenant to manual mode to add users here."
+}
+
+# Malformed input is refused, never allowed by accident.
+
+test_unknown_input_refused if {
+	every case in [
+		{"mode": "auto", "action": "update", "managed_by": "manual"},
+		{"action": "update", "managed_by": "manual"},
+		{"mode": "idp", "action": "promote", "managed_by": "manual"},
+		{"mode": "idp", "managed_by": "manual"},
+		{"mode": "idp", "action": "update", "managed_by": "ldap"},
+		{"mode": "idp", "action": "update"},
+	] {
+		got := locks.decision with input as case
+		got.allow == false
+		got.reason != ""
+	}
+}
+
+test_unknown_input_reason_names_the_value if {
+	got := locks.decision with input as _action("idp", "promote", "manual")
+	got.reason == "Unknown action promote."
+}
