@@ -253,6 +253,7 @@ func (s *Store) deleteGroup(ctx context.Context, tenant string, snap groupSnapsh
 		groupDisplayNameIndexKey(tenant),
 		groupExternalIDIndexKey(tenant, snap.externalID),
 		auditKey(tenant),
+		grantsKey(tenant),
 	}
 	args := []any{
 		snap.id,

@@ -109,3 +109,12 @@ func validRecordID(id string) bool {
 	}
 	return true
 }
+
+// accountsKey is the hash of the tenant's sub-accounts: id -> JSON record.
+func accountsKey(t string) string { return tenantPrefix(t) + "accounts" }
+
+// rolesKey is the hash of the tenant's custom roles: name -> JSON record.
+func rolesKey(t string) string { return tenantPrefix(t) + "roles" }
+
+// grantsKey is the hash of role grants by group: group id -> JSON list.
+func grantsKey(t string) string { return tenantPrefix(t) + "grants" }

@@ -20,6 +20,7 @@ const (
 	codeVersion        = 5 // {5}: the stored version is not the one read
 	codeMemberNotFound = 6 // {6, user id}
 	codeRetry          = 7 // {7}: state read before the script moved; read again
+	codeNoAccount      = 8 // {8, account id}: a named sub-account does not exist
 )
 
 // maxAttempts bounds the read-then-script loops whose script answers codeRetry.
@@ -133,6 +134,10 @@ func scriptResult(op string, res any) error {
 		}
 	case codeRetry:
 		return errRetry
+	case codeNoAccount:
+		if id, ok := str(1); ok {
+			return &AccountNotFoundError{ID: id}
+		}
 	}
 	return unavailable(op, badReply("%v", arr))
 }

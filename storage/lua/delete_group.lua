@@ -11,7 +11,8 @@
 -- KEYS[5]    t:{t}:idx:group:displayName           hash lower(displayName) -> id
 -- KEYS[6]    t:{t}:idx:group:externalId:<v>        set
 -- KEYS[7]    t:{t}:audit                           stream
--- KEYS[7+i]  t:{t}:user:<member i>:groups, one per member id in ARGV[6+i]
+-- KEYS[8]    t:{t}:grants                          hash group id -> grants JSON
+-- KEYS[8+i]  t:{t}:user:<member i>:groups, one per member id in ARGV[6+i]
 -- ARGV[1]    id
 -- ARGV[2]    version read (field v)
 -- ARGV[3]    lower(displayName) read
@@ -45,9 +46,10 @@ for i = 1, n do
 end
 
 for i = 1, n do
-  redis.call('SREM', KEYS[7 + i], id)
+  redis.call('SREM', KEYS[8 + i], id)
 end
 redis.call('DEL', KEYS[3], KEYS[4])
+redis.call('HDEL', KEYS[8], id)
 if redis.call('HGET', KEYS[5], ARGV[3]) == id then
   redis.call('HDEL', KEYS[5], ARGV[3])
 end

@@ -1,0 +1,253 @@
+package storage
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// AccountNotFoundError names a sub-account that does not exist.
+// errors.Is(err, ErrNotFound) is true for it.
+type AccountNotFoundError struct{ ID string }
+
+func (e *AccountNotFoundError) Error() string { return "storage: no sub-account " + e.ID }
+
+// Is makes errors.Is(err, ErrNotFound) work.
+func (e *AccountNotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// Account is a sub-account of a tenant.
+type Account struct {
+	ID      string    `json:"-"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+// Role is a tenant's custom role, as the tenant defined it; its score is the
+// policies' business.
+type Role struct {
+	Name         string   `json:"-"`
+	Level        string   `json:"level"`
+	Permissions  []string `json:"permissions"`
+	GroupManager bool     `json:"groupManager"`
+}
+
+// Grant maps a group to a role at enterprise level or for one sub-account.
+type Grant struct {
+	Scope   string `json:"scope"`
+	Account string `json:"account,omitempty"`
+	Role    string `json:"role"`
+}
+
+var (
+	//go:embed lua/put_account.lua
+	putAccountLua    string
+	putAccountScript = redis.NewScript(putAccountLua)
+
+	//go:embed lua/delete_account.lua
+	deleteAccountLua    string
+	deleteAccountScript = redis.NewScript(deleteAccountLua)
+
+	//go:embed lua/put_role.lua
+	putRoleLua    string
+	putRoleScript = redis.NewScript(putRoleLua)
+
+	//go:embed lua/put_grants.lua
+	putGrantsLua    string
+	putGrantsScript = redis.NewScript(putGrantsLua)
+)
+
+// PutAccount creates a sub-account or renames an existing one (its creation
+// time is kept), and appends audit. It reports whether it was created.
+// Returns ErrNotFound (tenant), ErrUnavailable, and a plain error for an
+// invalid id.
+func (s *Store) PutAccount(ctx context.Context, tenant string, a Account, audit []byte) (bool, error) {
+	if !validTenantID(tenant) {
+		return false, notFound("tenant")
+	}
+	if !validRecordID(a.ID) {
+		return false, fmt.Errorf("storage: invalid account id %q", a.ID)
+	}
+	if prev, err := s.getAccount(ctx, tenant, a.ID); err == nil {
+		a.Created = prev.Created
+	} else if !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	rec, err := json.Marshal(a)
+	if err != nil {
+		return false, err
+	}
+	n, err := s.runCounting(ctx, "put account", putAccountScript,
+		[]string{tenantKey(tenant), accountsKey(tenant), auditKey(tenant)},
+		[]any{a.ID, rec, s.opts.AuditMaxLen, audit})
+	return n == 1, err
+}
+
+func (s *Store) getAccount(ctx context.Context, tenant, id string) (Account, error) {
+	raw, err := s.rdb.HGet(ctx, accountsKey(tenant), id).Result()
+	if isNil(err) {
+		return Account{}, notFound("account")
+	}
+	if err != nil {
+		return Account{}, unavailable("get account", err)
+	}
+	var a Account
+	if err := json.Unmarshal([]byte(raw), &a); err != nil {
+		return Account{}, unavailable("get account", badReply("account record: %v", err))
+	}
+	a.ID = id
+	return a, nil
+}
+
+// ListAccounts returns the tenant's sub-accounts by id. Returns ErrUnavailable.
+func (s *Store) ListAccounts(ctx context.Context, tenant string) ([]Account, error) {
+	all, err := s.rdb.HGetAll(ctx, accountsKey(tenant)).Result()
+	if err != nil {
+		return nil, unavailable("list accounts", err)
+	}
+	out := make([]Account, 0, len(all))
+	for id, raw := range all {
+		var a Account
+		if err := json.Unmarshal([]byte(raw), &a); err != nil {
+			return nil, unavailable("list accounts", badReply("account record: %v", err))
+		}
+		a.ID = id
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// DeleteAccount removes a sub-account and every grant made for it, and
+// appends audit. It returns how many grants went with it.
+// Returns ErrNotFound (tenant or account), ErrUnavailable.
+func (s *Store) DeleteAccount(ctx context.Context, tenant, id string, audit []byte) (int64, error) {
+	if !validTenantID(tenant) {
+		return 0, notFound("tenant")
+	}
+	if !validRecordID(id) {
+		return 0, notFound("account")
+	}
+	return s.runCounting(ctx, "delete account", deleteAccountScript,
+		[]string{tenantKey(tenant), accountsKey(tenant), grantsKey(tenant), auditKey(tenant)},
+		[]any{id, s.opts.AuditMaxLen, audit})
+}
+
+// PutRole creates or replaces a custom role and appends audit. It reports
+// whether it was created. Returns ErrNotFound (tenant), ErrUnavailable.
+func (s *Store) PutRole(ctx context.Context, tenant string, r Role, audit []byte) (bool, error) {
+	if !validTenantID(tenant) {
+		return false, notFound("tenant")
+	}
+	if r.Name == "" {
+		return false, errors.New("storage: a role needs a name")
+	}
+	rec, err := json.Marshal(r)
+	if err != nil {
+		return false, err
+	}
+	n, err := s.runCounting(ctx, "put role", putRoleScript,
+		[]string{tenantKey(tenant), rolesKey(tenant), auditKey(tenant)},
+		[]any{r.Name, rec, s.opts.AuditMaxLen, audit})
+	return n == 1, err
+}
+
+// ListRoles returns the tenant's custom roles by name. Returns ErrUnavailable.
+func (s *Store) ListRoles(ctx context.Context, tenant string) ([]Role, error) {
+	all, err := s.rdb.HGetAll(ctx, rolesKey(tenant)).Result()
+	if err != nil {
+		return nil, unavailable("list roles", err)
+	}
+	out := make([]Role, 0, len(all))
+	for name, raw := range all {
+		var r Role
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			return nil, unavailable("list roles", badReply("role record: %v", err))
+		}
+		r.Name = name
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// PutGrants replaces a group's grants (none removes them) after checking that
+// the group and every sub-account named exist, and appends audit.
+// Returns ErrNotFound (tenant or group), *AccountNotFoundError,
+// ErrUnavailable.
+func (s *Store) PutGrants(ctx context.Context, tenant, groupID string, grants []Grant, audit []byte) error {
+	if !validTenantID(tenant) {
+		return notFound("tenant")
+	}
+	if !validRecordID(groupID) {
+		return notFound("group")
+	}
+	if grants == nil {
+		grants = []Grant{}
+	}
+	rec, err := json.Marshal(grants)
+	if err != nil {
+		return err
+	}
+	accounts := map[string]bool{}
+	args := []any{groupID, rec, s.opts.AuditMaxLen, audit, 0}
+	for _, g := range grants {
+		if g.Account != "" && !accounts[g.Account] {
+			accounts[g.Account] = true
+			args = append(args, g.Account)
+		}
+	}
+	args[4] = len(accounts)
+	return s.runScript(ctx, "put grants", putGrantsScript,
+		[]string{tenantKey(tenant), groupKey(tenant, groupID), accountsKey(tenant), grantsKey(tenant), auditKey(tenant)}, args)
+}
+
+// Grants returns the grants of each of the groups, in one round trip; a
+// group without grants is absent from the map. Returns ErrUnavailable.
+func (s *Store) Grants(ctx context.Context, tenant string, groupIDs []string) (map[string][]Grant, error) {
+	out := map[string][]Grant{}
+	if len(groupIDs) == 0 {
+		return out, nil
+	}
+	vals, err := s.rdb.HMGet(ctx, grantsKey(tenant), groupIDs...).Result()
+	if err != nil {
+		return nil, unavailable("grants", err)
+	}
+	for i, v := range vals {
+		raw, ok := v.(string)
+		if !ok {
+			continue // no grants for this group
+		}
+		var gs []Grant
+		if err := json.Unmarshal([]byte(raw), &gs); err != nil {
+			return nil, unavailable("grants", badReply("grants record: %v", err))
+		}
+		out[groupIDs[i]] = gs
+	}
+	return out, nil
+}
+
+// runCounting runs a script whose success reply is {0, n} and returns n.
+func (s *Store) runCounting(ctx context.Context, op string, script *redis.Script, keys []string, args []any) (int64, error) {
+	res, err := script.Run(ctx, s.rdb, keys, args...).Result()
+	if err != nil {
+		return 0, unavailable(op, err)
+	}
+	if err := scriptResult(op, res); err != nil {
+		return 0, err
+	}
+	arr, _ := res.([]any) // scriptResult checked the shape
+	if len(arr) < 2 {
+		return 0, unavailable(op, badReply("%v", arr))
+	}
+	n, ok := arr[1].(int64)
+	if !ok {
+		return 0, unavailable(op, badReply("count %T", arr[1]))
+	}
+	return n, nil
+}

@@ -1,0 +1,41 @@
+-- put_grants: replace a group's role grants, after checking that the group
+-- and every sub-account named exist, and append the audit event.
+--
+-- KEYS[1]  t:{t}:tenant      settings hash (must exist)
+-- KEYS[2]  t:{t}:group:<id>  the group's record (must exist)
+-- KEYS[3]  t:{t}:accounts    hash id -> JSON record
+-- KEYS[4]  t:{t}:grants      hash group id -> JSON list of grants
+-- KEYS[5]  t:{t}:audit       stream
+-- ARGV[1]  group id
+-- ARGV[2]  grants JSON ('[]' removes the group's grants)
+-- ARGV[3]  audit MAXLEN (approximate)
+-- ARGV[4]  audit event JSON ('' = none)
+-- ARGV[5]  n, the number of distinct sub-accounts named
+-- ARGV[6..5+n]  their ids
+--
+-- Returns
+--   {0}             stored
+--   {1, 'tenant'}   no such tenant
+--   {1, 'group'}    no such group
+--   {8, id}         the named sub-account does not exist
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {1, 'tenant'}
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return {1, 'group'}
+end
+local n = tonumber(ARGV[5])
+for i = 1, n do
+  if redis.call('HEXISTS', KEYS[3], ARGV[5 + i]) == 0 then
+    return {8, ARGV[5 + i]}
+  end
+end
+if ARGV[2] == '[]' then
+  redis.call('HDEL', KEYS[4], ARGV[1])
+else
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+end
+if ARGV[4] ~= '' then
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[4])
+end
+return {0}
