@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/scimd/scimd/policies"
 	"github.com/scimd/scimd/server"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/storage"
@@ -60,7 +62,7 @@ func newHarness(t *testing.T, url string) *harness {
 		t.Fatalf("redis client: %v", err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
-	svc := provision.New(storage.New(rdb, storage.Options{}), provision.Options{})
+	svc := provision.New(storage.New(rdb, storage.Options{}), testEngine(t), provision.Options{})
 	app := server.New(server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: 64 << 10}, svc)
 	return &harness{t: t, app: app}
 }
@@ -204,3 +206,19 @@ func path(v any, keys ...any) any {
 }
 
 func (r response) text() string { return string(r.body) }
+
+var (
+	engineOnce sync.Once
+	engine     *policies.Engine
+	engineErr  error
+)
+
+// testEngine compiles the built-in policies once for the whole package.
+func testEngine(t *testing.T) *policies.Engine {
+	t.Helper()
+	engineOnce.Do(func() { engine, engineErr = policies.New(policies.Options{}) })
+	if engineErr != nil {
+		t.Fatalf("policies: %v", engineErr)
+	}
+	return engine
+}

@@ -23,6 +23,8 @@ Usage:
   scimd tenant list [flags]      list tenants
   scimd tenant get --id ID       show one tenant
   scimd tenant delete --id ID    delete a tenant and all its data
+  scimd policy explain [flags]   evaluate a decision over a JSON input and show the explanation
+  scimd policy test [flags]      run Rego tests against the policies
 `
 
 func main() {
@@ -42,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "tenant":
 		return runTenant(ctx, args[1:], stdout, stderr)
+	case "policy":
+		return runPolicy(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

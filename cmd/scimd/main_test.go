@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -98,5 +101,111 @@ func TestServeFlags(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"nonsense"}, io.Discard, io.Discard); code != 2 {
 		t.Errorf("unknown command exit %d", code)
+	}
+}
+
+// TestPolicyDirRefusesBrokenPolicies: an edited policy that does not compile,
+// or fails its tests, stops the start.
+func TestPolicyDirRefusesBrokenPolicies(t *testing.T) {
+	root := t.TempDir()
+	copyTree(t, filepath.Join("..", "..", "policies"), filepath.Join(root, "policies"))
+	copyTree(t, filepath.Join("..", "..", "policytests"), filepath.Join(root, "policytests"))
+	serve := func() error {
+		cfg, err := parseServe([]string{"--addr", "127.0.0.1:0", "--operator-token", "x", "--policy-dir", filepath.Join(root, "policies")}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.PolicyTests != filepath.Join(root, "policytests") {
+			t.Fatalf("policy tests %q: the policytests folder beside --policy-dir is not used", cfg.PolicyTests)
+		}
+		m, err := start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+		if err == nil {
+			m.close()
+			_ = m.app.Shutdown()
+		}
+		return err
+	}
+	if err := serve(); err != nil {
+		t.Fatalf("unchanged policies refused: %v", err)
+	}
+
+	data := filepath.Join(root, "policies", "roles", "data.json")
+	orig, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A changed matrix fails the tests that pin it.
+	if err := os.WriteFile(data, bytes.Replace(orig, []byte(`"view_reports": 5`), []byte(`"view_reports": 500`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := serve(); err == nil || !strings.Contains(err.Error(), "test") {
+		t.Fatalf("a policy failing its tests started: %v", err)
+	}
+	// A policy that does not compile.
+	if err := os.WriteFile(data, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "policies", "roles", "broken.rego"), []byte("package roles\n\nthis is not rego\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := serve(); err == nil {
+		t.Fatal("a policy that does not compile started")
+	}
+	var stderr bytes.Buffer
+	if code := runServe(context.Background(), []string{"--addr", "127.0.0.1:0", "--policy-dir", filepath.Join(root, "policies")}, io.Discard, &stderr); code == 0 {
+		t.Fatalf("scimd serve exited 0 with a broken policy")
+	}
+}
+
+// TestPolicyExplain: the policy author's command line.
+func TestPolicyExplain(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "input.json")
+	body := `{"roles": {}, "accounts": ["news"], "grants": [
+		{"group": "A", "scope": "account", "account": "news", "role": "Reports Only"},
+		{"group": "B", "scope": "account", "account": "news", "role": "Account Administrator"}]}`
+	if err := os.WriteFile(in, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"policy", "explain", "--decision", "roles", "--input", in}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var out struct {
+		Accounts map[string]struct{ Role, Rule string }
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("%s: %v", stdout.String(), err)
+	}
+	if out.Accounts["news"].Role != "Account Administrator" || out.Accounts["news"].Rule != "highest_score" {
+		t.Fatalf("explain: %s", stdout.String())
+	}
+	stdout.Reset()
+	if code := run(context.Background(), []string{"policy", "test", "--tests", filepath.Join("..", "..", "policytests")}, &stdout, &stderr); code != 0 {
+		t.Fatalf("policy test: %d %s", code, stderr.String())
+	}
+}
+
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		target := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if filepath.Ext(p) != ".rego" && filepath.Ext(p) != ".json" {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

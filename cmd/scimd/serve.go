@@ -10,12 +10,15 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/scimd/scimd/policies"
 	"github.com/scimd/scimd/server"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/storage"
@@ -32,6 +35,8 @@ type config struct {
 	LogFormat     string
 	LogLevel      string
 	AuditMaxLen   int64
+	PolicyDir     string
+	PolicyTests   string
 }
 
 func parseServe(args []string, stderr io.Writer) (config, error) {
@@ -46,8 +51,16 @@ func parseServe(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.LogFormat, "log-format", envOr("SCIMD_LOG_FORMAT", "text"), "text or json (env SCIMD_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr("SCIMD_LOG_LEVEL", "info"), "debug, info, warn or error (env SCIMD_LOG_LEVEL)")
 	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed)")
+	fs.StringVar(&c.PolicyDir, "policy-dir", envOr("SCIMD_POLICY_DIR", ""), "directory of edited policies (laid out like policies/); empty uses the built-in ones (env SCIMD_POLICY_DIR)")
+	fs.StringVar(&c.PolicyTests, "policy-tests", envOr("SCIMD_POLICY_TESTS", ""), "directory of Rego tests the policies must pass before the server starts; default with --policy-dir: a policytests/ folder beside it, if there is one (env SCIMD_POLICY_TESTS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.PolicyDir != "" && c.PolicyTests == "" {
+		sibling := filepath.Join(filepath.Dir(filepath.Clean(c.PolicyDir)), "policytests")
+		if st, err := os.Stat(sibling); err == nil && st.IsDir() {
+			c.PolicyTests = sibling
+		}
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -99,6 +112,20 @@ type instance struct {
 
 func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	m := &instance{log: log, served: make(chan error, 1)}
+	// Policies first: a policy that does not compile or fails its tests
+	// must stop the start before anything listens.
+	engine, err := policies.New(policies.Options{Dir: cfg.PolicyDir, TestDir: cfg.PolicyTests})
+	if err != nil {
+		return nil, fmt.Errorf("policies: %w", err)
+	}
+	switch {
+	case cfg.PolicyDir == "":
+		log.Info("policies: built-in", "revision", engine.Revision())
+	case cfg.PolicyTests == "":
+		log.Warn("policies: loaded without tests; pass --policy-tests to check them at start", "dir", cfg.PolicyDir, "revision", engine.Revision())
+	default:
+		log.Info("policies: loaded and tested", "dir", cfg.PolicyDir, "tests", cfg.PolicyTests, "revision", engine.Revision())
+	}
 	url := cfg.RedisURL
 	if url == "" {
 		e, err := storage.StartEmbedded()
@@ -126,7 +153,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		cfg.OperatorToken = generateToken()
 		fmt.Fprintf(stdout, "operator token (generated for this run; set SCIMD_OPERATOR_TOKEN to keep one): %s\n", cfg.OperatorToken)
 	}
-	svc := provision.New(st, provision.Options{})
+	svc := provision.New(st, engine, provision.Options{})
 	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit}, svc)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -42,26 +42,68 @@ func New(svc *provision.Service, opts Options) *API {
 	return &API{svc: svc, opts: opts, operator: sha256.Sum256([]byte(opts.OperatorToken))}
 }
 
-// Register mounts the admin routes on r.
+// Register mounts the admin routes on r: tenant management for the
+// operator, and each tenant's own settings for its admins (or the operator).
 func (a *API) Register(r fiber.Router) {
-	op := r.Group("/admin/v1/tenants", a.requireOperator)
-	op.Post("/", a.createTenant)
-	op.Post("", a.createTenant)
-	op.Get("/", a.listTenants)
-	op.Get("", a.listTenants)
-	op.Get("/:id", a.getTenant)
-	op.Delete("/:id", a.deleteTenant)
+	const tenants = "/admin/v1/tenants"
+	r.Post(tenants, a.requireOperator, a.createTenant)
+	r.Get(tenants, a.requireOperator, a.listTenants)
+	r.Get(tenants+"/:tenant", a.requireOperator, a.getTenant)
+	r.Delete(tenants+"/:tenant", a.requireOperator, a.deleteTenant)
+
+	t := tenants + "/:tenant"
+	r.Get(t+"/accounts", a.requireAdmin, a.listAccounts)
+	r.Put(t+"/accounts/:id", a.requireAdmin, a.putAccount)
+	r.Delete(t+"/accounts/:id", a.requireAdmin, a.deleteAccount)
+	r.Get(t+"/roles", a.requireAdmin, a.listRoles)
+	r.Put(t+"/roles/:name", a.requireAdmin, a.putRole)
+	r.Get(t+"/groups/:id/grants", a.requireAdmin, a.getGrants)
+	r.Put(t+"/groups/:id/grants", a.requireAdmin, a.putGrants)
+	r.Get(t+"/users/:id/access", a.requireAdmin, a.userAccess)
 }
 
 func (a *API) requireOperator(c *fiber.Ctx) error {
-	token, ok := bearer(c.Get(fiber.HeaderAuthorization))
-	// Compare fixed-size hashes so that neither content nor length leaks through timing.
-	given := sha256.Sum256([]byte(token))
-	if !ok || a.opts.OperatorToken == "" || subtle.ConstantTimeCompare(given[:], a.operator[:]) != 1 {
+	if !a.isOperator(c) {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="scimd-operator"`)
 		return Problem(c, http.StatusUnauthorized, "the operator bearer token is required")
 	}
 	return c.Next()
+}
+
+func (a *API) isOperator(c *fiber.Ctx) bool {
+	token, ok := bearer(c.Get(fiber.HeaderAuthorization))
+	// Compare fixed-size hashes so that neither content nor length leaks through timing.
+	given := sha256.Sum256([]byte(token))
+	return ok && a.opts.OperatorToken != "" && subtle.ConstantTimeCompare(given[:], a.operator[:]) == 1
+}
+
+type actorKey struct{}
+
+// requireAdmin admits the tenant's admin token, or the operator's; the actor
+// it records is who made the change, for the audit stream.
+func (a *API) requireAdmin(c *fiber.Ctx) error {
+	tenant := strings.Clone(c.Params("tenant"))
+	actor := provision.Actor{Source: "admin", User: "operator", IP: c.IP()}
+	if !a.isOperator(c) {
+		token, _ := bearer(c.Get(fiber.HeaderAuthorization))
+		ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+		defer cancel()
+		if err := a.svc.AuthenticateAdmin(ctx, tenant, token); err != nil {
+			if provision.KindOf(err) == provision.KindUnauthorized {
+				c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="scimd-admin"`)
+				return Problem(c, http.StatusUnauthorized, "a valid admin bearer token for this tenant is required")
+			}
+			return a.fail(c, err)
+		}
+		actor.User = "tenant-admin"
+	}
+	c.Locals(actorKey{}, actor)
+	return c.Next()
+}
+
+func actorOf(c *fiber.Ctx) provision.Actor {
+	a, _ := c.Locals(actorKey{}).(provision.Actor)
+	return a
 }
 
 type tenantBody struct {
@@ -117,7 +159,7 @@ func (a *API) listTenants(c *fiber.Ctx) error {
 func (a *API) getTenant(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
 	defer cancel()
-	t, err := a.svc.GetTenant(ctx, strings.Clone(c.Params("id")))
+	t, err := a.svc.GetTenant(ctx, strings.Clone(c.Params("tenant")))
 	if err != nil {
 		return a.fail(c, err)
 	}
@@ -127,7 +169,7 @@ func (a *API) getTenant(c *fiber.Ctx) error {
 func (a *API) deleteTenant(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
 	defer cancel()
-	if err := a.svc.DeleteTenant(ctx, strings.Clone(c.Params("id"))); err != nil {
+	if err := a.svc.DeleteTenant(ctx, strings.Clone(c.Params("tenant"))); err != nil {
 		return a.fail(c, err)
 	}
 	return c.SendStatus(http.StatusNoContent)

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/scimd/scimd/policies"
 	"github.com/scimd/scimd/storage"
 )
 
@@ -43,6 +44,14 @@ type store interface {
 	ScanGroups(ctx context.Context, tenant string, fn func([]storage.Group) bool) error
 	GroupMembers(ctx context.Context, tenant, id string) ([]string, error)
 
+	PutAccount(ctx context.Context, tenant string, a storage.Account, audit []byte) (bool, error)
+	ListAccounts(ctx context.Context, tenant string) ([]storage.Account, error)
+	DeleteAccount(ctx context.Context, tenant, id string, audit []byte) (int64, error)
+	PutRole(ctx context.Context, tenant string, r storage.Role, audit []byte) (bool, error)
+	ListRoles(ctx context.Context, tenant string) ([]storage.Role, error)
+	PutGrants(ctx context.Context, tenant, groupID string, grants []storage.Grant, audit []byte) error
+	Grants(ctx context.Context, tenant string, groupIDs []string) (map[string][]storage.Grant, error)
+
 	Ping(ctx context.Context) error
 }
 
@@ -71,17 +80,18 @@ type Options struct {
 // Service implements the provisioning use cases over a store.
 type Service struct {
 	store  store
+	policy policy
 	now    func() time.Time
 	tokens *tokenCache
 	opts   Options
 }
 
-// New returns a Service over st.
-func New(st *storage.Store, opts Options) *Service {
-	return newService(st, opts)
+// New returns a Service over st that asks pol for every decision.
+func New(st *storage.Store, pol *policies.Engine, opts Options) *Service {
+	return newService(st, pol, opts)
 }
 
-func newService(st store, opts Options) *Service {
+func newService(st store, pol policy, opts Options) *Service {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
@@ -91,7 +101,7 @@ func newService(st store, opts Options) *Service {
 	if opts.WriteRetries <= 0 {
 		opts.WriteRetries = 8
 	}
-	return &Service{store: st, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), opts: opts}
+	return &Service{store: st, policy: pol, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), opts: opts}
 }
 
 // Ready reports whether the store answers. Returns KindUnavailable.

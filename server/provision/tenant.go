@@ -114,20 +114,23 @@ func (s *Service) DeleteTenant(ctx context.Context, id string) error {
 // Returns KindUnauthorized (also for an unknown tenant, so that a caller
 // learns nothing about other tenants), KindUnavailable.
 func (s *Service) AuthenticateSCIM(ctx context.Context, tenant, token string) error {
-	return s.authenticate(ctx, tenant, token, func(t storage.Tenant) string { return t.SCIMTokenHash })
+	return s.authenticate(ctx, tenant, "scim", token, func(t storage.Tenant) string { return t.SCIMTokenHash })
 }
 
 // AuthenticateAdmin checks a bearer token against the tenant's admin token.
 // Returns KindUnauthorized, KindUnavailable.
 func (s *Service) AuthenticateAdmin(ctx context.Context, tenant, token string) error {
-	return s.authenticate(ctx, tenant, token, func(t storage.Tenant) string { return t.AdminTokenHash })
+	return s.authenticate(ctx, tenant, "admin", token, func(t storage.Tenant) string { return t.AdminTokenHash })
 }
 
-func (s *Service) authenticate(ctx context.Context, tenant, token string, want func(storage.Tenant) string) error {
+// authenticate checks token against the kind of token want selects. The
+// cache key holds the kind, so that a token checked as one kind is never
+// taken for another.
+func (s *Service) authenticate(ctx context.Context, tenant, kind, token string, want func(storage.Tenant) string) error {
 	if token == "" || !ValidTenantID(tenant) {
 		return errUnauthorized
 	}
-	h := hashToken(token)
+	h := kind + ":" + hashToken(token)
 	if s.tokens.valid(tenant, h) {
 		return nil
 	}
@@ -139,7 +142,7 @@ func (s *Service) authenticate(ctx context.Context, tenant, token string, want f
 		return fromStorage(err, "tenant")
 	}
 	stored := want(t)
-	if stored == "" || subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 {
+	if stored == "" || subtle.ConstantTimeCompare([]byte(stored), []byte(hashToken(token))) != 1 {
 		return errUnauthorized
 	}
 	s.tokens.remember(tenant, h)

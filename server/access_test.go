@@ -1,0 +1,118 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// TestAccessAdmin: sub-accounts, roles and grants through the admin API,
+// and the effective access the policies derive from group membership.
+func TestAccessAdmin(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(100)
+		admin := "/admin/v1/tenants/" + tn.ID
+		put := func(path string, body any, want int) map[string]any {
+			t.Helper()
+			return h.do(http.MethodPut, admin+path, tn.AdminToken, body).want(want).json()
+		}
+		put("/accounts/news", map[string]any{"name": "Newsroom"}, 201)
+		put("/accounts/news", map[string]any{"name": "News"}, 200)
+		put("/accounts/sports", map[string]any{"name": "Sports"}, 201)
+		accs := h.do(http.MethodGet, admin+"/accounts", tn.AdminToken, nil).want(200).json()
+		eq(t, len(asList(accs["accounts"])), 2)
+		eq(t, path(accs, "accounts", 0, "name"), "News")
+
+		roles := h.do(http.MethodGet, admin+"/roles", tn.AdminToken, nil).want(200).json()
+		scores := map[string]any{}
+		for _, r := range asList(roles["roles"]) {
+			scores[path(r, "name").(string)] = path(r, "score")
+		}
+		eq(t, scores["Enterprise Admin"], float64(140))
+		eq(t, scores["Reports Only"], float64(5))
+		custom := put("/roles/"+url.PathEscape("Desk Chief"), map[string]any{"level": "account", "permissions": []string{"manage_users", "publish"}}, 201)
+		eq(t, custom["score"], float64(30))
+		eq(t, custom["builtin"], false)
+
+		mkGroup := func(name string) string {
+			return h.do(http.MethodPost, tn.Base+"/Groups", tn.SCIMToken, map[string]any{
+				"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": name,
+			}).want(201).json()["id"].(string)
+		}
+		a, b, c, d := mkGroup("Readers"), mkGroup("Admins"), mkGroup("Enterprise"), mkGroup("Sports desk")
+		uid := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("ann@x")).want(201).json()["id"].(string)
+		for _, g := range []string{a, b, c, d} {
+			h.do(http.MethodPatch, tn.Base+"/Groups/"+g, tn.SCIMToken, fixtureWith(t, "10-group-add-members.PATCH-Groups.request.json", "f648f8d5ea4e4cd38e9c", uid)).want(204)
+		}
+		grants := func(g string, gs ...map[string]any) {
+			t.Helper()
+			put("/groups/"+g+"/grants", map[string]any{"grants": gs}, 200)
+		}
+		grants(a, map[string]any{"scope": "account", "account": "news", "role": "Reports Only"})
+		grants(b, map[string]any{"scope": "account", "account": "news", "role": "Account Administrator"})
+		got := h.do(http.MethodGet, admin+"/groups/"+b+"/grants", tn.AdminToken, nil).want(200).json()
+		eq(t, path(got, "grants", 0, "role"), "Account Administrator")
+
+		access := h.do(http.MethodGet, admin+"/users/"+uid+"/access", tn.AdminToken, nil).want(200).json()
+		eq(t, path(access, "accounts", "news", "role"), "Account Administrator")
+		eq(t, path(access, "accounts", "news", "rule"), "highest_score")
+		eq(t, len(asList(path(access, "accounts", "news", "candidates"))), 2)
+		eq(t, path(access, "accounts", "sports"), nil)
+		eq(t, path(access, "enterprise"), nil)
+
+		// Enterprise Admin everywhere, but an explicit lower grant wins in its sub-account.
+		grants(c, map[string]any{"scope": "enterprise", "role": "Enterprise Admin"})
+		grants(d, map[string]any{"scope": "account", "account": "sports", "role": "Reports Only"})
+		access = h.do(http.MethodGet, admin+"/users/"+uid+"/access", tn.AdminToken, nil).want(200).json()
+		eq(t, path(access, "enterprise", "role"), "Enterprise Admin")
+		eq(t, path(access, "accounts", "sports", "role"), "Reports Only")
+		eq(t, path(access, "accounts", "sports", "rule"), "sub_account_override")
+		eq(t, path(access, "accounts", "news", "role"), "Account Administrator")
+
+		// Membership drives access: leaving the sports desk brings Enterprise Admin back there.
+		h.do(http.MethodPatch, tn.Base+"/Groups/"+d, tn.SCIMToken, fixtureWith(t, "11-group-remove-members.PATCH-Groups.request.json", "f648f8d5ea4e4cd38e9c", uid)).want(204)
+		access = h.do(http.MethodGet, admin+"/users/"+uid+"/access", tn.AdminToken, nil).want(200).json()
+		eq(t, path(access, "accounts", "sports", "role"), "Enterprise Admin")
+		eq(t, path(access, "accounts", "sports", "rule"), "inherited_enterprise_admin")
+
+		// Deleting a sub-account removes its grants.
+		h.do(http.MethodDelete, admin+"/accounts/news", tn.AdminToken, nil).want(204)
+		got = h.do(http.MethodGet, admin+"/groups/"+b+"/grants", tn.AdminToken, nil).want(200).json()
+		eq(t, len(asList(got["grants"])), 0)
+
+		for _, tc := range []struct {
+			name, method, path, token string
+			body                      any
+			status                    int
+		}{
+			{"built-in role", http.MethodPut, "/roles/" + url.PathEscape("Enterprise Admin"), tn.AdminToken, map[string]any{"level": "enterprise", "permissions": []string{"publish"}}, 400},
+			{"unknown permission", http.MethodPut, "/roles/Odd", tn.AdminToken, map[string]any{"level": "account", "permissions": []string{"fly"}}, 400},
+			{"bad level", http.MethodPut, "/roles/Odd", tn.AdminToken, map[string]any{"level": "galaxy", "permissions": []string{"publish"}}, 400},
+			{"unknown role", http.MethodPut, "/groups/" + a + "/grants", tn.AdminToken, map[string]any{"grants": []any{map[string]any{"scope": "account", "account": "sports", "role": "Overlord"}}}, 400},
+			{"unknown account", http.MethodPut, "/groups/" + a + "/grants", tn.AdminToken, map[string]any{"grants": []any{map[string]any{"scope": "account", "account": "weather", "role": "Viewer"}}}, 400},
+			{"role of the wrong level", http.MethodPut, "/groups/" + a + "/grants", tn.AdminToken, map[string]any{"grants": []any{map[string]any{"scope": "enterprise", "role": "Viewer"}}}, 400},
+			{"unknown group", http.MethodPut, "/groups/nope/grants", tn.AdminToken, map[string]any{"grants": []any{}}, 404},
+			{"grants body without grants", http.MethodPut, "/groups/" + a + "/grants", tn.AdminToken, map[string]any{}, 400},
+			{"unknown user", http.MethodGet, "/users/nope/access", tn.AdminToken, nil, 404},
+			{"unknown account delete", http.MethodDelete, "/accounts/nope", tn.AdminToken, nil, 404},
+			{"bad account id", http.MethodPut, "/accounts/Bad%20Id", tn.AdminToken, map[string]any{"name": "x"}, 400},
+			{"SCIM token is not an admin token", http.MethodGet, "/roles", tn.SCIMToken, nil, 401},
+			{"no token", http.MethodGet, "/roles", "", nil, 401},
+			{"operator token works", http.MethodGet, "/roles", operatorToken, nil, 200},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				h.t = t
+				res := h.do(tc.method, admin+tc.path, tc.token, tc.body)
+				if res.status != tc.status {
+					t.Fatalf("status %d, want %d: %s", res.status, tc.status, res.body)
+				}
+				if tc.status >= 400 && res.json()["detail"] == "" {
+					t.Fatalf("no detail: %s", res.body)
+				}
+			})
+		}
+		h.t = t
+		other := h.newTenant(1)
+		h.do(http.MethodGet, admin+"/roles", other.AdminToken, nil).want(401)
+	})
+}
