@@ -118,3 +118,7 @@ func rolesKey(t string) string { return tenantPrefix(t) + "roles" }
 
 // grantsKey is the hash of role grants by group: group id -> JSON list.
 func grantsKey(t string) string { return tenantPrefix(t) + "grants" }
+
+// adminTokensKey is the hash of a tenant's named admin tokens: SHA-256 of the
+// token -> the name that stands for its holder in the audit log.
+func adminTokensKey(t string) string { return tenantPrefix(t) + "adminTokens" }

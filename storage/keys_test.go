@@ -22,6 +22,7 @@ func TestKeys(t *testing.T) {
 		{"accounts", accountsKey("acme"), "t:{acme}:accounts"},
 		{"roles", rolesKey("acme"), "t:{acme}:roles"},
 		{"grants", grantsKey("acme"), "t:{acme}:grants"},
+		{"admin tokens", adminTokensKey("acme"), "t:{acme}:adminTokens"},
 		{"users", usersKey("acme"), "t:{acme}:users"},
 		{"user", userKey("acme", "u1"), "t:{acme}:user:u1"},
 		{"user groups", userGroupsKey("acme", "u1"), "t:{acme}:user:u1:groups"},

@@ -52,6 +52,11 @@ const (
 	fCreated        = "created"
 	fSCIMTokenHash  = "scimTokenHash"
 	fAdminTokenHash = "adminTokenHash"
+	fAdminName      = "adminName"
+	fMatchBy        = "matchBy"
+	fUnmatchedUsers = "unmatchedUsers"
+	fRefusals       = "licenseRefusals"
+	fLastRefusal    = "lastLicenseRefusal"
 )
 
 // Field names of the user and group hashes.
@@ -76,6 +81,9 @@ func tenantSettings(t Tenant) []any {
 		fMode, t.Mode,
 		fSCIMTokenHash, t.SCIMTokenHash,
 		fAdminTokenHash, t.AdminTokenHash,
+		fAdminName, t.AdminName,
+		fMatchBy, strings.Join(t.MatchBy, ","),
+		fUnmatchedUsers, t.UnmatchedUsers,
 	}
 }
 
@@ -90,8 +98,21 @@ func parseTenant(id string, h map[string]string) (Tenant, error) {
 		Mode:           h[fMode],
 		SCIMTokenHash:  h[fSCIMTokenHash],
 		AdminTokenHash: h[fAdminTokenHash],
+		AdminName:      h[fAdminName],
+		UnmatchedUsers: h[fUnmatchedUsers],
+	}
+	if m := h[fMatchBy]; m != "" {
+		t.MatchBy = strings.Split(m, ",")
 	}
 	var err error
+	if r := h[fRefusals]; r != "" {
+		if t.LicenseRefusals, err = strconv.ParseInt(r, 10, 64); err != nil {
+			return Tenant{}, fmt.Errorf("tenant %s: %s: %w", id, fRefusals, err)
+		}
+	}
+	if t.LastLicenseRefusal, err = decodeTime(h[fLastRefusal]); err != nil {
+		return Tenant{}, fmt.Errorf("tenant %s: %s: %w", id, fLastRefusal, err)
+	}
 	if t.LicenseLimit, err = strconv.ParseInt(h[fLicenseLimit], 10, 64); err != nil {
 		return Tenant{}, fmt.Errorf("tenant %s: %s: %w", id, fLicenseLimit, err)
 	}

@@ -102,6 +102,19 @@ type Tenant struct {
 	Created        time.Time
 	SCIMTokenHash  string
 	AdminTokenHash string
+	// AdminName names the admin token made with the tenant, for the audit log.
+	AdminName string
+	// MatchBy lists the identifiers ("userName", "email", "employeeNumber")
+	// by which a SCIM create links an existing manual user, in order.
+	MatchBy []string
+	// UnmatchedUsers says what finalizing a migration does to manual users
+	// no SCIM create linked: "keep" or "deactivate".
+	UnmatchedUsers string
+
+	// LicenseRefusals and LastLicenseRefusal are read-only here: only
+	// RecordLicenseRefusal changes them.
+	LicenseRefusals    int64
+	LastLicenseRefusal time.Time
 }
 
 // User is a stored SCIM user. The indexed fields are copies of values inside

@@ -2,8 +2,10 @@ package storage
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -163,4 +165,50 @@ func (s *Store) SeatsUsed(ctx context.Context, tenant string) (int64, error) {
 		return 0, unavailable("seats used", err)
 	}
 	return n, nil
+}
+
+var (
+	//go:embed lua/record_refusal.lua
+	recordRefusalLua    string
+	recordRefusalScript = redis.NewScript(recordRefusalLua)
+
+	//go:embed lua/put_admin_token.lua
+	putAdminTokenLua    string
+	putAdminTokenScript = redis.NewScript(putAdminTokenLua)
+)
+
+// RecordLicenseRefusal counts one refused seat at time at, for the license
+// report. Returns ErrNotFound, ErrUnavailable.
+func (s *Store) RecordLicenseRefusal(ctx context.Context, tenant string, at time.Time) error {
+	if !validTenantID(tenant) {
+		return notFound("tenant")
+	}
+	return s.runScript(ctx, "record refusal", recordRefusalScript, []string{tenantKey(tenant)}, []any{encodeTime(at)})
+}
+
+// PutAdminToken adds an admin token, by its hash, under a name, and appends
+// audit. Returns ErrNotFound (tenant), ErrUnavailable.
+func (s *Store) PutAdminToken(ctx context.Context, tenant, hash, name string, audit []byte) error {
+	if !validTenantID(tenant) {
+		return notFound("tenant")
+	}
+	return s.runScript(ctx, "put admin token", putAdminTokenScript,
+		[]string{tenantKey(tenant), adminTokensKey(tenant), auditKey(tenant)},
+		[]any{hash, name, s.opts.AuditMaxLen, audit})
+}
+
+// AdminTokenName returns the name of the admin token with this hash.
+// Returns ErrNotFound, ErrUnavailable.
+func (s *Store) AdminTokenName(ctx context.Context, tenant, hash string) (string, error) {
+	if !validTenantID(tenant) {
+		return "", notFound("admin token")
+	}
+	name, err := s.rdb.HGet(ctx, adminTokensKey(tenant), hash).Result()
+	if isNil(err) {
+		return "", notFound("admin token")
+	}
+	if err != nil {
+		return "", unavailable("admin token", err)
+	}
+	return name, nil
 }

@@ -152,3 +152,43 @@ func TestSeatsUsed(t *testing.T) {
 		}
 	})
 }
+
+func TestTenantSettingsAndAdminTokens(t *testing.T) {
+	run(t, Options{}, 5, func(t *testing.T, e env) {
+		ctx := t.Context()
+		ten, err := e.s.GetTenant(ctx, e.tenant)
+		must(t, err)
+		ten.MatchBy, ten.UnmatchedUsers, ten.AdminName = []string{"email", "userName"}, "deactivate", "root@acme"
+		must(t, e.s.UpdateTenant(ctx, ten))
+		must(t, e.s.RecordLicenseRefusal(ctx, e.tenant, t0))
+		must(t, e.s.RecordLicenseRefusal(ctx, e.tenant, t0.Add(time.Minute)))
+		got, err := e.s.GetTenant(ctx, e.tenant)
+		must(t, err)
+		want := ten
+		want.LicenseRefusals, want.LastLicenseRefusal = 2, t0.Add(time.Minute)
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("tenant (-want +got):\n%s", d)
+		}
+		// UpdateTenant leaves the counters alone.
+		must(t, e.s.UpdateTenant(ctx, ten))
+		got, err = e.s.GetTenant(ctx, e.tenant)
+		must(t, err)
+		if got.LicenseRefusals != 2 {
+			t.Errorf("refusals %d after update, want 2", got.LicenseRefusals)
+		}
+
+		must(t, e.s.PutAdminToken(ctx, e.tenant, "h1", "alice@acme", []byte(`{"x":1}`)))
+		name, err := e.s.AdminTokenName(ctx, e.tenant, "h1")
+		must(t, err)
+		if name != "alice@acme" {
+			t.Errorf("name %q", name)
+		}
+		_, err = e.s.AdminTokenName(ctx, e.tenant, "h2")
+		checkErr(t, err, ErrNotFound)
+		checkErr(t, e.s.PutAdminToken(ctx, "st-none", "h", "x", nil), ErrNotFound)
+		checkErr(t, e.s.RecordLicenseRefusal(ctx, "st-none", t0), ErrNotFound)
+		if n, err := e.rdb.Exists(ctx, tenantKey("st-none")).Result(); err != nil || n != 0 {
+			t.Errorf("a refusal recreated a missing tenant: %d %v", n, err)
+		}
+	})
+}

@@ -1,0 +1,22 @@
+-- put_admin_token: add a named admin token (by its hash) to a tenant, and
+-- append the audit event.
+--
+-- KEYS[1]  t:{t}:tenant       settings hash (must exist)
+-- KEYS[2]  t:{t}:adminTokens  hash token hash -> name
+-- KEYS[3]  t:{t}:audit        stream
+-- ARGV[1]  token hash
+-- ARGV[2]  name
+-- ARGV[3]  audit MAXLEN (approximate)
+-- ARGV[4]  audit event JSON ('' = none)
+--
+-- Returns
+--   {0}            added
+--   {1, 'tenant'}  no such tenant
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {1, 'tenant'}
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[4])
+end
+return {0}
