@@ -88,14 +88,15 @@ func (a *API) requireAdmin(c *fiber.Ctx) error {
 		token, _ := bearer(c.Get(fiber.HeaderAuthorization))
 		ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
 		defer cancel()
-		if err := a.svc.AuthenticateAdmin(ctx, tenant, token); err != nil {
+		name, err := a.svc.AuthenticateAdmin(ctx, tenant, token)
+		if err != nil {
 			if provision.KindOf(err) == provision.KindUnauthorized {
 				c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="scimd-admin"`)
 				return Problem(c, http.StatusUnauthorized, "a valid admin bearer token for this tenant is required")
 			}
 			return a.fail(c, err)
 		}
-		actor.User = "tenant-admin"
+		actor.User = name
 	}
 	c.Locals(actorKey{}, actor)
 	return c.Next()

@@ -32,7 +32,7 @@ type Change struct {
 }
 
 func (s *Service) event(a Actor, action, targetType, targetID string, changes []Change) AuditEvent {
-	e := AuditEvent{Time: s.now().UTC(), Source: a.Source, Action: action, TargetType: targetType, TargetID: targetID, Changes: changes}
+	e := AuditEvent{Time: s.now().UTC(), Source: a.Source, Action: action, TargetType: targetType, TargetID: targetID, Changes: changes, Dropped: a.Dropped}
 	if a.User != "" {
 		e.Actor = &a.User
 	}

@@ -21,6 +21,7 @@ const (
 	KindUnavailable                  // Redis is unreachable or timed out
 	KindConflict                     // concurrent writers kept winning; try again
 	KindUnauthorized                 // a missing, wrong or other tenant's token
+	KindForbidden                    // a policy refused the change; Detail is its reason
 )
 
 // Error is the service's error: a kind, a detail safe to show to the client

@@ -20,7 +20,13 @@ type store interface {
 	CreateTenant(ctx context.Context, t storage.Tenant) error
 	GetTenant(ctx context.Context, id string) (storage.Tenant, error)
 	ListTenants(ctx context.Context) ([]storage.Tenant, error)
+	UpdateTenant(ctx context.Context, t storage.Tenant) error
 	DeleteTenant(ctx context.Context, id string) error
+	RecordLicenseRefusal(ctx context.Context, tenant string, at time.Time) error
+	PutAdminToken(ctx context.Context, tenant, hash, name string, audit []byte) error
+	AdminTokenName(ctx context.Context, tenant, hash string) (string, error)
+	AppendAudit(ctx context.Context, tenant string, event []byte) error
+	ReadAudit(ctx context.Context, tenant, before string, count int) ([]storage.AuditEntry, error)
 	SeatsUsed(ctx context.Context, tenant string) (int64, error)
 
 	CreateUser(ctx context.Context, tenant string, u storage.User, audit []byte) error
@@ -60,6 +66,9 @@ type Actor struct {
 	Source string // "scim" or "admin"
 	User   string // the acting admin; empty for SCIM
 	IP     string // the client address; empty for SCIM
+	// Dropped lists the request's attributes the edge dropped (not in the
+	// published schemas, or never stored, like password), for the audit event.
+	Dropped []string
 }
 
 // SCIM is the actor of every SCIM request: the identity provider's calls

@@ -24,13 +24,32 @@ type Tenant struct {
 	SeatsUsed    int64
 	Mode         string
 	Created      time.Time
+	// MatchBy lists the identifiers a SCIM create links manual users by, in order.
+	MatchBy []string
+	// UnmatchedUsers is what finalizing does to unlinked manual users.
+	UnmatchedUsers string
+	// LicenseRefusals counts refused seats; LastLicenseRefusal is the latest.
+	LicenseRefusals    int64
+	LastLicenseRefusal time.Time
 }
+
+// The identifiers linking can match on, and the default order.
+const (
+	MatchUserName       = "userName"
+	MatchEmail          = "email"
+	MatchEmployeeNumber = "employeeNumber"
+)
+
+// DefaultMatchBy is the matching order of a new tenant.
+var DefaultMatchBy = []string{MatchUserName, MatchEmail, MatchEmployeeNumber}
 
 // NewTenant is the input of CreateTenant.
 type NewTenant struct {
 	ID           string
 	Name         string
 	LicenseLimit *int64
+	// AdminName names the first admin token in the audit log; empty means "tenant-admin".
+	AdminName string
 }
 
 // TenantCredentials are the tokens of a new tenant, shown once.
@@ -60,7 +79,13 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (Tenant, Tenan
 		return Tenant{}, TenantCredentials{}, &Error{Kind: KindInvalid, Attribute: "licenseLimit", Detail: "licenseLimit must not be negative"}
 	}
 	creds := TenantCredentials{SCIMToken: newToken("scim"), AdminToken: newToken("adm")}
+	if in.AdminName = strings.TrimSpace(in.AdminName); in.AdminName == "" {
+		in.AdminName = "tenant-admin"
+	}
 	t := storage.Tenant{
+		AdminName:      in.AdminName,
+		MatchBy:        DefaultMatchBy,
+		UnmatchedUsers: "keep",
 		ID:             in.ID,
 		Name:           strings.TrimSpace(in.Name),
 		LicenseLimit:   *in.LicenseLimit,
@@ -117,10 +142,51 @@ func (s *Service) AuthenticateSCIM(ctx context.Context, tenant, token string) er
 	return s.authenticate(ctx, tenant, "scim", token, func(t storage.Tenant) string { return t.SCIMTokenHash })
 }
 
-// AuthenticateAdmin checks a bearer token against the tenant's admin token.
+// AuthenticateAdmin checks a bearer token against the tenant's admin tokens
+// and returns the token's name, the acting user of the audit log.
 // Returns KindUnauthorized, KindUnavailable.
-func (s *Service) AuthenticateAdmin(ctx context.Context, tenant, token string) error {
-	return s.authenticate(ctx, tenant, "admin", token, func(t storage.Tenant) string { return t.AdminTokenHash })
+func (s *Service) AuthenticateAdmin(ctx context.Context, tenant, token string) (string, error) {
+	if token == "" || !ValidTenantID(tenant) {
+		return "", errUnauthorized
+	}
+	h := hashToken(token)
+	if name, ok := s.tokens.name(tenant, "admin:"+h); ok {
+		return name, nil
+	}
+	name, err := s.store.AdminTokenName(ctx, tenant, h)
+	if errors.Is(err, storage.ErrNotFound) {
+		// The first admin token lives in the tenant's settings.
+		var t storage.Tenant
+		t, err = s.store.GetTenant(ctx, tenant)
+		if errors.Is(err, storage.ErrNotFound) || err == nil && (t.AdminTokenHash == "" || subtle.ConstantTimeCompare([]byte(t.AdminTokenHash), []byte(h)) != 1) {
+			return "", errUnauthorized
+		}
+		name = t.AdminName
+		if name == "" {
+			name = "tenant-admin"
+		}
+	}
+	if err != nil {
+		return "", fromStorage(err, "tenant")
+	}
+	s.tokens.rememberName(tenant, "admin:"+h, name)
+	return name, nil
+}
+
+// CreateAdminToken makes a new admin token for the tenant under a name (for
+// example the admin's email) and returns it; it is shown once.
+// Returns KindInvalid, KindNotFound, KindUnavailable.
+func (s *Service) CreateAdminToken(ctx context.Context, tenant, name string, a Actor) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 200 {
+		return "", &Error{Kind: KindInvalid, Attribute: "name", Detail: "an admin token needs a name of 1-200 characters, such as the admin's email"}
+	}
+	token := newToken("adm")
+	ev := s.event(a, "adminToken.create", "AdminToken", name, nil)
+	if err := s.store.PutAdminToken(ctx, tenant, hashToken(token), name, ev.encode()); err != nil {
+		return "", fromStorage(err, "tenant")
+	}
+	return token, nil
 }
 
 // authenticate checks token against the kind of token want selects. The
@@ -152,7 +218,8 @@ func (s *Service) authenticate(ctx context.Context, tenant, kind, token string, 
 var errUnauthorized = &Error{Kind: KindUnauthorized, Detail: "a valid bearer token for this tenant is required"}
 
 func tenantView(t storage.Tenant, used int64) Tenant {
-	return Tenant{ID: t.ID, Name: t.Name, LicenseLimit: t.LicenseLimit, SeatsUsed: used, Mode: t.Mode, Created: t.Created}
+	return Tenant{ID: t.ID, Name: t.Name, LicenseLimit: t.LicenseLimit, SeatsUsed: used, Mode: t.Mode, Created: t.Created,
+		MatchBy: t.MatchBy, UnmatchedUsers: t.UnmatchedUsers, LicenseRefusals: t.LicenseRefusals, LastLicenseRefusal: t.LastLicenseRefusal}
 }
 
 // newToken returns 256 random bits, prefixed so that a leaked token can be
@@ -177,40 +244,52 @@ type tokenCache struct {
 	ttl time.Duration
 	now func() time.Time
 	mu  sync.Mutex
-	m   map[string]time.Time
+	m   map[string]cachedToken
+}
+
+type cachedToken struct {
+	expires time.Time
+	name    string
 }
 
 func newTokenCache(ttl time.Duration, now func() time.Time) *tokenCache {
-	return &tokenCache{ttl: ttl, now: now, m: make(map[string]time.Time)}
+	return &tokenCache{ttl: ttl, now: now, m: make(map[string]cachedToken)}
 }
 
 func (c *tokenCache) valid(tenant, hash string) bool {
+	_, ok := c.name(tenant, hash)
+	return ok
+}
+
+func (c *tokenCache) name(tenant, hash string) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	exp, ok := c.m[tenant+"\x00"+hash]
-	if ok && c.now().Before(exp) {
-		return true
+	e, ok := c.m[tenant+"\x00"+hash]
+	if ok && c.now().Before(e.expires) {
+		return e.name, true
 	}
 	if ok {
 		delete(c.m, tenant+"\x00"+hash)
 	}
-	return false
+	return "", false
 }
 
-func (c *tokenCache) remember(tenant, hash string) {
+func (c *tokenCache) remember(tenant, hash string) { c.rememberName(tenant, hash, "") }
+
+func (c *tokenCache) rememberName(tenant, hash, name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Only valid tokens enter, so the map is bounded by tenants x tokens;
 	// sweep expired entries when it grows, to keep it so.
 	if len(c.m) > 4096 {
 		now := c.now()
-		for k, exp := range c.m {
-			if !now.Before(exp) {
+		for k, e := range c.m {
+			if !now.Before(e.expires) {
 				delete(c.m, k)
 			}
 		}
 	}
-	c.m[tenant+"\x00"+hash] = c.now().Add(c.ttl)
+	c.m[tenant+"\x00"+hash] = cachedToken{expires: c.now().Add(c.ttl), name: name}
 }
 
 func (c *tokenCache) forgetTenant(tenant string) {

@@ -33,30 +33,138 @@ func (u User) ETag() string { return etag(u.Version) }
 
 func etag(v int64) string { return fmt.Sprintf(`W/"%d"`, v) }
 
-// CreateUser creates a user from validated SCIM attributes.
-// Returns KindInvalid, KindUniqueness, KindLicenseExhausted, KindNotFound
-// (tenant), KindUnavailable.
+// CreateUser creates a user from validated SCIM attributes. For SCIM, an
+// existing manual user with a matching identifier (the tenant's MatchBy, in
+// order) is linked instead: same id, groups and grants, now SCIM-managed,
+// with the request's attributes.
+// Returns KindInvalid, KindUniqueness (also for a request matching two
+// different users), KindLicenseExhausted, KindNotFound (tenant), KindUnavailable.
 func (s *Service) CreateUser(ctx context.Context, tenant string, attrs map[string]any, a Actor) (User, error) {
-	doc, raw, err := canonical(attrs)
+	doc, raw, rec, err := newUserRecord(attrs)
 	if err != nil {
 		return User{}, err
+	}
+	if a.Source == SCIM.Source {
+		for attempt := 0; attempt < s.opts.WriteRetries; attempt++ {
+			target, by, err := s.linkTarget(ctx, tenant, rec)
+			if err != nil || target == nil {
+				if err != nil {
+					return User{}, err
+				}
+				break
+			}
+			u, err := s.link(ctx, tenant, *target, by, doc, raw, a)
+			if errors.Is(err, storage.ErrVersionConflict) {
+				continue // the user changed meanwhile: match again
+			}
+			if err != nil {
+				return User{}, s.noteRefusal(ctx, tenant, fromStorage(err, "user "+target.ID))
+			}
+			return u, nil
+		}
+	}
+	return s.create(ctx, tenant, doc, raw, rec, a, "user.create")
+}
+
+func newUserRecord(attrs map[string]any) (map[string]any, []byte, storage.User, error) {
+	doc, raw, err := canonical(attrs)
+	if err != nil {
+		return nil, nil, storage.User{}, err
 	}
 	if _, ok := doc["active"]; !ok {
 		doc["active"] = true
 		if doc, raw, err = canonical(doc); err != nil {
-			return User{}, err
+			return nil, nil, storage.User{}, err
 		}
+	}
+	rec, err := userRecord(doc, raw)
+	return doc, raw, rec, err
+}
+
+func (s *Service) create(ctx context.Context, tenant string, doc map[string]any, raw []byte, rec storage.User, a Actor, action string) (User, error) {
+	now := s.now().UTC()
+	rec.ID, rec.Version, rec.Created, rec.Modified = newID(), 1, now, now
+	rec.ManagedBy = managedBy(a)
+	ev := s.event(a, action, "User", rec.ID, diff(nil, doc))
+	if err := s.store.CreateUser(ctx, tenant, rec, ev.encode()); err != nil {
+		return User{}, s.noteRefusal(ctx, tenant, fromStorage(err, "tenant"))
+	}
+	return userView(rec, doc), nil
+}
+
+// linkTarget finds the manual user a SCIM create should link, and by which
+// identifier. It returns nil when nothing matches (or only SCIM users do:
+// then creating reports the uniqueness conflict), and KindUniqueness when
+// the identifiers point at different users.
+func (s *Service) linkTarget(ctx context.Context, tenant string, rec storage.User) (*storage.User, string, error) {
+	t, err := s.store.GetTenant(ctx, tenant)
+	if err != nil {
+		return nil, "", fromStorage(err, "tenant")
+	}
+	order := t.MatchBy
+	if order == nil {
+		order = DefaultMatchBy
+	}
+	var target *storage.User
+	var by string
+	for _, m := range order {
+		var idx storage.UserIndex
+		var value string
+		switch m {
+		case MatchUserName:
+			idx, value = storage.UserByUserName, rec.UserName
+		case MatchEmail:
+			idx, value = storage.UserByWorkEmail, rec.WorkEmail
+		case MatchEmployeeNumber:
+			idx, value = storage.UserByEmployeeNumber, rec.EmployeeNumber
+		default:
+			continue
+		}
+		if value == "" {
+			continue
+		}
+		ids, err := s.store.FindUsers(ctx, tenant, idx, value)
+		if err != nil {
+			return nil, "", fromStorage(err, "users")
+		}
+		users, err := s.store.GetUsers(ctx, tenant, ids)
+		if err != nil {
+			return nil, "", fromStorage(err, "users")
+		}
+		for i := range users {
+			u := users[i]
+			if u.ManagedBy != "manual" {
+				continue
+			}
+			if target != nil && target.ID != u.ID {
+				return nil, "", &Error{Kind: KindUniqueness, Attribute: m, Detail: fmt.Sprintf(
+					"the request matches two existing users: %s by %s and %s by %s; resolve the conflict in the app before provisioning this user",
+					target.ID, by, u.ID, m)}
+			}
+			if target == nil {
+				target, by = &u, m
+			}
+		}
+	}
+	return target, by, nil
+}
+
+// link turns a manual user into the SCIM user the request describes.
+func (s *Service) link(ctx context.Context, tenant string, prev storage.User, by string, doc map[string]any, raw []byte, a Actor) (User, error) {
+	old, err := decodeDoc(prev.Doc)
+	if err != nil {
+		return User{}, err
 	}
 	rec, err := userRecord(doc, raw)
 	if err != nil {
 		return User{}, err
 	}
-	now := s.now().UTC()
-	rec.ID, rec.Version, rec.Created, rec.Modified = newID(), 1, now, now
-	rec.ManagedBy = managedBy(a)
-	ev := s.event(a, "user.create", "User", rec.ID, diff(nil, doc))
-	if err := s.store.CreateUser(ctx, tenant, rec, ev.encode()); err != nil {
-		return User{}, fromStorage(err, "tenant")
+	rec.ID, rec.Version, rec.Created, rec.Modified = prev.ID, prev.Version+1, prev.Created, s.now().UTC()
+	rec.ManagedBy = "scim"
+	changes := append(diff(old, doc), Change{Attribute: "managedBy", Old: prev.ManagedBy, New: "scim"}, Change{Attribute: "linkedBy", New: by})
+	ev := s.event(a, "user.link", "User", prev.ID, changes)
+	if err := s.store.UpdateUser(ctx, tenant, prev, rec, ev.encode()); err != nil {
+		return User{}, err
 	}
 	return userView(rec, doc), nil
 }
@@ -75,9 +183,10 @@ func (s *Service) GetUser(ctx context.Context, tenant, id string) (User, error) 
 // Returns KindNotFound, KindPrecondition, KindInvalid, KindUniqueness,
 // KindLicenseExhausted, KindConflict, KindUnavailable.
 func (s *Service) ReplaceUser(ctx context.Context, tenant, id string, attrs map[string]any, ifMatch string, a Actor) (User, error) {
-	return s.updateUser(ctx, tenant, id, ifMatch, a, "user.replace", func(map[string]any) (map[string]any, error) {
+	u, _, err := s.updateUser(ctx, tenant, id, ifMatch, a, "user.replace", nil, func(map[string]any) (map[string]any, error) {
 		return attrs, nil
 	})
+	return u, err
 }
 
 // PatchUser applies a change to a user's attributes: apply mutates the
@@ -85,62 +194,78 @@ func (s *Service) ReplaceUser(ctx context.Context, tenant, id string, attrs map[
 // apply runs again, so two PATCHes never lose each other's changes.
 // Returns what ReplaceUser returns, plus whatever error apply returns, as is.
 func (s *Service) PatchUser(ctx context.Context, tenant, id, ifMatch string, a Actor, apply func(doc map[string]any) error) (User, error) {
-	return s.updateUser(ctx, tenant, id, ifMatch, a, "user.update", func(doc map[string]any) (map[string]any, error) {
+	u, _, err := s.updateUser(ctx, tenant, id, ifMatch, a, "user.update", nil, func(doc map[string]any) (map[string]any, error) {
 		if err := apply(doc); err != nil {
 			return nil, err
 		}
 		return doc, nil
 	})
+	return u, err
 }
 
-func (s *Service) updateUser(ctx context.Context, tenant, id, ifMatch string, a Actor, action string, change func(map[string]any) (map[string]any, error)) (User, error) {
+// editCheck decides whether a change to a user may be written; it returns
+// warnings to show with the result, or an error to refuse it.
+type editCheck func(ctx context.Context, prev storage.User, old, new map[string]any) ([]string, error)
+
+func (s *Service) updateUser(ctx context.Context, tenant, id, ifMatch string, a Actor, action string, check editCheck, change func(map[string]any) (map[string]any, error)) (User, []string, error) {
 	for attempt := 0; attempt < s.opts.WriteRetries; attempt++ {
 		prev, err := s.store.GetUser(ctx, tenant, id)
 		if err != nil {
-			return User{}, fromStorage(err, "user "+id)
+			return User{}, nil, fromStorage(err, "user "+id)
 		}
 		if !etagMatches(ifMatch, prev.Version) {
-			return User{}, errPrecondition
+			return User{}, nil, errPrecondition
 		}
 		old, err := decodeDoc(prev.Doc)
 		if err != nil {
-			return User{}, err
+			return User{}, nil, err
 		}
 		work, err := decodeDoc(prev.Doc) // a second copy: apply may mutate it
 		if err != nil {
-			return User{}, err
+			return User{}, nil, err
 		}
 		next, err := change(work)
 		if err != nil {
-			return User{}, err
+			return User{}, nil, err
 		}
 		doc, raw, err := canonical(next)
 		if err != nil {
-			return User{}, err
+			return User{}, nil, err
 		}
-		if bytes.Equal(raw, prev.Doc) && prev.ManagedBy == managedBy(a) {
-			return userView(prev, old), nil // nothing changed: no write, no event
+		// SCIM writes make a user SCIM-managed; an admin's edit keeps who manages it.
+		manager := prev.ManagedBy
+		if a.Source == SCIM.Source {
+			manager = "scim"
+		}
+		if bytes.Equal(raw, prev.Doc) && prev.ManagedBy == manager {
+			return userView(prev, old), nil, nil // nothing changed: no write, no event
+		}
+		var warnings []string
+		if check != nil {
+			if warnings, err = check(ctx, prev, old, doc); err != nil {
+				return User{}, nil, err
+			}
 		}
 		rec, err := userRecord(doc, raw)
 		if err != nil {
-			return User{}, err
+			return User{}, nil, err
 		}
 		rec.ID, rec.Version, rec.Created, rec.Modified = prev.ID, prev.Version+1, prev.Created, s.now().UTC()
-		rec.ManagedBy = managedBy(a)
+		rec.ManagedBy = manager
 		ev := s.event(a, action, "User", id, diff(old, doc))
 		err = s.store.UpdateUser(ctx, tenant, prev, rec, ev.encode())
 		if errors.Is(err, storage.ErrVersionConflict) {
 			if ifMatch != "" {
-				return User{}, errPrecondition
+				return User{}, nil, errPrecondition
 			}
 			continue
 		}
 		if err != nil {
-			return User{}, fromStorage(err, "user "+id)
+			return User{}, nil, s.noteRefusal(ctx, tenant, fromStorage(err, "user "+id))
 		}
-		return userView(rec, doc), nil
+		return userView(rec, doc), warnings, nil
 	}
-	return User{}, &Error{Kind: KindConflict, Detail: "user " + id + " kept changing concurrently; try again"}
+	return User{}, nil, &Error{Kind: KindConflict, Detail: "user " + id + " kept changing concurrently; try again"}
 }
 
 // DeleteUser deletes a user and removes it from its groups.
