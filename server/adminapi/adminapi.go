@@ -50,6 +50,7 @@ func (a *API) Register(r fiber.Router) {
 	r.Get(tenants, a.requireOperator, a.listTenants)
 	r.Get(tenants+"/:tenant", a.requireOperator, a.getTenant)
 	r.Delete(tenants+"/:tenant", a.requireOperator, a.deleteTenant)
+	r.Patch(tenants+"/:tenant", a.requireOperator, a.patchTenant)
 
 	t := tenants + "/:tenant"
 	r.Get(t+"/accounts", a.requireAdmin, a.listAccounts)
@@ -60,6 +61,17 @@ func (a *API) Register(r fiber.Router) {
 	r.Get(t+"/groups/:id/grants", a.requireAdmin, a.getGrants)
 	r.Put(t+"/groups/:id/grants", a.requireAdmin, a.putGrants)
 	r.Get(t+"/users/:id/access", a.requireAdmin, a.userAccess)
+	r.Get(t+"/users", a.requireAdmin, a.listUsers)
+	r.Post(t+"/users", a.requireAdmin, a.createUser)
+	r.Get(t+"/users/:id", a.requireAdmin, a.getUser)
+	r.Patch(t+"/users/:id", a.requireAdmin, a.patchUser)
+	r.Post(t+"/users/:id/deactivate", a.requireAdmin, a.deactivateUser)
+	r.Post(t+"/users/:id/reactivate", a.requireAdmin, a.reactivateUser)
+	r.Get(t+"/provisioning", a.requireAdmin, a.getProvisioning)
+	r.Put(t+"/provisioning", a.requireAdmin, a.putProvisioning)
+	r.Get(t+"/license", a.requireAdmin, a.getLicense)
+	r.Post(t+"/admin-tokens", a.requireAdmin, a.createAdminToken)
+	r.Get(t+"/audit", a.requireAdmin, a.getAudit)
 }
 
 func (a *API) requireOperator(c *fiber.Ctx) error {
@@ -111,6 +123,7 @@ type tenantBody struct {
 	ID           string `json:"id"`
 	Name         string `json:"name"`
 	LicenseLimit *int64 `json:"licenseLimit"`
+	AdminName    string `json:"adminName"` // names the first admin token in the audit log
 }
 
 type tenantJSON struct {
@@ -132,7 +145,7 @@ func (a *API) createTenant(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
 	defer cancel()
-	t, creds, err := a.svc.CreateTenant(ctx, provision.NewTenant{ID: in.ID, Name: in.Name, LicenseLimit: in.LicenseLimit})
+	t, creds, err := a.svc.CreateTenant(ctx, provision.NewTenant{ID: in.ID, Name: in.Name, LicenseLimit: in.LicenseLimit, AdminName: in.AdminName})
 	if err != nil {
 		return a.fail(c, err)
 	}
@@ -210,6 +223,7 @@ func (a *API) fail(c *fiber.Ctx, err error) error {
 		provision.KindConflict:         http.StatusConflict,
 		provision.KindUnauthorized:     http.StatusUnauthorized,
 		provision.KindUnavailable:      http.StatusServiceUnavailable,
+		provision.KindForbidden:        http.StatusForbidden,
 	}[pe.Kind]
 	if status == 0 {
 		slog.Error("internal error", "request_id", c.Locals("requestid"), "err", err)

@@ -46,6 +46,8 @@ func scimError(ctx context.Context, err error) error {
 		return scimerrors.ScimError{Status: http.StatusForbidden, Detail: pe.Detail}
 	case provision.KindConflict:
 		return park(ctx, scimerrors.ScimError{Status: http.StatusConflict, Detail: pe.Detail}, 0)
+	case provision.KindForbidden:
+		return scimerrors.ScimError{Status: http.StatusForbidden, Detail: pe.Detail}
 	case provision.KindUnauthorized:
 		return scimerrors.ScimError{Status: http.StatusUnauthorized, Detail: pe.Detail}
 	case provision.KindUnavailable:

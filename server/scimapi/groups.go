@@ -22,7 +22,7 @@ func (h groups) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Res
 	if err != nil {
 		return scim.Resource{}, err
 	}
-	g, err := h.api.svc.CreateGroup(ctx, tenantOf(r), attrs, members, provision.SCIM)
+	g, err := h.api.svc.CreateGroup(ctx, tenantOf(r), attrs, members, scimActor(r))
 	if err != nil {
 		return scim.Resource{}, scimError(ctx, err)
 	}
@@ -65,7 +65,7 @@ func (h groups) Replace(r *http.Request, id string, attrs scim.ResourceAttribute
 	if err != nil {
 		return scim.Resource{}, err
 	}
-	g, err := h.api.svc.ReplaceGroup(ctx, tenantOf(r), id, attrs, members, r.Header.Get("If-Match"), provision.SCIM)
+	g, err := h.api.svc.ReplaceGroup(ctx, tenantOf(r), id, attrs, members, r.Header.Get("If-Match"), scimActor(r))
 	if err != nil {
 		return scim.Resource{}, scimError(ctx, err)
 	}

@@ -168,7 +168,15 @@ func (a *API) normalize(c *fiber.Ctx, rest string) error {
 		}
 		c.Request().SetBody(out)
 	case fiber.MethodPost, fiber.MethodPut:
+		if strings.HasPrefix(rest, "/Groups") {
+			if d := dropped(body, knownGroup); len(d) > 0 {
+				c.Locals(droppedKey{}, d)
+			}
+		}
 		if strings.HasPrefix(rest, "/Users") {
+			if d := dropped(body, knownUser); len(d) > 0 {
+				c.Locals(droppedKey{}, d)
+			}
 			out, err := scimdoc.NormalizeResourceBody(body)
 			if err != nil {
 				return sendError(c, scimerrors.ScimErrorInvalidSyntax, 0)

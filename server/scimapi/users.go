@@ -16,7 +16,7 @@ type users struct{ api *API }
 func (h users) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	ctx, cancel := h.api.reqContext(r)
 	defer cancel()
-	u, err := h.api.svc.CreateUser(ctx, tenantOf(r), attrs, provision.SCIM)
+	u, err := h.api.svc.CreateUser(ctx, tenantOf(r), attrs, scimActor(r))
 	if err != nil {
 		return scim.Resource{}, scimError(ctx, err)
 	}
@@ -54,7 +54,7 @@ func (h users) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page
 func (h users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	ctx, cancel := h.api.reqContext(r)
 	defer cancel()
-	u, err := h.api.svc.ReplaceUser(ctx, tenantOf(r), id, attrs, r.Header.Get("If-Match"), provision.SCIM)
+	u, err := h.api.svc.ReplaceUser(ctx, tenantOf(r), id, attrs, r.Header.Get("If-Match"), scimActor(r))
 	if err != nil {
 		return scim.Resource{}, scimError(ctx, err)
 	}
@@ -80,6 +80,13 @@ func (h users) Patch(r *http.Request, id string, ops []scim.PatchOperation) (sci
 		return scim.Resource{}, scimError(ctx, err)
 	}
 	return userResource(u, r), nil
+}
+
+// scimActor is the identity provider, with what the edge dropped from the request.
+func scimActor(r *http.Request) provision.Actor {
+	a := provision.SCIM
+	a.Dropped = droppedOf(r)
+	return a
 }
 
 // userResource renders a user for elimity, which adds id, schemas and meta

@@ -1,0 +1,141 @@
+package adminapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/scimd/scimd/server/provision"
+)
+
+// patchTenant is the operator's change of a tenant's name or license limit;
+// a raised limit lets provisioning go on with the next request.
+func (a *API) patchTenant(c *fiber.Ctx) error {
+	var in struct {
+		Name         *string `json:"name"`
+		LicenseLimit *int64  `json:"licenseLimit"`
+	}
+	if err := decodeStrict(c.Body(), &in); err != nil {
+		return Problem(c, http.StatusBadRequest, `the body must be {"name": ..., "licenseLimit": ...}: `+err.Error())
+	}
+	ctx, cancel := a.ctx()
+	defer cancel()
+	t, err := a.svc.UpdateTenant(ctx, param(c, "tenant"), provision.TenantChange{Name: in.Name, LicenseLimit: in.LicenseLimit},
+		provision.Actor{Source: "admin", User: "operator", IP: c.IP()})
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return c.JSON(a.view(c, t))
+}
+
+type provisioningJSON struct {
+	Mode           string   `json:"mode"`
+	MatchBy        []string `json:"matchBy"`
+	UnmatchedUsers string   `json:"unmatchedUsers"`
+}
+
+func provisioningView(t provision.Tenant) provisioningJSON {
+	return provisioningJSON{Mode: t.Mode, MatchBy: t.MatchBy, UnmatchedUsers: t.UnmatchedUsers}
+}
+
+func (a *API) getProvisioning(c *fiber.Ctx) error {
+	ctx, cancel := a.ctx()
+	defer cancel()
+	t, err := a.svc.GetTenant(ctx, param(c, "tenant"))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return c.JSON(provisioningView(t))
+}
+
+// putProvisioning is the provisioning-mode toggle; it also sets which
+// identifiers link manual users and what finalize does to unmatched ones.
+// Fields left out stay as they are.
+func (a *API) putProvisioning(c *fiber.Ctx) error {
+	var in struct {
+		Mode           *string   `json:"mode"`
+		MatchBy        *[]string `json:"matchBy"`
+		UnmatchedUsers *string   `json:"unmatchedUsers"`
+	}
+	if err := decodeStrict(c.Body(), &in); err != nil {
+		return Problem(c, http.StatusBadRequest, `the body must be {"mode": "idp"|"manual", "matchBy": [...], "unmatchedUsers": "keep"|"deactivate"}: `+err.Error())
+	}
+	ctx, cancel := a.ctx()
+	defer cancel()
+	t, err := a.svc.UpdateProvisioning(ctx, param(c, "tenant"), provision.ProvisioningChange(in), actorOf(c))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return c.JSON(provisioningView(t))
+}
+
+func (a *API) getLicense(c *fiber.Ctx) error {
+	ctx, cancel := a.ctx()
+	defer cancel()
+	l, err := a.svc.License(ctx, param(c, "tenant"))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	var last *time.Time
+	if !l.LastRefusal.IsZero() {
+		last = &l.LastRefusal
+	}
+	return c.JSON(fiber.Map{
+		"limit":           l.Limit,
+		"seatsUsed":       l.SeatsUsed,
+		"seatsAvailable":  max(l.Limit-l.SeatsUsed, 0),
+		"refusedAttempts": l.Refusals,
+		"lastRefusal":     last,
+	})
+}
+
+func (a *API) createAdminToken(c *fiber.Ctx) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decodeStrict(c.Body(), &in); err != nil {
+		return Problem(c, http.StatusBadRequest, `the body must be {"name": "the admin's email"}: `+err.Error())
+	}
+	ctx, cancel := a.ctx()
+	defer cancel()
+	token, err := a.svc.CreateAdminToken(ctx, param(c, "tenant"), in.Name, actorOf(c))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(http.StatusCreated).JSON(fiber.Map{"name": in.Name, "token": token})
+}
+
+// getAudit pages through the tenant's audit stream, newest first.
+func (a *API) getAudit(c *fiber.Ctx) error {
+	q := provision.AuditQuery{
+		TargetID:   c.Query("targetId"),
+		TargetType: c.Query("targetType"),
+		Action:     c.Query("action"),
+		Source:     c.Query("source"),
+		Cursor:     c.Query("cursor"),
+	}
+	var err error
+	if q.Count, err = strconv.Atoi(c.Query("count", "50")); err != nil || q.Count < 1 || q.Count > 1000 {
+		return Problem(c, http.StatusBadRequest, "count must be between 1 and 1000")
+	}
+	for name, dst := range map[string]*time.Time{"since": &q.Since, "until": &q.Until} {
+		if v := c.Query(name); v != "" {
+			if *dst, err = time.Parse(time.RFC3339, v); err != nil {
+				return Problem(c, http.StatusBadRequest, name+" must be an RFC 3339 time, such as 2026-11-29T10:00:00Z")
+			}
+		}
+	}
+	if q.Source != "" && q.Source != "scim" && q.Source != "admin" {
+		return Problem(c, http.StatusBadRequest, `source must be "scim" or "admin"`)
+	}
+	ctx, cancel := a.ctx()
+	defer cancel()
+	page, err := a.svc.Audit(ctx, param(c, "tenant"), q)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return c.JSON(fiber.Map{"events": page.Events, "nextCursor": page.NextCursor})
+}

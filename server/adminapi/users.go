@@ -1,0 +1,215 @@
+package adminapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/scimd/scimd/server/provision"
+)
+
+// userBody is a user as an admin edits it in the app: flat fields, mapped
+// onto the SCIM document the directory keeps. In a PATCH, an absent field
+// stays, and an empty string removes the attribute.
+type userBody struct {
+	UserName       *string `json:"userName"`
+	GivenName      *string `json:"givenName"`
+	FamilyName     *string `json:"familyName"`
+	DisplayName    *string `json:"displayName"`
+	Email          *string `json:"email"`
+	EmployeeNumber *string `json:"employeeNumber"`
+	Department     *string `json:"department"`
+	Active         *bool   `json:"active"`
+}
+
+type userJSON struct {
+	ID             string    `json:"id"`
+	UserName       string    `json:"userName"`
+	GivenName      string    `json:"givenName,omitempty"`
+	FamilyName     string    `json:"familyName,omitempty"`
+	DisplayName    string    `json:"displayName,omitempty"`
+	Email          string    `json:"email,omitempty"`
+	EmployeeNumber string    `json:"employeeNumber,omitempty"`
+	Department     string    `json:"department,omitempty"`
+	Active         bool      `json:"active"`
+	ManagedBy      string    `json:"managedBy"`
+	Version        int64     `json:"version"`
+	Created        time.Time `json:"created"`
+	Modified       time.Time `json:"modified"`
+	Warnings       []string  `json:"warnings,omitempty"`
+}
+
+// apply writes the fields that are present onto a SCIM user document.
+func (b userBody) apply(doc map[string]any) {
+	set := func(m map[string]any, k string, v *string) {
+		if v == nil {
+			return
+		}
+		if strings.TrimSpace(*v) == "" {
+			delete(m, k)
+			return
+		}
+		m[k] = strings.TrimSpace(*v)
+	}
+	sub := func(k string) map[string]any {
+		m, ok := doc[k].(map[string]any)
+		if !ok {
+			m = map[string]any{}
+			doc[k] = m
+		}
+		return m
+	}
+	set(doc, "userName", b.UserName)
+	set(doc, "displayName", b.DisplayName)
+	if b.GivenName != nil || b.FamilyName != nil {
+		name := sub("name")
+		set(name, "givenName", b.GivenName)
+		set(name, "familyName", b.FamilyName)
+	}
+	if b.EmployeeNumber != nil || b.Department != nil {
+		ext := sub(provision.EnterpriseUser)
+		set(ext, "employeeNumber", b.EmployeeNumber)
+		set(ext, "department", b.Department)
+	}
+	if b.Email != nil {
+		setWorkEmail(doc, strings.TrimSpace(*b.Email))
+	}
+	if b.Active != nil {
+		doc["active"] = *b.Active
+	}
+}
+
+// setWorkEmail replaces the work email (adding one if there is none), or
+// removes it for "", leaving other emails alone.
+func setWorkEmail(doc map[string]any, email string) {
+	list, _ := doc["emails"].([]any)
+	out := make([]any, 0, len(list)+1)
+	replaced := false
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		if t, _ := m["type"].(string); strings.EqualFold(t, "work") {
+			if email != "" && !replaced {
+				m["value"] = email
+				out = append(out, m)
+				replaced = true
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	if email != "" && !replaced {
+		out = append(out, map[string]any{"type": "work", "value": email, "primary": len(out) == 0})
+	}
+	doc["emails"] = out
+}
+
+func userView(u provision.User, warnings []string) userJSON {
+	out := userJSON{ID: u.ID, Active: u.Active, ManagedBy: u.ManagedBy, Version: u.Version, Created: u.Created, Modified: u.Modified, Warnings: warnings}
+	out.UserName, _ = u.Attrs["userName"].(string)
+	out.DisplayName, _ = u.Attrs["displayName"].(string)
+	if name, ok := u.Attrs["name"].(map[string]any); ok {
+		out.GivenName, _ = name["givenName"].(string)
+		out.FamilyName, _ = name["familyName"].(string)
+	}
+	if ext, ok := u.Attrs[provision.EnterpriseUser].(map[string]any); ok {
+		out.EmployeeNumber, _ = ext["employeeNumber"].(string)
+		out.Department, _ = ext["department"].(string)
+	}
+	out.Email = provision.WorkEmail(u.Attrs)
+	return out
+}
+
+func (a *API) createUser(c *fiber.Ctx) error {
+	var in userBody
+	if err := decodeStrict(c.Body(), &in); err != nil {
+		return Problem(c, http.StatusBadRequest, "the body must be a user object (userName, givenName, familyName, displayName, email, employeeNumber, department, active): "+err.Error())
+	}
+	doc := map[string]any{}
+	in.apply(doc)
+	ctx, cancel := a.ctx()
+	defer cancel()
+	u, warnings, err := a.svc.CreateManualUser(ctx, param(c, "tenant"), doc, actorOf(c))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return c.Status(http.StatusCreated).JSON(userView(u, warnings))
+}
+
+func (a *API) getUser(c *fiber.Ctx) error {
+	ctx, cancel := a.ctx()
+	defer cancel()
+	u, err := a.svc.GetUser(ctx, param(c, "tenant"), param(c, "id"))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	c.Set(fiber.HeaderETag, u.ETag())
+	return c.JSON(userView(u, nil))
+}
+
+func (a *API) patchUser(c *fiber.Ctx) error {
+	var in userBody
+	if err := decodeStrict(c.Body(), &in); err != nil {
+		return Problem(c, http.StatusBadRequest, "the body must be a user object with the fields to change: "+err.Error())
+	}
+	return a.updateUser(c, in)
+}
+
+func (a *API) deactivateUser(c *fiber.Ctx) error {
+	inactive := false
+	return a.updateUser(c, userBody{Active: &inactive})
+}
+
+func (a *API) reactivateUser(c *fiber.Ctx) error {
+	active := true
+	return a.updateUser(c, userBody{Active: &active})
+}
+
+func (a *API) updateUser(c *fiber.Ctx, in userBody) error {
+	ctx, cancel := a.ctx()
+	defer cancel()
+	u, warnings, err := a.svc.UpdateManualUser(ctx, param(c, "tenant"), param(c, "id"), c.Get(fiber.HeaderIfMatch), actorOf(c), func(doc map[string]any) error {
+		in.apply(doc)
+		return nil
+	})
+	if err != nil {
+		return a.fail(c, err)
+	}
+	c.Set(fiber.HeaderETag, u.ETag())
+	return c.JSON(userView(u, warnings))
+}
+
+// listUsers pages through users in creation order; ?userName= looks one up.
+func (a *API) listUsers(c *fiber.Ctx) error {
+	start, err1 := strconv.Atoi(c.Query("startIndex", "1"))
+	count, err2 := strconv.Atoi(c.Query("count", "100"))
+	if err1 != nil || err2 != nil || start < 1 || count < 0 || count > 1000 {
+		return Problem(c, http.StatusBadRequest, "startIndex must be >= 1 and count between 0 and 1000")
+	}
+	q := provision.ListQuery[provision.User]{StartIndex: start, Count: count}
+	if name := c.Query("userName"); name != "" {
+		q.Indexed = true
+		q.Lookups = []provision.Lookup{{Attr: provision.LookupUserName, Value: name}}
+	}
+	switch c.Query("managedBy") {
+	case "":
+	case "scim", "manual":
+		want := strings.Clone(c.Query("managedBy"))
+		q.Match = func(u provision.User) bool { return u.ManagedBy == want }
+	default:
+		return Problem(c, http.StatusBadRequest, `managedBy must be "scim" or "manual"`)
+	}
+	ctx, cancel := a.ctx()
+	defer cancel()
+	page, err := a.svc.ListUsers(ctx, param(c, "tenant"), q)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	out := make([]userJSON, 0, len(page.Resources))
+	for _, u := range page.Resources {
+		out = append(out, userView(u, nil))
+	}
+	return c.JSON(fiber.Map{"totalResults": page.Total, "startIndex": start, "users": out})
+}
