@@ -1,0 +1,179 @@
+package server_test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/storage"
+)
+
+// redisProcess is a redis-server of the test's own on a free loopback port,
+// so that it can be killed without touching anyone else's Redis.
+type redisProcess struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+func startRedis(t *testing.T, port int, dir string, args ...string) *redisProcess {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("redis-server is not installed: %v", err)
+		}
+		t.Skipf("redis-server is not installed: %v", err)
+	}
+	if port == 0 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+	}
+	all := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--dir", dir}, args...)
+	cmd := exec.Command(bin, all...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &redisProcess{t: t, port: port, dir: dir, cmd: cmd}
+	t.Cleanup(p.kill)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", p.addr(), 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %d did not start: %v", port, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *redisProcess) addr() string { return fmt.Sprintf("127.0.0.1:%d", p.port) }
+
+// kill stops the server the hard way, as a crash would.
+func (p *redisProcess) kill() {
+	if p.cmd.Process == nil || p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	_, _ = p.cmd.Process.Wait()
+}
+
+// TestRedisDown: with Redis gone, requests answer 503 with Retry-After and a
+// SCIM error, readiness goes unready, and the server recovers by itself when
+// Redis returns.
+func TestRedisDown(t *testing.T) {
+	dir := t.TempDir()
+	r := startRedis(t, 0, dir)
+	h := newHarness(t, "redis://"+r.addr()+"/0")
+	tn := h.newTenant(10)
+	uid := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("before@x")).want(201).json()["id"].(string)
+
+	r.kill()
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, tn.Base + "/Users/" + uid},
+		{http.MethodPost, tn.Base + "/Users"},
+		{http.MethodPatch, tn.Base + "/Users/" + uid},
+		{http.MethodGet, tn.Base + "/Users?filter=userName%20eq%20%22x%22"},
+		{http.MethodGet, "/admin/v1/tenants/" + tn.ID},
+	} {
+		var body any
+		switch tc.method {
+		case http.MethodPost:
+			body = userBody("during@x")
+		case http.MethodPatch:
+			body = fixture(t, "22-flag-off.add-single-value.json")
+		}
+		token := tn.SCIMToken
+		if tc.path[1] == 'a' {
+			token = operatorToken
+		}
+		res := h.do(tc.method, tc.path, token, body)
+		if res.status != http.StatusServiceUnavailable || res.header.Get("Retry-After") == "" {
+			t.Fatalf("%s %s with Redis down: %d (Retry-After %q): %s", tc.method, tc.path, res.status, res.header.Get("Retry-After"), res.body)
+		}
+		if s := string(res.body); containsAny(s, "dial", "connection refused", "redis") {
+			t.Fatalf("503 leaks internals: %s", s)
+		}
+	}
+	h.do(http.MethodGet, "/readyz", "", nil).want(503)
+	h.do(http.MethodGet, "/healthz", "", nil).want(200)
+
+	// Redis comes back (empty: it kept nothing); the server reconnects on its own.
+	startRedis(t, r.port, dir)
+	deadline := time.Now().Add(10 * time.Second)
+	for h.do(http.MethodGet, "/readyz", "", nil).status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready again after Redis returned")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tn2 := h.newTenant(10)
+	h.do(http.MethodPost, tn2.Base+"/Users", tn2.SCIMToken, userBody("after@x")).want(201)
+}
+
+// TestDurabilityWithAOF: Redis killed with SIGKILL under appendfsync always
+// keeps every write the server acknowledged, and the seat counter with them.
+func TestDurabilityWithAOF(t *testing.T) {
+	dir := t.TempDir()
+	r := startRedis(t, 0, dir, "--appendonly", "yes", "--appendfsync", "always")
+	url := "redis://" + r.addr() + "/0"
+	h := newHarness(t, url)
+	tn := h.newTenant(1000)
+	var acked []string
+	for i := 0; i < 50; i++ {
+		res := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody(fmt.Sprintf("durable%d@x", i)))
+		if res.status == 201 {
+			acked = append(acked, res.json()["id"].(string))
+		}
+	}
+	r.kill()
+	startRedis(t, r.port, dir, "--appendonly", "yes", "--appendfsync", "always")
+	rdb, err := storage.NewClient(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	st := storage.New(rdb, storage.Options{})
+	deadline := time.Now().Add(10 * time.Second)
+	for st.Ping(t.Context()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("redis did not come back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	users, err := st.GetUsers(t.Context(), tn.ID, acked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != len(acked) {
+		t.Fatalf("%d of %d acknowledged users survived a SIGKILL with appendfsync always", len(users), len(acked))
+	}
+	seats, err := st.SeatsUsed(t.Context(), tn.ID)
+	if err != nil || seats != int64(len(acked)) {
+		t.Fatalf("seats %d (%v), want %d", seats, err, len(acked))
+	}
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(strings.ToLower(s), sub) {
+			return true
+		}
+	}
+	return false
+}
