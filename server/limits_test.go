@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -20,11 +22,19 @@ func TestBodyLimit(t *testing.T) {
 		go func() { _ = h.app.Listener(ln) }()
 		t.Cleanup(func() { _ = h.app.Shutdown() })
 
+		// A raw connection: the server may answer 413 and close before the
+		// whole body is written, which an HTTP client reports as an error.
 		body := userBody("big@x", `,"displayName":"`+strings.Repeat("x", 70<<10)+`"`)
-		req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+tn.Base+"/Users", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+tn.SCIMToken)
-		req.Header.Set("Content-Type", "application/scim+json")
-		resp, err := http.DefaultClient.Do(req)
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		go func() {
+			fmt.Fprintf(conn, "POST %s/Users HTTP/1.1\r\nHost: scimd.test\r\nAuthorization: Bearer %s\r\nContent-Type: application/scim+json\r\nContent-Length: %d\r\n\r\n%s",
+				tn.Base, tn.SCIMToken, len(body), body)
+		}()
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -121,7 +121,20 @@ func (s *Service) updateGroup(ctx context.Context, tenant, id, ifMatch string, a
 			return Group{}, err
 		}
 		members.Add, members.Remove = dedupe(members.Add), dedupe(members.Remove)
-		if bytes.Equal(raw, prev.Doc) && members.empty() {
+		sameDoc := bytes.Equal(raw, prev.Doc)
+		if sameDoc && members.empty() {
+			return groupView(prev, old, nil), nil
+		}
+		if sameDoc && !members.Replace && ifMatch == "" {
+			// Only members change, and sets need no read-modify-write: skip
+			// the version check so that concurrent member PATCHes all land.
+			ev := s.event(a, action, "Group", id, []Change{{Attribute: "members", Added: anySlice(members.Add), Removed: anySlice(members.Remove)}})
+			now := s.now().UTC()
+			v, err := s.store.ChangeMembers(ctx, tenant, id, members.Add, members.Remove, now, ev.encode())
+			if err != nil {
+				return Group{}, fromStorage(err, "group "+id)
+			}
+			prev.Version, prev.Modified = v, now
 			return groupView(prev, old, nil), nil
 		}
 		rec, err := groupRecord(doc, raw)

@@ -49,6 +49,7 @@ type store interface {
 	PageGroups(ctx context.Context, tenant string, offset, count int) ([]string, int64, error)
 	ScanGroups(ctx context.Context, tenant string, fn func([]storage.Group) bool) error
 	GroupMembers(ctx context.Context, tenant, id string) ([]string, error)
+	ChangeMembers(ctx context.Context, tenant, groupID string, add, remove []string, modified time.Time, audit []byte) (int64, error)
 
 	PutAccount(ctx context.Context, tenant string, a storage.Account, audit []byte) (bool, error)
 	ListAccounts(ctx context.Context, tenant string) ([]storage.Account, error)

@@ -1,0 +1,56 @@
+-- change_members: add and remove members of a group without a version check
+-- (member sets need no read-modify-write, so concurrent member changes all
+-- land), bump the group's version and modified time, append the audit event.
+-- Work is O(added + removed).
+--
+-- KEYS[1]            t:{t}:tenant                 settings hash (must exist)
+-- KEYS[2]            t:{t}:group:<id>             the record (must exist)
+-- KEYS[3]            t:{t}:group:<id>:members     member set
+-- KEYS[4]            t:{t}:audit                  stream
+-- KEYS[3+2i]         (i = 1..na) t:{t}:user:<added i>
+-- KEYS[4+2i]         (i = 1..na) t:{t}:user:<added i>:groups
+-- KEYS[4+2na+i]      (i = 1..nr) t:{t}:user:<removed i>:groups
+-- ARGV[1]   id
+-- ARGV[2]   modified time (Unix nanoseconds)
+-- ARGV[3]   audit MAXLEN (approximate)
+-- ARGV[4]   audit event JSON ('' = none)
+-- ARGV[5]   na, members to add (distinct)
+-- ARGV[6]   nr, members to remove (distinct)
+-- ARGV[7..6+na]        added ids
+-- ARGV[7+na..6+na+nr]  removed ids
+--
+-- Returns
+--   {0, version}    changed; the group's new version
+--   {1, 'tenant'}   no such tenant
+--   {1, 'group'}    no such group
+--   {6, userId}     an added member names no user
+local id = ARGV[1]
+local na = tonumber(ARGV[5])
+local nr = tonumber(ARGV[6])
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {1, 'tenant'}
+end
+if redis.call('HEXISTS', KEYS[2], 'v') == 0 then
+  return {1, 'group'}
+end
+for i = 1, na do
+  if redis.call('EXISTS', KEYS[3 + 2 * i]) == 0 then
+    return {6, ARGV[6 + i]}
+  end
+end
+
+for i = 1, na do
+  redis.call('SADD', KEYS[3], ARGV[6 + i])
+  redis.call('SADD', KEYS[4 + 2 * i], id)
+end
+for i = 1, nr do
+  redis.call('SREM', KEYS[3], ARGV[6 + na + i])
+  redis.call('SREM', KEYS[4 + 2 * na + i], id)
+end
+local v = redis.call('HINCRBY', KEYS[2], 'v', 1)
+redis.call('HSET', KEYS[2], 'modified', ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[4])
+end
+return {0, v}
