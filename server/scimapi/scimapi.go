@@ -40,6 +40,9 @@ type Options struct {
 	PublicURL string
 	// Timeout bounds the work of one request against the store.
 	Timeout time.Duration
+	// DisableFastPath sends every list request through elimity's filter
+	// parser; tests use it to check the fast path answers the same.
+	DisableFastPath bool
 }
 
 // API serves /scim/v2/{tenant}/...
@@ -134,6 +137,11 @@ func (a *API) serve(c *fiber.Ctx) error {
 
 	if rest == "/ServiceProviderConfig" && c.Method() == fiber.MethodGet {
 		return c.Status(http.StatusOK).JSON(serviceProviderConfig(base), "application/scim+json")
+	}
+	if c.Method() == fiber.MethodGet && (rest == "/Users" || rest == "/Groups") && !a.opts.DisableFastPath {
+		if handled, err := a.fastList(c, rest, tenant, base); handled {
+			return err
+		}
 	}
 	if err := a.normalize(c, rest); err != nil {
 		return err
