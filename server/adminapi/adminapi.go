@@ -72,6 +72,8 @@ func (a *API) Register(r fiber.Router) {
 	r.Get(t+"/license", a.requireAdmin, a.getLicense)
 	r.Post(t+"/admin-tokens", a.requireAdmin, a.createAdminToken)
 	r.Get(t+"/audit", a.requireAdmin, a.getAudit)
+	r.Post(t+"/preflight", a.requireAdmin, a.preflight)
+	r.Post(t+"/provisioning/finalize", a.requireAdmin, a.finalize)
 }
 
 func (a *API) requireOperator(c *fiber.Ctx) error {
