@@ -28,6 +28,9 @@ type Config struct {
 	OperatorToken string
 	// BodyLimit is the largest request body accepted, in bytes; 0 means 1 MiB.
 	BodyLimit int
+	// PreflightBodyLimit is the largest user export a migration preflight
+	// accepts, in bytes; 0 means 32 MiB (about 60,000 users as CSV).
+	PreflightBodyLimit int
 	// RequestTimeout bounds the store work of one request; 0 means 10s.
 	RequestTimeout time.Duration
 	// ReadTimeout bounds reading a request, and frees idle keep-alive
@@ -40,12 +43,15 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
+	if cfg.PreflightBodyLimit <= 0 {
+		cfg.PreflightBodyLimit = 32 << 20
+	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 30 * time.Second
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "scimd",
-		BodyLimit:             cfg.BodyLimit,
+		BodyLimit:             max(cfg.BodyLimit, cfg.PreflightBodyLimit),
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.ReadTimeout,
 		IdleTimeout:           2 * cfg.ReadTimeout,
@@ -57,6 +63,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	}}))
 	app.Use(requestid.New())
 	app.Use(securityHeaders)
+	app.Use(bodyLimit(cfg.BodyLimit))
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
@@ -73,6 +80,18 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
+}
+
+// bodyLimit holds every route but the preflight, whose user exports are
+// larger, to the general limit. Fiber's own limit, set to the larger one,
+// applies while reading; this one applies per route.
+func bodyLimit(limit int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if len(c.Request().Body()) > limit && !strings.HasSuffix(c.Path(), "/preflight") {
+			return fiber.ErrRequestEntityTooLarge
+		}
+		return c.Next()
+	}
 }
 
 func securityHeaders(c *fiber.Ctx) error {

@@ -27,16 +27,17 @@ import (
 // config is everything `scimd serve` is told, from flags and environment
 // (a flag wins over its variable).
 type config struct {
-	Addr          string
-	RedisURL      string
-	OperatorToken string
-	PublicURL     string
-	BodyLimit     int
-	LogFormat     string
-	LogLevel      string
-	AuditMaxLen   int64
-	PolicyDir     string
-	PolicyTests   string
+	Addr               string
+	RedisURL           string
+	OperatorToken      string
+	PublicURL          string
+	BodyLimit          int
+	PreflightBodyLimit int
+	LogFormat          string
+	LogLevel           string
+	AuditMaxLen        int64
+	PolicyDir          string
+	PolicyTests        string
 }
 
 func parseServe(args []string, stderr io.Writer) (config, error) {
@@ -48,6 +49,7 @@ func parseServe(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.OperatorToken, "operator-token", envOr("SCIMD_OPERATOR_TOKEN", ""), "bearer token of the operator API; empty generates one and prints it once (env SCIMD_OPERATOR_TOKEN)")
 	fs.StringVar(&c.PublicURL, "public-url", envOr("SCIMD_PUBLIC_URL", ""), "externally visible scheme://host[:port] used in meta.location and scimBaseUrl; empty uses each request's Host (env SCIMD_PUBLIC_URL)")
 	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest request body accepted, in bytes")
+	fs.IntVar(&c.PreflightBodyLimit, "preflight-body-limit", 32<<20, "largest user export a migration preflight accepts, in bytes")
 	fs.StringVar(&c.LogFormat, "log-format", envOr("SCIMD_LOG_FORMAT", "text"), "text or json (env SCIMD_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr("SCIMD_LOG_LEVEL", "info"), "debug, info, warn or error (env SCIMD_LOG_LEVEL)")
 	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed)")
@@ -154,7 +156,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		fmt.Fprintf(stdout, "operator token (generated for this run; set SCIMD_OPERATOR_TOKEN to keep one): %s\n", cfg.OperatorToken)
 	}
 	svc := provision.New(st, engine, provision.Options{})
-	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit}, svc)
+	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit}, svc)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		m.close()
