@@ -6,8 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/server"
+	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/storage"
 )
 
 // TestBodyLimit sends an oversized body over a real connection (Fiber's
@@ -48,5 +53,56 @@ func TestBodyLimit(t *testing.T) {
 		}
 		eq(t, path(e, "schemas", 0), "urn:ietf:params:scim:api:messages:2.0:Error")
 		eq(t, e["status"], "413")
+	})
+}
+
+// TestRateLimit: past its rate a tenant gets 429 with Retry-After, in SCIM's
+// error format, and other tenants are not affected.
+func TestRateLimit(t *testing.T) {
+	e, err := storage.StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rdb, err := storage.NewClient(e.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	svc := provision.New(storage.New(rdb, storage.Options{}), testEngine(t), provision.Options{})
+	h := &harness{t: t, app: server.New(server.Config{OperatorToken: operatorToken, RateLimit: 0.001, RateBurst: 3}, svc)}
+	a, b := h.newTenant(10), h.newTenant(10)
+	for i := 0; i < 3; i++ {
+		h.do(http.MethodGet, a.Base+"/Users", a.SCIMToken, nil).want(200)
+	}
+	res := h.do(http.MethodGet, a.Base+"/Users", a.SCIMToken, nil).want(429)
+	if ra := res.header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("429 without a useful Retry-After: %q", ra)
+	}
+	eq(t, res.json()["status"], "429")
+	h.do(http.MethodGet, b.Base+"/Users", b.SCIMToken, nil).want(200)
+}
+
+// TestFilterLength: an overlong filter is refused before any parsing.
+func TestFilterLength(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(1)
+		long := url.QueryEscape(`userName eq "` + strings.Repeat("a", 3000) + `"`)
+		res := h.do(http.MethodGet, tn.Base+"/Users?filter="+long, tn.SCIMToken, nil).want(400).json()
+		eq(t, res["scimType"], "invalidFilter")
+	})
+}
+
+// TestSecurityHeaders: every answer carries them, errors included.
+func TestSecurityHeaders(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		for _, p := range []string{"/healthz", "/scim/v2/nope/Users", "/admin/v1/tenants", "/nowhere"} {
+			res := h.do(http.MethodGet, p, "", nil)
+			for _, hd := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Cache-Control"} {
+				if res.header.Get(hd) == "" {
+					t.Errorf("%s: no %s", p, hd)
+				}
+			}
+		}
 	})
 }

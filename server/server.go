@@ -31,6 +31,10 @@ type Config struct {
 	// PreflightBodyLimit is the largest user export a migration preflight
 	// accepts, in bytes; 0 means 32 MiB (about 60,000 users as CSV).
 	PreflightBodyLimit int
+	// RateLimit is the SCIM requests per second one tenant may make to this
+	// process (0: unlimited); RateBurst is the bucket (0: one second's worth).
+	RateLimit float64
+	RateBurst int
 	// RequestTimeout bounds the store work of one request; 0 means 10s.
 	RequestTimeout time.Duration
 	// ReadTimeout bounds reading a request, and frees idle keep-alive
@@ -76,7 +80,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	})
 
 	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout}).Register(app)
-	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout}).Register(app)
+	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst}).Register(app)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app

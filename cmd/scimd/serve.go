@@ -33,6 +33,8 @@ type config struct {
 	PublicURL          string
 	BodyLimit          int
 	PreflightBodyLimit int
+	RateLimit          float64
+	RateBurst          int
 	LogFormat          string
 	LogLevel           string
 	AuditMaxLen        int64
@@ -50,6 +52,8 @@ func parseServe(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.PublicURL, "public-url", envOr("SCIMD_PUBLIC_URL", ""), "externally visible scheme://host[:port] used in meta.location and scimBaseUrl; empty uses each request's Host (env SCIMD_PUBLIC_URL)")
 	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest request body accepted, in bytes")
 	fs.IntVar(&c.PreflightBodyLimit, "preflight-body-limit", 32<<20, "largest user export a migration preflight accepts, in bytes")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "SCIM requests per second one tenant may make to this process, answered 429 with Retry-After beyond it; 0 means no limit")
+	fs.IntVar(&c.RateBurst, "rate-burst", 0, "requests a tenant may send at once above --rate-limit; 0 means one second's worth")
 	fs.StringVar(&c.LogFormat, "log-format", envOr("SCIMD_LOG_FORMAT", "text"), "text or json (env SCIMD_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr("SCIMD_LOG_LEVEL", "info"), "debug, info, warn or error (env SCIMD_LOG_LEVEL)")
 	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed)")
@@ -156,7 +160,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		fmt.Fprintf(stdout, "operator token (generated for this run; set SCIMD_OPERATOR_TOKEN to keep one): %s\n", cfg.OperatorToken)
 	}
 	svc := provision.New(st, engine, provision.Options{})
-	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit}, svc)
+	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst}, svc)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		m.close()

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,11 +44,18 @@ type Options struct {
 	// DisableFastPath sends every list request through elimity's filter
 	// parser; tests use it to check the fast path answers the same.
 	DisableFastPath bool
+	// RateLimit is the requests per second one tenant may make to this
+	// process (0: no limit); RateBurst the bucket size (0: one second's worth).
+	RateLimit float64
+	RateBurst int
+	// MaxFilterLength bounds the filter parameter; 0 means 2048 bytes (a request line is at most 4 KiB anyway).
+	MaxFilterLength int
 }
 
 // API serves /scim/v2/{tenant}/...
 type API struct {
 	svc     *provision.Service
+	limiter *tenantLimiter
 	opts    Options
 	users   scim.ResourceType
 	groups  scim.ResourceType
@@ -68,7 +76,10 @@ func New(svc *provision.Service, opts Options) *API {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
-	a := &API{svc: svc, opts: opts}
+	if opts.MaxFilterLength <= 0 {
+		opts.MaxFilterLength = 2048
+	}
+	a := &API{svc: svc, opts: opts, limiter: newTenantLimiter(opts.RateLimit, opts.RateBurst)}
 	a.users = scim.ResourceType{
 		ID:          optional.NewString("User"),
 		Name:        "User",
@@ -127,6 +138,16 @@ func (a *API) serve(c *fiber.Ctx) error {
 			return unauthorized(c)
 		}
 		return sendError(c, scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: "the directory store is unavailable; try again later"}, retryAfterSeconds)
+	}
+
+	if ok, wait := a.limiter.allow(tenant, time.Now()); !ok {
+		return sendError(c, scimerrors.ScimError{Status: http.StatusTooManyRequests,
+			Detail: "too many requests for this tenant; retry after the time in Retry-After"}, int(math.Ceil(wait.Seconds())))
+	}
+	if len(c.Request().URI().QueryArgs().Peek("filter")) > a.opts.MaxFilterLength {
+		e := scimerrors.ScimErrorInvalidFilter
+		e.Detail = "the filter is longer than this server accepts"
+		return sendError(c, e, 0)
 	}
 
 	base := a.baseURL(c, tenant)
