@@ -59,9 +59,11 @@ type API struct {
 	opts    Options
 	users   scim.ResourceType
 	groups  scim.ResourceType
-	servers sync.Map // base URL -> scim.Server; bounded by maxServers
-	nserver int
-	mu      sync.Mutex
+	// userPatch and groupPatch validate PATCH bodies as elimity would.
+	userPatch, groupPatch *patchValidator
+	servers               sync.Map // base URL -> scim.Server; bounded by maxServers
+	nserver               int
+	mu                    sync.Mutex
 }
 
 type (
@@ -99,6 +101,7 @@ func New(svc *provision.Service, opts Options) *API {
 		Schema:      schema.CoreGroupSchema(),
 		Handler:     groups{api: a},
 	}
+	a.userPatch, a.groupPatch = newPatchValidator(a.users), newPatchValidator(a.groups)
 	return a
 }
 
@@ -169,6 +172,11 @@ func (a *API) serve(c *fiber.Ctx) error {
 	}
 	if c.Response().StatusCode() != http.StatusOK || len(c.Response().Body()) > 0 {
 		return nil // normalize answered the request itself
+	}
+	if c.Method() == fiber.MethodPatch && !a.opts.DisableFastPath {
+		if handled, err := a.patch(c, rest, tenant, base, slot); handled {
+			return err
+		}
 	}
 	adaptor.HTTPHandler(a.server(base))(c)
 	if slot.set {
