@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
-	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"github.com/scimd/scimd/server/adminapi"
 	"github.com/scimd/scimd/server/provision"
@@ -40,6 +40,12 @@ type Config struct {
 	// ReadTimeout bounds reading a request, and frees idle keep-alive
 	// connections at shutdown; 0 means 30s.
 	ReadTimeout time.Duration
+	// Metrics records the requests and serves /metrics; nil makes a registry
+	// of the app's own.
+	Metrics *Metrics
+	// MetricsElsewhere leaves /metrics off this app, for a listener of its
+	// own (Metrics.App).
+	MetricsElsewhere bool
 }
 
 // New returns the Fiber app serving svc.
@@ -53,6 +59,9 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 30 * time.Second
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "scimd",
 		BodyLimit:             max(cfg.BodyLimit, cfg.PreflightBodyLimit),
@@ -62,10 +71,12 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler,
 	})
+	// observe comes first: it sets the request id (X-Request-ID) that the
+	// rest logs, and sees a panic as the 500 that recover makes of it.
+	app.Use(observe(cfg.Metrics))
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		slog.Error("panic", "request_id", c.Locals("requestid"), "panic", e)
 	}}))
-	app.Use(requestid.New())
 	app.Use(securityHeaders)
 	app.Use(bodyLimit(cfg.BodyLimit))
 
@@ -78,6 +89,9 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
+	if !cfg.MetricsElsewhere {
+		app.Get("/metrics", adaptor.HTTPHandler(cfg.Metrics.Handler()))
+	}
 
 	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout}).Register(app)
 	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst}).Register(app)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -10,9 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -23,62 +21,6 @@ import (
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/storage"
 )
-
-// config is everything `scimd serve` is told, from flags and environment
-// (a flag wins over its variable).
-type config struct {
-	Addr               string
-	RedisURL           string
-	OperatorToken      string
-	PublicURL          string
-	BodyLimit          int
-	PreflightBodyLimit int
-	RateLimit          float64
-	RateBurst          int
-	LogFormat          string
-	LogLevel           string
-	AuditMaxLen        int64
-	PolicyDir          string
-	PolicyTests        string
-}
-
-func parseServe(args []string, stderr io.Writer) (config, error) {
-	var c config
-	fs := flag.NewFlagSet("scimd serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.Addr, "addr", envOr("SCIMD_ADDR", "127.0.0.1:8080"), "listen address (env SCIMD_ADDR)")
-	fs.StringVar(&c.RedisURL, "redis-url", envOr("SCIMD_REDIS_URL", ""), "redis:// or rediss:// URL; empty starts an embedded in-process Redis whose data is lost at exit (env SCIMD_REDIS_URL)")
-	fs.StringVar(&c.OperatorToken, "operator-token", envOr("SCIMD_OPERATOR_TOKEN", ""), "bearer token of the operator API; empty generates one and prints it once (env SCIMD_OPERATOR_TOKEN)")
-	fs.StringVar(&c.PublicURL, "public-url", envOr("SCIMD_PUBLIC_URL", ""), "externally visible scheme://host[:port] used in meta.location and scimBaseUrl; empty uses each request's Host (env SCIMD_PUBLIC_URL)")
-	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest request body accepted, in bytes")
-	fs.IntVar(&c.PreflightBodyLimit, "preflight-body-limit", 32<<20, "largest user export a migration preflight accepts, in bytes")
-	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "SCIM requests per second one tenant may make to this process, answered 429 with Retry-After beyond it; 0 means no limit")
-	fs.IntVar(&c.RateBurst, "rate-burst", 0, "requests a tenant may send at once above --rate-limit; 0 means one second's worth")
-	fs.StringVar(&c.LogFormat, "log-format", envOr("SCIMD_LOG_FORMAT", "text"), "text or json (env SCIMD_LOG_FORMAT)")
-	fs.StringVar(&c.LogLevel, "log-level", envOr("SCIMD_LOG_LEVEL", "info"), "debug, info, warn or error (env SCIMD_LOG_LEVEL)")
-	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed)")
-	fs.StringVar(&c.PolicyDir, "policy-dir", envOr("SCIMD_POLICY_DIR", ""), "directory of edited policies (laid out like policies/); empty uses the built-in ones (env SCIMD_POLICY_DIR)")
-	fs.StringVar(&c.PolicyTests, "policy-tests", envOr("SCIMD_POLICY_TESTS", ""), "directory of Rego tests the policies must pass before the server starts; default with --policy-dir: a policytests/ folder beside it, if there is one (env SCIMD_POLICY_TESTS)")
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if c.PolicyDir != "" && c.PolicyTests == "" {
-		sibling := filepath.Join(filepath.Dir(filepath.Clean(c.PolicyDir)), "policytests")
-		if st, err := os.Stat(sibling); err == nil && st.IsDir() {
-			c.PolicyTests = sibling
-		}
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		return c, fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
-	}
-	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
-		return c, fmt.Errorf("--public-url must start with http:// or https://")
-	}
-	return c, nil
-}
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, err := parseServe(args, stderr)
@@ -108,16 +50,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // instance is a running server and what it owns; tests start one on :0.
 type instance struct {
-	log      *slog.Logger
-	app      *fiber.App
-	ln       net.Listener
-	rdb      redis.UniversalClient
-	embedded *storage.Embedded
-	served   chan error
+	log        *slog.Logger
+	app        *fiber.App
+	ln         net.Listener
+	metricsApp *fiber.App   // nil unless --metrics-addr
+	metricsLn  net.Listener // nil unless --metrics-addr
+	rdb        redis.UniversalClient
+	embedded   *storage.Embedded
+	served     chan error // one result per listener
 }
 
 func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
-	m := &instance{log: log, served: make(chan error, 1)}
+	m := &instance{log: log, served: make(chan error, 2)}
 	// Policies first: a policy that does not compile or fails its tests
 	// must stop the start before anything listens.
 	engine, err := policies.New(policies.Options{Dir: cfg.PolicyDir, TestDir: cfg.PolicyTests})
@@ -159,17 +103,52 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		cfg.OperatorToken = generateToken()
 		fmt.Fprintf(stdout, "operator token (generated for this run; set SCIMD_OPERATOR_TOKEN to keep one): %s\n", cfg.OperatorToken)
 	}
-	svc := provision.New(st, engine, provision.Options{})
-	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst}, svc)
-	ln, err := net.Listen("tcp", cfg.Addr)
+	metrics := server.NewMetrics()
+	svc := provision.New(st, engine, provision.Options{Metrics: metrics})
+	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != ""}, svc)
+	ln, err := listen(cfg.Addr, cfg.TLSCert, cfg.TLSKey)
 	if err != nil {
 		m.close()
-		return nil, fmt.Errorf("--addr: %w", err)
+		return nil, err
 	}
 	m.ln = ln
-	log.Info("listening", "addr", ln.Addr().String())
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			m.close()
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+		m.metricsLn, m.metricsApp = mln, metrics.App()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+		go func() { m.served <- m.metricsApp.Listener(mln) }()
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
 	go func() { m.served <- m.app.Listener(ln) }()
 	return m, nil
+}
+
+// listen opens the API's listener: plain TCP, or TLS 1.2+ with the given
+// certificate, loaded now so that a bad file stops the start.
+func listen(addr, certFile, keyFile string) (net.Listener, error) {
+	var tc *tls.Config
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		// fasthttp speaks HTTP/1.1 only: offer nothing else in ALPN.
+		tc = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--addr: %w", err)
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
+	}
+	return ln, nil
 }
 
 // wait serves until ctx ends (SIGINT/SIGTERM), then shuts down gracefully:
@@ -183,7 +162,11 @@ func (m *instance) wait(ctx context.Context) error {
 	m.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return m.app.ShutdownWithContext(sctx)
+	err := m.app.ShutdownWithContext(sctx)
+	if m.metricsApp != nil {
+		err = errors.Join(err, m.metricsApp.ShutdownWithContext(sctx))
+	}
+	return err
 }
 
 func (m *instance) close() {
@@ -203,10 +186,11 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	// server.LogHandler adds the request id to every line logged with a request's context.
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(server.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(server.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
 func generateToken() string {

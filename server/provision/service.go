@@ -85,6 +85,9 @@ type Options struct {
 	TokenCacheTTL time.Duration
 	// WriteRetries bounds compare-and-set retries of one PATCH. 0 means 8.
 	WriteRetries int
+	// Metrics counts store outages, license refusals and audit events, and
+	// times policy decisions; nil counts nothing.
+	Metrics Metrics
 }
 
 // Service implements the provisioning use cases over a store.
@@ -110,6 +113,9 @@ func newService(st store, pol policy, opts Options) *Service {
 	}
 	if opts.WriteRetries <= 0 {
 		opts.WriteRetries = 8
+	}
+	if opts.Metrics != nil {
+		st, pol = meteredStore{st, opts.Metrics}, meteredPolicy{pol, opts.Metrics}
 	}
 	return &Service{store: st, policy: pol, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), opts: opts}
 }

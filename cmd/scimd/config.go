@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// config is everything `scimd serve` is told. Each setting comes from its
+// flag, else its environment variable, else the --config file, else its
+// default.
+type config struct {
+	ConfigFile         string
+	Addr               string
+	RedisURL           string
+	OperatorToken      string
+	PublicURL          string
+	BodyLimit          int
+	PreflightBodyLimit int
+	RateLimit          float64
+	RateBurst          int
+	LogFormat          string
+	LogLevel           string
+	AuditMaxLen        int64
+	PolicyDir          string
+	PolicyTests        string
+	MetricsAddr        string
+	TLSCert            string
+	TLSKey             string
+}
+
+const serveUsage = `Usage: scimd serve [flags]
+
+Runs the SCIM and admin APIs, /healthz, /readyz and /metrics.
+
+Every flag can also be set by its environment variable (named after each
+flag below) or by a "name = value" line in the file given with --config. A
+flag wins over its variable, a variable over the file, the file over the
+default; an empty variable counts as unset.
+
+Flags:
+`
+
+// parseServe reads serve's settings from args, the environment and the
+// config file, and checks them. It returns flag.ErrHelp after printing the
+// help to stderr for -h/--help.
+func parseServe(args []string, stderr io.Writer) (config, error) {
+	return parseServeEnv(args, stderr, os.LookupEnv)
+}
+
+// parseServeEnv is parseServe over a given environment, for tests.
+func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (string, bool)) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("scimd serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.ConfigFile, "config", "", "`file` of \"name = value\" lines setting any of these flags by name; # starts a comment line")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.RedisURL, "redis-url", "", "redis:// or rediss:// URL; empty starts an embedded in-process Redis whose data is lost at exit")
+	fs.StringVar(&c.OperatorToken, "operator-token", "", "bearer token of the operator API; empty generates one and prints it once")
+	fs.StringVar(&c.PublicURL, "public-url", "", "externally visible scheme://host[:port] used in meta.location and scimBaseUrl; empty uses each request's Host")
+	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest request body accepted, in bytes")
+	fs.IntVar(&c.PreflightBodyLimit, "preflight-body-limit", 32<<20, "largest user export a migration preflight accepts, in bytes")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "SCIM requests per second one tenant may make to this process, answered 429 with Retry-After beyond it; 0 means no limit")
+	fs.IntVar(&c.RateBurst, "rate-burst", 0, "requests a tenant may send at once above --rate-limit; 0 means one second's worth")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error; the access log is at info, health checks and scrapes at debug")
+	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed)")
+	fs.StringVar(&c.PolicyDir, "policy-dir", "", "directory of edited policies (laid out like policies/); empty uses the built-in ones")
+	fs.StringVar(&c.PolicyTests, "policy-tests", "", "directory of Rego tests the policies must pass before the server starts; default with --policy-dir: a policytests/ folder beside it, if there is one")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address of a separate plain-HTTP listener for /metrics; empty serves /metrics on --addr")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate chain to serve HTTPS with (TLS 1.2 or later); needs --tls-key")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.VisitAll(func(f *flag.Flag) { f.Usage += " (env " + envName(f.Name) + ")" })
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := applyLayers(fs, lookupEnv); err != nil {
+		return c, err
+	}
+	if c.PolicyDir != "" && c.PolicyTests == "" {
+		sibling := filepath.Join(filepath.Dir(filepath.Clean(c.PolicyDir)), "policytests")
+		if st, err := os.Stat(sibling); err == nil && st.IsDir() {
+			c.PolicyTests = sibling
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return c, fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return c, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		return c, fmt.Errorf("--public-url must start with http:// or https://")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")
+	}
+	return c, nil
+}
+
+// envName is the variable that sets a flag: SCIMD_ and the flag's name in
+// capitals, dashes as underscores (--redis-url: SCIMD_REDIS_URL).
+func envName(flagName string) string {
+	return "SCIMD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyLayers sets each flag the command line left alone from its
+// environment variable, else from the config file (named by --config or
+// SCIMD_CONFIG). Errors name the variable, or the file, line and key.
+func applyLayers(fs *flag.FlagSet, lookupEnv func(string) (string, bool)) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	env := func(name string) (string, bool) {
+		v, ok := lookupEnv(envName(name))
+		return v, ok && v != ""
+	}
+	path := fs.Lookup("config").Value.String()
+	if v, ok := env("config"); ok && !given["config"] {
+		path = v
+		if err := fs.Set("config", v); err != nil {
+			return err
+		}
+	}
+	var file map[string]fileSetting
+	if path != "" {
+		var err error
+		if file, err = readConfigFile(path, fs); err != nil {
+			return err
+		}
+	}
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err != nil || given[f.Name] || f.Name == "config" {
+			return
+		}
+		if v, ok := env(f.Name); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+			}
+			return
+		}
+		if s, ok := file[f.Name]; ok {
+			if e := fs.Set(f.Name, s.value); e != nil {
+				err = fmt.Errorf("%s line %d: %s = %q: %w", path, s.line, f.Name, s.value, e)
+			}
+		}
+	})
+	return err
+}
+
+type fileSetting struct {
+	value string
+	line  int
+}
+
+// readConfigFile reads "name = value" lines, names being those of fs's
+// flags. Blank lines and lines starting with # are skipped; the value is the
+// rest of the line, trimmed, and may be double-quoted (Go syntax) to keep
+// spaces. An unknown or repeated name is an error naming it.
+func readConfigFile(path string, fs *flag.FlagSet) (map[string]fileSetting, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--config: %w", err)
+	}
+	defer f.Close()
+	out := map[string]fileSetting{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s line %d: want name = value", path, n)
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		switch {
+		case name == "config":
+			return nil, fmt.Errorf("%s line %d: a config file cannot name another", path, n)
+		case fs.Lookup(name) == nil:
+			hint := ""
+			if alt := strings.ReplaceAll(strings.TrimLeft(strings.ToLower(name), "-"), "_", "-"); alt != name && fs.Lookup(alt) != nil {
+				hint = fmt.Sprintf(" (did you mean %q?)", alt)
+			}
+			return nil, fmt.Errorf("%s line %d: unknown key %q%s", path, n, name, hint)
+		}
+		if prev, dup := out[name]; dup {
+			return nil, fmt.Errorf("%s line %d: %q is already set on line %d", path, n, name, prev.line)
+		}
+		if strings.HasPrefix(value, `"`) {
+			uq, err := strconv.Unquote(value)
+			if err != nil {
+				return nil, fmt.Errorf("%s line %d: %s: bad quoted value", path, n, name)
+			}
+			value = uq
+		}
+		out[name] = fileSetting{value: value, line: n}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--config %s: %w", path, err)
+	}
+	return out, nil
+}

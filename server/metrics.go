@@ -1,0 +1,194 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/scimd/scimd/server/provision"
+)
+
+// Metrics is scimd's Prometheus registry: HTTP requests by API, route
+// template, method and status; the service's counts and policy timings (it
+// implements provision.Metrics); and the Go and process collectors. It owns
+// its registry rather than using the global one, so that several servers in
+// one process (tests) do not collide.
+type Metrics struct {
+	reg             *prometheus.Registry
+	requests        *prometheus.CounterVec
+	duration        *prometheus.HistogramVec
+	policy          *prometheus.HistogramVec
+	redisErrors     prometheus.Counter
+	licenseRefusals prometheus.Counter
+	auditEvents     prometheus.Counter
+}
+
+var _ provision.Metrics = (*Metrics)(nil)
+
+// NewMetrics returns a registry with every scimd series registered.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scimd_http_requests_total",
+			Help: "HTTP requests answered, by API (scim, admin, health, other), route template, method and status.",
+		}, []string{"api", "route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "scimd_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by API, route template and method.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"api", "route", "method"}),
+		policy: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "scimd_policy_evaluation_seconds",
+			Help: "Time of one policy decision, by decision (roles, scores, locks).",
+			// A decision takes a few hundred microseconds: 50µs to about 100ms.
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 12),
+		}, []string{"decision"}),
+		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scimd_redis_errors_total",
+			Help: "Store calls of the service that failed because Redis was unreachable, timed out or answered unexpectedly.",
+		}),
+		licenseRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scimd_license_refusals_total",
+			Help: "User creates and reactivations refused because the tenant's license limit was reached.",
+		}),
+		auditEvents: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scimd_audit_events_total",
+			Help: "Audit events written, each with the change it records.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.policy, m.redisErrors, m.licenseRefusals, m.auditEvents,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in Prometheus' exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// App returns a Fiber app that serves only /metrics, for a listen address
+// of its own (scimd serve --metrics-addr).
+func (m *Metrics) App() *fiber.App {
+	app := fiber.New(fiber.Config{AppName: "scimd-metrics", DisableStartupMessage: true, ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute})
+	app.Get("/metrics", adaptor.HTTPHandler(m.Handler()))
+	return app
+}
+
+// RedisError implements provision.Metrics.
+func (m *Metrics) RedisError() { m.redisErrors.Inc() }
+
+// LicenseRefused implements provision.Metrics.
+func (m *Metrics) LicenseRefused() { m.licenseRefusals.Inc() }
+
+// AuditEvent implements provision.Metrics.
+func (m *Metrics) AuditEvent() { m.auditEvents.Inc() }
+
+// PolicyEvaluated implements provision.Metrics.
+func (m *Metrics) PolicyEvaluated(decision string, d time.Duration) {
+	m.policy.WithLabelValues(decision).Observe(d.Seconds())
+}
+
+func (m *Metrics) observeRequest(api, route, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(api, route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(api, route, method).Observe(d.Seconds())
+}
+
+// Route labels are templates, never the path itself: a tenant id or a user
+// id in a label would grow the series with every tenant and user.
+const (
+	apiSCIM   = "scim"
+	apiAdmin  = "admin"
+	apiHealth = "health"
+	apiOther  = "other"
+)
+
+// classify names the API and route template of a request path, before the
+// request is handled (the SCIM edge rewrites the path). Admin routes get
+// their template after routing, from adminRoute.
+func classify(path string) (api, route string) {
+	switch path {
+	case "/healthz":
+		return apiHealth, "/healthz"
+	case "/readyz":
+		return apiHealth, "/readyz"
+	case "/metrics":
+		return apiHealth, "/metrics"
+	}
+	if rest, ok := strings.CutPrefix(path, "/scim/v2/"); ok {
+		tenant, rest, _ := strings.Cut(rest, "/")
+		if tenant == "" {
+			return apiSCIM, "/scim/v2/other"
+		}
+		return apiSCIM, scimRoute(rest)
+	}
+	if strings.HasPrefix(path, "/admin/") {
+		return apiAdmin, ""
+	}
+	return apiOther, "other"
+}
+
+// scimResources are the SCIM endpoints a route label may name.
+var scimResources = []string{"Users", "Groups", "ServiceProviderConfig", "Schemas", "ResourceTypes"}
+
+// scimRoute is the template of what follows /scim/v2/{tenant}/.
+func scimRoute(rest string) string {
+	const base = "/scim/v2/{tenant}"
+	if rest == "" {
+		return base
+	}
+	name, id, _ := strings.Cut(rest, "/")
+	for _, r := range scimResources {
+		if !strings.EqualFold(name, r) {
+			continue
+		}
+		switch {
+		case id == "":
+			return base + "/" + r
+		case strings.Contains(id, "/"):
+			return base + "/" + r + "/{id}/other"
+		}
+		return base + "/" + r + "/{id}"
+	}
+	return base + "/other"
+}
+
+// adminRoute turns the route Fiber matched, such as
+// /admin/v1/tenants/:tenant/users/:id, into /admin/v1/tenants/{tenant}/users/{id}.
+// A request that matched no admin route (an unknown path, or one refused
+// before routing) is /admin/other.
+func adminRoute(matched string) string {
+	if !strings.HasPrefix(matched, "/admin/") {
+		return "/admin/other"
+	}
+	parts := strings.Split(matched, "/")
+	for i, p := range parts {
+		switch {
+		case strings.HasPrefix(p, ":"):
+			parts[i] = "{" + strings.TrimRight(p[1:], "?") + "}"
+		case p == "*" || p == "+":
+			parts[i] = "{path}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// knownMethods bounds the method label; anything else is OTHER.
+var knownMethods = map[string]string{
+	"GET": "GET", "HEAD": "HEAD", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH",
+	"DELETE": "DELETE", "OPTIONS": "OPTIONS",
+}
+
+func methodLabel(m string) string {
+	if l, ok := knownMethods[m]; ok {
+		return l
+	}
+	return "OTHER"
+}

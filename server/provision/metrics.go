@@ -1,0 +1,260 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/scimd/scimd/policies"
+	"github.com/scimd/scimd/storage"
+)
+
+// Metrics receives the service's counts and timings. The server implements
+// it with Prometheus, which the service does not import; a nil Metrics in
+// Options counts nothing.
+type Metrics interface {
+	// RedisError counts a store call that answered storage.ErrUnavailable.
+	RedisError()
+	// LicenseRefused counts a create or reactivation refused for want of a seat.
+	LicenseRefused()
+	// AuditEvent counts a change written together with its audit event.
+	AuditEvent()
+	// PolicyEvaluated records how long one policy decision took; decision is
+	// "roles", "scores" or "locks", as `scimd policy explain --decision` names them.
+	PolicyEvaluated(decision string, d time.Duration)
+}
+
+// meteredStore counts what the service sees from its store. Wrapping the
+// store keeps the counting out of the use cases: every store call is seen,
+// whichever method makes it. A store method added later is forwarded by the
+// embedded interface, uncounted until it gets a wrapper here.
+type meteredStore struct {
+	store
+	m Metrics
+}
+
+// seen counts err if it is an outage and passes it through.
+func (s meteredStore) seen(err error) error {
+	if errors.Is(err, storage.ErrUnavailable) {
+		s.m.RedisError()
+	}
+	return err
+}
+
+// wrote counts the audit event of a successful write; an empty audit
+// means the write carried none.
+func (s meteredStore) wrote(err error, audit []byte) error {
+	if err == nil && len(audit) > 0 {
+		s.m.AuditEvent()
+	}
+	return s.seen(err)
+}
+
+func (s meteredStore) CreateTenant(ctx context.Context, t storage.Tenant) error {
+	return s.seen(s.store.CreateTenant(ctx, t))
+}
+
+func (s meteredStore) GetTenant(ctx context.Context, id string) (storage.Tenant, error) {
+	t, err := s.store.GetTenant(ctx, id)
+	return t, s.seen(err)
+}
+
+func (s meteredStore) ListTenants(ctx context.Context) ([]storage.Tenant, error) {
+	ts, err := s.store.ListTenants(ctx)
+	return ts, s.seen(err)
+}
+
+func (s meteredStore) UpdateTenant(ctx context.Context, t storage.Tenant) error {
+	return s.seen(s.store.UpdateTenant(ctx, t))
+}
+
+func (s meteredStore) DeleteTenant(ctx context.Context, id string) error {
+	return s.seen(s.store.DeleteTenant(ctx, id))
+}
+
+// RecordLicenseRefusal is called once per refused seat (see noteRefusal),
+// so it is where refusals are counted, whether or not recording succeeds.
+func (s meteredStore) RecordLicenseRefusal(ctx context.Context, tenant string, at time.Time) error {
+	s.m.LicenseRefused()
+	return s.seen(s.store.RecordLicenseRefusal(ctx, tenant, at))
+}
+
+func (s meteredStore) PutAdminToken(ctx context.Context, tenant, hash, name string, audit []byte) error {
+	return s.wrote(s.store.PutAdminToken(ctx, tenant, hash, name, audit), audit)
+}
+
+func (s meteredStore) AdminTokenName(ctx context.Context, tenant, hash string) (string, error) {
+	n, err := s.store.AdminTokenName(ctx, tenant, hash)
+	return n, s.seen(err)
+}
+
+func (s meteredStore) AppendAudit(ctx context.Context, tenant string, event []byte) error {
+	return s.wrote(s.store.AppendAudit(ctx, tenant, event), event)
+}
+
+func (s meteredStore) ReadAudit(ctx context.Context, tenant, before string, count int) ([]storage.AuditEntry, error) {
+	es, err := s.store.ReadAudit(ctx, tenant, before, count)
+	return es, s.seen(err)
+}
+
+func (s meteredStore) SeatsUsed(ctx context.Context, tenant string) (int64, error) {
+	n, err := s.store.SeatsUsed(ctx, tenant)
+	return n, s.seen(err)
+}
+
+func (s meteredStore) CreateUser(ctx context.Context, tenant string, u storage.User, audit []byte) error {
+	return s.wrote(s.store.CreateUser(ctx, tenant, u, audit), audit)
+}
+
+func (s meteredStore) GetUser(ctx context.Context, tenant, id string) (storage.User, error) {
+	u, err := s.store.GetUser(ctx, tenant, id)
+	return u, s.seen(err)
+}
+
+func (s meteredStore) GetUsers(ctx context.Context, tenant string, ids []string) ([]storage.User, error) {
+	us, err := s.store.GetUsers(ctx, tenant, ids)
+	return us, s.seen(err)
+}
+
+func (s meteredStore) UpdateUser(ctx context.Context, tenant string, prev, u storage.User, audit []byte) error {
+	return s.wrote(s.store.UpdateUser(ctx, tenant, prev, u, audit), audit)
+}
+
+func (s meteredStore) DeleteUser(ctx context.Context, tenant, id string, audit []byte) error {
+	return s.wrote(s.store.DeleteUser(ctx, tenant, id, audit), audit)
+}
+
+func (s meteredStore) FindUsers(ctx context.Context, tenant string, by storage.UserIndex, value string) ([]string, error) {
+	ids, err := s.store.FindUsers(ctx, tenant, by, value)
+	return ids, s.seen(err)
+}
+
+func (s meteredStore) UsersWithUserNamePrefix(ctx context.Context, tenant, prefix string, limit int) ([]string, error) {
+	ids, err := s.store.UsersWithUserNamePrefix(ctx, tenant, prefix, limit)
+	return ids, s.seen(err)
+}
+
+func (s meteredStore) PageUsers(ctx context.Context, tenant string, offset, count int) ([]string, int64, error) {
+	ids, total, err := s.store.PageUsers(ctx, tenant, offset, count)
+	return ids, total, s.seen(err)
+}
+
+func (s meteredStore) ScanUsers(ctx context.Context, tenant string, fn func([]storage.User) bool) error {
+	return s.seen(s.store.ScanUsers(ctx, tenant, fn))
+}
+
+func (s meteredStore) UserGroups(ctx context.Context, tenant, userID string) ([]string, error) {
+	ids, err := s.store.UserGroups(ctx, tenant, userID)
+	return ids, s.seen(err)
+}
+
+func (s meteredStore) CreateGroup(ctx context.Context, tenant string, g storage.Group, members []string, audit []byte) error {
+	return s.wrote(s.store.CreateGroup(ctx, tenant, g, members, audit), audit)
+}
+
+func (s meteredStore) GetGroup(ctx context.Context, tenant, id string) (storage.Group, error) {
+	g, err := s.store.GetGroup(ctx, tenant, id)
+	return g, s.seen(err)
+}
+
+func (s meteredStore) GetGroups(ctx context.Context, tenant string, ids []string) ([]storage.Group, error) {
+	gs, err := s.store.GetGroups(ctx, tenant, ids)
+	return gs, s.seen(err)
+}
+
+func (s meteredStore) UpdateGroup(ctx context.Context, tenant string, prev, g storage.Group, change storage.MemberChange, audit []byte) error {
+	return s.wrote(s.store.UpdateGroup(ctx, tenant, prev, g, change, audit), audit)
+}
+
+func (s meteredStore) DeleteGroup(ctx context.Context, tenant, id string, audit []byte) error {
+	return s.wrote(s.store.DeleteGroup(ctx, tenant, id, audit), audit)
+}
+
+func (s meteredStore) FindGroups(ctx context.Context, tenant string, by storage.GroupIndex, value string) ([]string, error) {
+	ids, err := s.store.FindGroups(ctx, tenant, by, value)
+	return ids, s.seen(err)
+}
+
+func (s meteredStore) PageGroups(ctx context.Context, tenant string, offset, count int) ([]string, int64, error) {
+	ids, total, err := s.store.PageGroups(ctx, tenant, offset, count)
+	return ids, total, s.seen(err)
+}
+
+func (s meteredStore) ScanGroups(ctx context.Context, tenant string, fn func([]storage.Group) bool) error {
+	return s.seen(s.store.ScanGroups(ctx, tenant, fn))
+}
+
+func (s meteredStore) GroupMembers(ctx context.Context, tenant, id string) ([]string, error) {
+	ids, err := s.store.GroupMembers(ctx, tenant, id)
+	return ids, s.seen(err)
+}
+
+func (s meteredStore) ChangeMembers(ctx context.Context, tenant, groupID string, add, remove []string, modified time.Time, audit []byte) (int64, error) {
+	v, err := s.store.ChangeMembers(ctx, tenant, groupID, add, remove, modified, audit)
+	return v, s.wrote(err, audit)
+}
+
+func (s meteredStore) PutAccount(ctx context.Context, tenant string, a storage.Account, audit []byte) (bool, error) {
+	created, err := s.store.PutAccount(ctx, tenant, a, audit)
+	return created, s.wrote(err, audit)
+}
+
+func (s meteredStore) ListAccounts(ctx context.Context, tenant string) ([]storage.Account, error) {
+	as, err := s.store.ListAccounts(ctx, tenant)
+	return as, s.seen(err)
+}
+
+func (s meteredStore) DeleteAccount(ctx context.Context, tenant, id string, audit []byte) (int64, error) {
+	n, err := s.store.DeleteAccount(ctx, tenant, id, audit)
+	return n, s.wrote(err, audit)
+}
+
+func (s meteredStore) PutRole(ctx context.Context, tenant string, r storage.Role, audit []byte) (bool, error) {
+	created, err := s.store.PutRole(ctx, tenant, r, audit)
+	return created, s.wrote(err, audit)
+}
+
+func (s meteredStore) ListRoles(ctx context.Context, tenant string) ([]storage.Role, error) {
+	rs, err := s.store.ListRoles(ctx, tenant)
+	return rs, s.seen(err)
+}
+
+func (s meteredStore) PutGrants(ctx context.Context, tenant, groupID string, grants []storage.Grant, audit []byte) error {
+	return s.wrote(s.store.PutGrants(ctx, tenant, groupID, grants, audit), audit)
+}
+
+func (s meteredStore) Grants(ctx context.Context, tenant string, groupIDs []string) (map[string][]storage.Grant, error) {
+	gs, err := s.store.Grants(ctx, tenant, groupIDs)
+	return gs, s.seen(err)
+}
+
+func (s meteredStore) Ping(ctx context.Context) error {
+	return s.seen(s.store.Ping(ctx))
+}
+
+// meteredPolicy times each decision the service asks for. It lives here
+// rather than in cmd because New takes the engine itself, not the interface.
+type meteredPolicy struct {
+	policy
+	m Metrics
+}
+
+func (p meteredPolicy) ExplainRoles(ctx context.Context, in policies.RoleInput) (policies.Explanation, error) {
+	defer p.time("roles", time.Now())
+	return p.policy.ExplainRoles(ctx, in)
+}
+
+func (p meteredPolicy) RoleScores(ctx context.Context, custom map[string]policies.Role) ([]policies.RoleScore, error) {
+	defer p.time("scores", time.Now())
+	return p.policy.RoleScores(ctx, custom)
+}
+
+func (p meteredPolicy) CheckEdit(ctx context.Context, in policies.EditInput) (policies.EditDecision, error) {
+	defer p.time("locks", time.Now())
+	return p.policy.CheckEdit(ctx, in)
+}
+
+// time measures wall time, not the service's clock: tests freeze that one.
+func (p meteredPolicy) time(decision string, start time.Time) {
+	p.m.PolicyEvaluated(decision, time.Since(start))
+}
