@@ -1,5 +1,7 @@
 package storage
 
+import "strings"
+
 // This file is the only place that spells a Redis key. Every key of a tenant
 // starts with "t:{<tenant>}:": the braces are a Redis Cluster hash tag, so all
 // of a tenant's keys land in one slot and a multi-key script over them stays
@@ -122,3 +124,60 @@ func grantsKey(t string) string { return tenantPrefix(t) + "grants" }
 // adminTokensKey is the hash of a tenant's named admin tokens: SHA-256 of the
 // token -> the name that stands for its holder in the audit log.
 func adminTokensKey(t string) string { return tenantPrefix(t) + "adminTokens" }
+
+// tenantKeyKind says what a key of a tenant holds, for Check, which SCANs a
+// tenant's keys to find records and index sets that no listing reaches.
+type tenantKeyKind int
+
+// The kinds of key parseTenantKey recognises.
+const (
+	keyOther                   tenantKeyKind = iota // anything else
+	keyUser                                         // userKey: the id
+	keyUserGroups                                   // userGroupsKey: the user id
+	keyGroup                                        // groupKey: the id
+	keyGroupMembers                                 // groupMembersKey: the group id
+	keyUserEmailIndex                               // userEmailIndexKey: the email
+	keyUserEmployeeNumberIndex                      // userEmployeeNumberIndexKey: the number
+	keyGroupExternalIDIndex                         // groupExternalIDIndexKey: the externalId
+)
+
+// parseTenantKey returns the kind of key (a key of tenant t) and the id or
+// value it was built from. It inverts the builders above by calling them, so
+// the two cannot drift apart.
+func parseTenantKey(t, key string) (tenantKeyKind, string) {
+	for _, p := range []struct {
+		kind   tenantKeyKind
+		prefix string
+	}{
+		{keyUserEmailIndex, userEmailIndexKey(t, "")},
+		{keyUserEmployeeNumberIndex, userEmployeeNumberIndexKey(t, "")},
+		{keyGroupExternalIDIndex, groupExternalIDIndexKey(t, "")},
+	} {
+		if v, ok := strings.CutPrefix(key, p.prefix); ok {
+			return p.kind, v
+		}
+	}
+	for _, r := range []struct {
+		record, child tenantKeyKind
+		key, childKey func(t, id string) string
+	}{
+		{keyUser, keyUserGroups, userKey, userGroupsKey},
+		{keyGroup, keyGroupMembers, groupKey, groupMembersKey},
+	} {
+		rest, ok := strings.CutPrefix(key, r.key(t, ""))
+		if !ok {
+			continue
+		}
+		// A record id holds no ':' (validRecordID), so whatever follows
+		// the first one names a key that hangs off the record.
+		id, _, child := strings.Cut(rest, ":")
+		switch {
+		case !validRecordID(id):
+		case !child:
+			return r.record, id
+		case key == r.childKey(t, id):
+			return r.child, id
+		}
+	}
+	return keyOther, ""
+}

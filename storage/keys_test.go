@@ -46,6 +46,41 @@ func TestKeys(t *testing.T) {
 	}
 }
 
+// TestParseTenantKey pins parseTenantKey as the inverse of the builders.
+func TestParseTenantKey(t *testing.T) {
+	type parsed struct {
+		Kind  tenantKeyKind
+		Value string
+	}
+	tests := []struct {
+		key  string
+		want parsed
+	}{
+		{userKey("acme", "u1"), parsed{keyUser, "u1"}},
+		{userGroupsKey("acme", "u1"), parsed{keyUserGroups, "u1"}},
+		{groupKey("acme", "g1"), parsed{keyGroup, "g1"}},
+		{groupMembersKey("acme", "g1"), parsed{keyGroupMembers, "g1"}},
+		{userEmailIndexKey("acme", "a@b.c"), parsed{keyUserEmailIndex, "a@b.c"}},
+		{userEmailIndexKey("acme", ""), parsed{keyUserEmailIndex, ""}},
+		{userEmployeeNumberIndexKey("acme", "4:2"), parsed{keyUserEmployeeNumberIndex, "4:2"}},
+		{groupExternalIDIndexKey("acme", "x"), parsed{keyGroupExternalIDIndex, "x"}},
+		{userNameIndexKey("acme"), parsed{keyOther, ""}},
+		{userExternalIDIndexKey("acme"), parsed{keyOther, ""}},
+		{groupDisplayNameIndexKey("acme"), parsed{keyOther, ""}},
+		{usersKey("acme"), parsed{keyOther, ""}},
+		{seatsKey("acme"), parsed{keyOther, ""}},
+		{"t:{acme}:user:u1:other", parsed{keyOther, ""}},
+		{"t:{acme}:user:", parsed{keyOther, ""}},
+		{userKey("other", "u1"), parsed{keyOther, ""}},
+	}
+	for _, tt := range tests {
+		kind, value := parseTenantKey("acme", tt.key)
+		if d := cmp.Diff(tt.want, parsed{kind, value}); d != "" {
+			t.Errorf("parseTenantKey(%q) (-want +got):\n%s", tt.key, d)
+		}
+	}
+}
+
 func TestValidTenantID(t *testing.T) {
 	tests := []struct {
 		id   string

@@ -25,6 +25,7 @@ Usage:
   scimd tenant delete --id ID    delete a tenant and all its data
   scimd policy explain [flags]   evaluate a decision over a JSON input and show the explanation
   scimd policy test [flags]      run Rego tests against the policies
+  scimd check --tenant ID|--all  verify indexes, member sets and seats against the records (--repair fixes them)
 `
 
 func main() {
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runTenant(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return runPolicy(ctx, args[1:], stdout, stderr)
+	case "check":
+		return runCheck(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
