@@ -5,9 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -168,57 +166,6 @@ func TestScriptResult(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkErr(t, scriptResult("test", tt.reply), tt.want) })
-	}
-}
-
-func TestNewClient(t *testing.T) {
-	tests := []struct {
-		name              string
-		url               string
-		dial, read, write time.Duration
-		wantErr           bool
-	}{
-		{"defaults", "redis://127.0.0.1:6379/0", 2 * time.Second, 2 * time.Second, 2 * time.Second, false},
-		{"from url", "rediss://h:6380/1?dial_timeout=1s&read_timeout=3s&write_timeout=4s", time.Second, 3 * time.Second, 4 * time.Second, false},
-		{"bad scheme", "http://h", 0, 0, 0, true},
-		{"bad option", "redis://h?bogus=1", 0, 0, 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rdb, err := NewClient(tt.url)
-			if tt.wantErr {
-				if err == nil {
-					t.Fatal("no error")
-				}
-				return
-			}
-			must(t, err)
-			t.Cleanup(func() {
-				if err := rdb.Close(); err != nil {
-					t.Error(err)
-				}
-			})
-			c, ok := rdb.(*redis.Client)
-			if !ok {
-				t.Fatalf("client is %T", rdb)
-			}
-			o := c.Options()
-			got := []time.Duration{o.DialTimeout, o.ReadTimeout, o.WriteTimeout}
-			if d := cmp.Diff([]time.Duration{tt.dial, tt.read, tt.write}, got); d != "" {
-				t.Errorf("dial, read, write timeouts (-want +got):\n%s", d)
-			}
-		})
-	}
-}
-
-// The URL's password must not reach a log through NewClient's error.
-func TestNewClientErrorHidesPassword(t *testing.T) {
-	_, err := NewClient("redis://user:s3cret@host:notaport/0")
-	if err == nil {
-		t.Fatal("no error")
-	}
-	if strings.Contains(err.Error(), "s3cret") {
-		t.Errorf("error shows the password: %v", err)
 	}
 }
 

@@ -188,9 +188,16 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// tenantKeys lists the tenant's keys with SCAN (tests only).
+// tenantKeys lists the tenant's keys with SCAN (tests only). On a cluster a
+// SCAN goes to whichever master the client picks, so it is sent to the
+// master of the tenant's slot, which holds every key under the tag.
 func tenantKeys(t *testing.T, rdb redis.UniversalClient, tenant string) []string {
 	t.Helper()
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		master, err := cc.MasterForKey(t.Context(), tenantKey(tenant))
+		must(t, err)
+		rdb = master
+	}
 	var keys []string
 	iter := rdb.Scan(t.Context(), 0, tenantPattern(tenant), 1000).Iterator()
 	for iter.Next(t.Context()) {

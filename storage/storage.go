@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	neturl "net/url"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -175,37 +174,6 @@ type MemberChange struct {
 	Replace bool
 	Add     []string
 	Remove  []string
-}
-
-// defaultTimeout bounds dialing, each read and each write when the URL does
-// not say otherwise: a request must fail fast rather than hang on Redis
-// (client disconnects do not cancel the request's context).
-const defaultTimeout = 2 * time.Second
-
-// NewClient builds a Redis client from a redis:// or rediss:// URL. Dial,
-// read and write timeouts default to 2s unless the URL sets them
-// (dial_timeout, read_timeout, write_timeout).
-// Returns an error for a URL it cannot parse.
-func NewClient(url string) (redis.UniversalClient, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		// A *url.Error quotes the whole URL, password included: keep only
-		// what it says is wrong.
-		if ue := (*neturl.Error)(nil); errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("storage: redis url: %w", err)
-	}
-	if opt.DialTimeout == 0 {
-		opt.DialTimeout = defaultTimeout
-	}
-	if opt.ReadTimeout == 0 {
-		opt.ReadTimeout = defaultTimeout
-	}
-	if opt.WriteTimeout == 0 {
-		opt.WriteTimeout = defaultTimeout
-	}
-	return redis.NewClient(opt), nil
 }
 
 // Ping checks that Redis answers. Returns ErrUnavailable.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestTenantLifecycle(t *testing.T) {
@@ -54,6 +55,44 @@ func TestTenantLifecycle(t *testing.T) {
 			}
 		}
 		if d := cmp.Diff([]string{e.tenant, id}, ours); d != "" {
+			t.Errorf("ListTenants (-want +got):\n%s", d)
+		}
+	})
+}
+
+// ListTenants reads the settings of many tenants, whose keys sit in
+// different slots, in one pipeline: on a cluster go-redis splits it by node.
+// On a cluster the test makes tenants until they sit on two masters at least.
+func TestListTenantsAcrossSlots(t *testing.T) {
+	run(t, Options{}, 5, func(t *testing.T, e env) {
+		ctx := t.Context()
+		cc, cluster := e.rdb.(*redis.ClusterClient)
+		masters := map[string]bool{}
+		var want []string
+		for id := e.tenant; ; id = newTenant(t, e.s, 1) {
+			want = append(want, id)
+			if cluster {
+				m, err := cc.MasterForKey(ctx, tenantKey(id))
+				must(t, err)
+				masters[m.Options().Addr] = true
+			}
+			if len(want) >= 6 && (!cluster || len(masters) >= 2 || len(want) >= 40) {
+				break
+			}
+		}
+		if cluster && len(masters) < 2 {
+			t.Fatalf("%d tenants all on one master", len(want))
+		}
+		all, err := e.s.ListTenants(ctx)
+		must(t, err)
+		var ours []string
+		for _, ten := range all {
+			if slices.Contains(want, ten.ID) {
+				ours = append(ours, ten.ID)
+			}
+		}
+		slices.Sort(want) // same creation time: the tenant list orders by id
+		if d := cmp.Diff(want, ours); d != "" {
 			t.Errorf("ListTenants (-want +got):\n%s", d)
 		}
 	})
