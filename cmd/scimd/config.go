@@ -61,7 +61,7 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.ConfigFile, "config", "", "`file` of \"name = value\" lines setting any of these flags by name; # starts a comment line")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&c.RedisURL, "redis-url", "", "redis:// or rediss:// URL; empty starts an embedded in-process Redis whose data is lost at exit")
+	fs.StringVar(&c.RedisURL, "redis-url", "", "redis://, rediss://, redis+cluster://h1,h2,... or redis+sentinel://s1,s2/master URL; empty starts an embedded in-process Redis whose data is lost at exit")
 	fs.StringVar(&c.OperatorToken, "operator-token", "", "bearer token of the operator API; empty generates one and prints it once")
 	fs.StringVar(&c.PublicURL, "public-url", "", "externally visible scheme://host[:port] used in meta.location and scimBaseUrl; empty uses each request's Host")
 	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest request body accepted, in bytes")
