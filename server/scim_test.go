@@ -18,30 +18,32 @@ func userBody(userName string, extra ...string) string {
 func TestConcurrentCreateSameUserName(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, h *harness) {
 		tn := h.newTenant(1000)
-		const n = 32
-		statuses := make([]int, n)
-		var wg sync.WaitGroup
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				name := "Same.Person@Example.com"
-				if i%2 == 0 {
-					name = strings.ToLower(name) // uniqueness ignores case
-				}
-				statuses[i] = h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody(name)).status
-			}(i)
-		}
-		wg.Wait()
-		count := map[int]int{}
-		for _, s := range statuses {
-			count[s]++
-		}
-		if count[201] != 1 || count[409] != n-1 {
-			t.Fatalf("statuses %v, want one 201 and %d 409", count, n-1)
+		const n, rounds = 32, 5
+		for round := 0; round < rounds; round++ {
+			statuses := make([]int, n)
+			var wg sync.WaitGroup
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					name := fmt.Sprintf("Same.Person%d@Example.com", round)
+					if i%2 == 0 {
+						name = strings.ToLower(name) // uniqueness ignores case
+					}
+					statuses[i] = h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody(name)).status
+				}(i)
+			}
+			wg.Wait()
+			count := map[int]int{}
+			for _, s := range statuses {
+				count[s]++
+			}
+			if count[201] != 1 || count[409] != n-1 {
+				t.Fatalf("round %d: statuses %v, want one 201 and %d 409", round, count, n-1)
+			}
 		}
 		list := h.do(http.MethodGet, tn.Base+"/Users", tn.SCIMToken, nil).want(200).json()
-		eq(t, list["totalResults"], float64(1))
+		eq(t, list["totalResults"], float64(rounds))
 	})
 }
 
