@@ -318,6 +318,9 @@ func applyMulti(c map[string]interface{}, op string, t userTarget, value interfa
 				return scimErr(scimerrors.ScimErrorInvalidValue, "%q: stored values are not objects", t.path)
 			}
 			setKey(m, sub, value)
+			if isPrimary(m) {
+				clearPrimary(list, m) // emails.primary = true: at most one stays primary
+			}
 		}
 		setList(c, key, list)
 		return nil
