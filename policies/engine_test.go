@@ -576,39 +576,41 @@ func BenchmarkResolveRolesInput(b *testing.B) {
 	e := mustNew(b)
 	in := manyGrants(100, 20)
 	ctx := context.Background()
-	var asMap any
-	bs, err := json.Marshal(map[string]any{"roles": in.Roles, "accounts": in.Accounts, "grants": in.Grants})
+	catalog, err := e.catalog(ctx, in.Roles)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := json.Unmarshal(bs, &asMap); err != nil {
+	input := in.value(catalog, false)
+	asMap, err := ast.JSON(input)
+	if err != nil {
 		b.Fatal(err)
 	}
 	for _, bm := range []struct {
 		name string
 		opt  func() rego.EvalOption
 	}{
-		{"EvalParsedInput", func() rego.EvalOption { return rego.EvalParsedInput(in.value()) }},
+		{"EvalParsedInput", func() rego.EvalOption {
+			return rego.EvalParsedInput(in.value(catalog, false))
+		}},
 		{"EvalInputMap", func() rego.EvalOption { return rego.EvalInput(asMap) }},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := e.access.Eval(ctx, bm.opt()); err != nil {
+				if _, err := e.access.Eval(ctx, bm.opt(), asTermOption); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
-	v, err := eval(ctx, e.access, queryAccess, in.value())
+	v, err := evalWith(ctx, e.access, queryAccess, input, asTermOption)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Run("DecodeOnly", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			var out Access
-			if err := decode(v, queryAccess, &out); err != nil {
+			if _, err := decodeAccess(v); err != nil {
 				b.Fatal(err)
 			}
 		}

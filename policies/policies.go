@@ -20,10 +20,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
 //go:embed roles/*.rego roles/*.json locks/*.rego locks/*.json
@@ -34,6 +37,7 @@ const (
 	queryAccess   = "data.roles.access"
 	queryExplain  = "data.roles.explain"
 	queryScores   = "data.roles.scores"
+	queryCatalog  = "data.roles.catalog"
 	queryDecision = "data.locks.decision"
 )
 
@@ -69,9 +73,11 @@ type Options struct {
 // Engine holds the compiled policies and one prepared query per decision.
 type Engine struct {
 	revision string
+	catalogs *catalogs
 	access   rego.PreparedEvalQuery
 	explain  rego.PreparedEvalQuery
 	scores   rego.PreparedEvalQuery
+	catalogQ rego.PreparedEvalQuery
 	decision rego.PreparedEvalQuery
 }
 
@@ -95,7 +101,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	store := inmem.NewFromObjectWithOpts(policies.data, inmem.OptReturnASTValuesOnRead(true))
-	e := &Engine{revision: policies.revision()}
+	e := &Engine{revision: policies.revision(), catalogs: newCatalogs()}
 	for _, q := range []struct {
 		path string
 		into *rego.PreparedEvalQuery
@@ -103,6 +109,7 @@ func New(opts Options) (*Engine, error) {
 		{queryAccess, &e.access},
 		{queryExplain, &e.explain},
 		{queryScores, &e.scores},
+		{queryCatalog, &e.catalogQ},
 		{queryDecision, &e.decision},
 	} {
 		if len(compiler.GetRules(ast.MustParseRef(q.path))) == 0 {
@@ -124,6 +131,13 @@ func New(opts Options) (*Engine, error) {
 	return e, nil
 }
 
+var noMetrics = metrics.NoOp()
+
+// asTermOption has an evaluation hand its answer back as the AST term it
+// produced, for the callers that read it without converting it to Go values
+// first.
+var asTermOption = rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil })
+
 // Revision identifies the policies and data the engine runs: a digest of their
 // files. Cache decisions by it (with the user's group set), never by guesswork.
 func (e *Engine) Revision() string { return e.revision }
@@ -141,8 +155,44 @@ func (e *Engine) smoke(ctx context.Context) error {
 	if _, err := e.ExplainRoles(ctx, in); err != nil {
 		return err
 	}
+	if err := e.smokePrepared(ctx); err != nil {
+		return err
+	}
 	_, err := e.CheckEdit(ctx, EditInput{Mode: ModeIDP, Action: ActionUpdate, ManagedBy: ManagedBySCIM})
 	return err
+}
+
+// smokePrepared checks that the policies decide on the input the engine
+// prepares (input.catalog and input.granted, see README.md) what they decide
+// on the documented input (input.roles and input.grants): policies written
+// before the prepared input would otherwise answer as if nobody had a role.
+func (e *Engine) smokePrepared(ctx context.Context) error {
+	in := RoleInput{
+		Roles:    map[string]Role{"Smoke Tester": {Level: LevelAccount, Permissions: []string{"view_reports", "view_content"}}},
+		Accounts: []string{"news", "sports", "weather"},
+		Grants: []Grant{
+			{Group: "a", Scope: LevelEnterprise, Role: "Enterprise Admin"},
+			{Group: "b", Scope: LevelAccount, Account: "news", Role: "Smoke Tester"},
+			{Group: "c", Scope: LevelAccount, Account: "news", Role: "Viewer"},
+			{Group: "d", Scope: LevelAccount, Account: "sports", Role: "Editor"},
+		},
+	}
+	prepared, err := e.ResolveRoles(ctx, in)
+	if err != nil {
+		return err
+	}
+	v, err := eval(ctx, e.access, queryAccess, in.value(nil, true))
+	if err != nil {
+		return err
+	}
+	var plain Access
+	if err := decode(v, queryAccess, &plain); err != nil {
+		return err
+	}
+	if !reflect.DeepEqual(prepared, plain) {
+		return fmt.Errorf("%s decides on input.catalog and input.granted otherwise than on input.roles and input.grants", queryAccess)
+	}
+	return nil
 }
 
 func (o Options) policySource() (*source, error) {
@@ -173,7 +223,26 @@ func newCompiler(forTests bool) *ast.Compiler {
 
 // eval runs a prepared query and returns its single value.
 func eval(ctx context.Context, q rego.PreparedEvalQuery, path string, input ast.Value) (any, error) {
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(input))
+	return evalWith(ctx, q, path, input)
+}
+
+// evalWith is eval with more evaluation options.
+//
+// Each evaluation would start a goroutine to cancel it when ctx is done, and
+// collect metrics nobody reads; a callback registered with context.AfterFunc
+// cancels it instead, at no cost until ctx is done.
+func evalWith(ctx context.Context, q rego.PreparedEvalQuery, path string, input ast.Value, opts ...rego.EvalOption) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("policies: %s: %w", path, err)
+	}
+	cancel := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, cancel.Cancel)
+	defer stop()
+	rs, err := q.Eval(ctx, append(opts,
+		rego.EvalParsedInput(input),
+		rego.EvalExternalCancel(cancel),
+		rego.EvalMetrics(noMetrics),
+	)...)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("policies: %s: %w", path, ctxErr)

@@ -159,7 +159,7 @@ func TestAnnotations(t *testing.T) {
 		}
 	}
 	sort.Strings(entrypoints)
-	want := []string{queryDecision, queryAccess, queryExplain, queryScores}
+	want := []string{queryDecision, queryAccess, queryExplain, queryScores, queryCatalog}
 	sort.Strings(want)
 	if strings.Join(entrypoints, ",") != strings.Join(want, ",") {
 		t.Errorf("entrypoints = %v, want %v", entrypoints, want)
@@ -205,6 +205,15 @@ func TestNewWithDir(t *testing.T) {
 			},
 			wantErr: ErrInvalidPolicy,
 			wantMsg: "roles/roles.rego",
+		},
+		{
+			name: "policy ignoring the prepared input",
+			opts: func(dir string) Options { return Options{Dir: dir} },
+			corrupt: func(t *testing.T, dir string) {
+				edit(t, filepath.Join(dir, "roles", "roles.rego"), `"enterprise": object.get(input.granted, "enterprise", []),`, `"enterprise": [],`)
+			},
+			wantErr: ErrInvalidPolicy,
+			wantMsg: "decides on input.catalog and input.granted otherwise",
 		},
 		{
 			name: "missing entrypoint",

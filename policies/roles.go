@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 )
 
 // Level is where a role applies, and where a grant is made.
@@ -136,10 +137,22 @@ type RoleScore struct {
 // ResolveRoles returns the user's effective role at enterprise level and in
 // every sub-account of in.Accounts, in one evaluation. Errors wrap ctx.Err(),
 // ErrEval, ErrUndefined or ErrMultipleResults.
+//
+// The first call for a set of custom roles asks data.roles.catalog to score
+// them, and the Engine remembers the answer (see catalogs): later calls with
+// the same roles only resolve.
 func (e *Engine) ResolveRoles(ctx context.Context, in RoleInput) (Access, error) {
-	var out Access
-	if err := e.roles(ctx, e.access, queryAccess, in, &out); err != nil {
+	input, err := e.roleInput(ctx, in, false)
+	if err != nil {
 		return Access{}, err
+	}
+	v, err := evalWith(ctx, e.access, queryAccess, input, asTermOption)
+	if err != nil {
+		return Access{}, err
+	}
+	out, err := decodeAccess(v)
+	if err != nil {
+		return Access{}, fmt.Errorf("%w: %s: decision has the wrong shape: %w", ErrEval, queryAccess, err)
 	}
 	for _, a := range in.Accounts {
 		if _, ok := out.Accounts[a]; !ok {
@@ -154,19 +167,29 @@ func (e *Engine) ResolveRoles(ctx context.Context, in RoleInput) (Access, error)
 // several times dearer: ask it on demand, not on every request. Errors wrap
 // ctx.Err(), ErrEval, ErrUndefined or ErrMultipleResults.
 func (e *Engine) ExplainRoles(ctx context.Context, in RoleInput) (Explanation, error) {
-	var out Explanation
-	if err := e.roles(ctx, e.explain, queryExplain, in, &out); err != nil {
+	input, err := e.roleInput(ctx, in, true)
+	if err != nil {
 		return Explanation{}, err
+	}
+	v, err := evalWith(ctx, e.explain, queryExplain, input, asTermOption)
+	if err != nil {
+		return Explanation{}, err
+	}
+	out, err := decodeExplanation(v)
+	if err != nil {
+		return Explanation{}, fmt.Errorf("%w: %s: decision has the wrong shape: %w", ErrEval, queryExplain, err)
 	}
 	return out, nil
 }
 
-func (e *Engine) roles(ctx context.Context, q rego.PreparedEvalQuery, path string, in RoleInput, out any) error {
-	v, err := eval(ctx, q, path, in.value())
+// roleInput is the input of the role decisions, with the scored catalog of
+// in.Roles.
+func (e *Engine) roleInput(ctx context.Context, in RoleInput, withGrants bool) (ast.Value, error) {
+	catalog, err := e.catalog(ctx, in.Roles)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return decode(v, path, out)
+	return in.value(catalog, withGrants), nil
 }
 
 // RoleScores returns the built-in roles and the given custom roles with their
@@ -196,45 +219,155 @@ func (e *Engine) RoleScores(ctx context.Context, custom map[string]Role) ([]Role
 	return out, nil
 }
 
+// The keys of the role input, built once.
+var (
+	keyRoles      = ast.StringTerm("roles")
+	keyCatalog    = ast.StringTerm("catalog")
+	keyAccounts   = ast.StringTerm("accounts")
+	keyGrants     = ast.StringTerm("grants")
+	keyGranted    = ast.StringTerm("granted")
+	keyEnterprise = ast.StringTerm("enterprise")
+	keyAccount    = ast.StringTerm("account")
+	keyGroup      = ast.StringTerm("group")
+	keyScope      = ast.StringTerm("scope")
+	keyRole       = ast.StringTerm("role")
+	keyScore      = ast.StringTerm("score")
+	keyRule       = ast.StringTerm("rule")
+)
+
 // value builds the input document directly as an AST value, the cheapest
 // input to evaluate (no conversion from Go values at each call). Role, account
 // and scope names repeat across grants, so each gets one term.
-func (in RoleInput) value() ast.Value {
-	terms := make(map[string]*ast.Term, len(in.Accounts)+16)
-	term := func(s string) *ast.Term {
-		t, ok := terms[s]
-		if !ok {
-			t = ast.StringTerm(s)
-			terms[s] = t
-		}
-		return t
+//
+// With catalog (the answer of data.roles.catalog for in.Roles) it passes
+// input.catalog instead of input.roles. For the explanation (withGrants) it
+// passes the grants; for the decision alone, input.granted instead: the names
+// of the roles granted at enterprise level and in each sub-account, each once
+// and in order. That is reshaping only, the gathering data.roles would
+// otherwise do itself on every request; which of those roles count, and which
+// wins, is still the policy's decision.
+func (in RoleInput) value(catalog *roleCatalog, withGrants bool) ast.Value {
+	var roles [2]*ast.Term
+	if catalog != nil {
+		roles = ast.Item(keyCatalog, catalog.term)
+	} else {
+		roles = ast.Item(keyRoles, rolesTerm(in.Roles))
 	}
+	t := interner{catalog: catalog, terms: make(map[string]*ast.Term, len(in.Accounts)+4)}
 	accounts := make([]*ast.Term, len(in.Accounts))
 	for i, a := range in.Accounts {
-		accounts[i] = term(a)
+		accounts[i] = t.term(a)
 	}
-	grants := make([]*ast.Term, len(in.Grants))
-	for i, g := range in.Grants {
-		if g.Account == "" {
-			grants[i] = ast.ObjectTerm(
-				ast.Item(ast.InternedTerm("group"), ast.StringTerm(g.Group)),
-				ast.Item(ast.InternedTerm("scope"), term(string(g.Scope))),
-				ast.Item(ast.InternedTerm("role"), term(g.Role)),
-			)
-			continue
-		}
-		grants[i] = ast.ObjectTerm(
-			ast.Item(ast.InternedTerm("group"), ast.StringTerm(g.Group)),
-			ast.Item(ast.InternedTerm("scope"), term(string(g.Scope))),
-			ast.Item(ast.InternedTerm("role"), term(g.Role)),
-			ast.Item(ast.InternedTerm("account"), term(g.Account)),
+	if withGrants {
+		return ast.NewObject(roles,
+			ast.Item(keyAccounts, ast.ArrayTerm(accounts...)),
+			ast.Item(keyGrants, in.grants(&t)),
 		)
 	}
-	return ast.NewObject(
-		ast.Item(ast.InternedTerm("roles"), rolesTerm(in.Roles)),
-		ast.Item(ast.InternedTerm("accounts"), ast.ArrayTerm(accounts...)),
-		ast.Item(ast.InternedTerm("grants"), ast.ArrayTerm(grants...)),
+	return ast.NewObject(roles,
+		ast.Item(keyAccounts, ast.ArrayTerm(accounts...)),
+		ast.Item(keyGranted, in.granted(&t)),
 	)
+}
+
+// interner hands out one term per name: the catalog's for the role names it
+// knows, else one made on first use.
+type interner struct {
+	catalog *roleCatalog
+	terms   map[string]*ast.Term
+}
+
+func (t *interner) term(s string) *ast.Term {
+	if t.catalog != nil {
+		if term, ok := t.catalog.names[s]; ok {
+			return term
+		}
+	}
+	term, ok := t.terms[s]
+	if !ok {
+		term = ast.StringTerm(s)
+		t.terms[s] = term
+	}
+	return term
+}
+
+func (in RoleInput) grants(t *interner) *ast.Term {
+	grants := make([]*ast.Term, len(in.Grants))
+	for i, g := range in.Grants {
+		items := [][2]*ast.Term{
+			ast.Item(keyGroup, ast.StringTerm(g.Group)),
+			ast.Item(keyScope, t.term(string(g.Scope))),
+			ast.Item(keyRole, t.term(g.Role)),
+		}
+		if g.Account != "" {
+			items = append(items, ast.Item(keyAccount, t.term(g.Account)))
+		}
+		grants[i] = ast.ObjectTerm(items...)
+	}
+	return ast.ArrayTerm(grants...)
+}
+
+// granted gathers the role names of the grants, as data.roles gathers them
+// when input.granted is missing: those of the grants of scope enterprise, and
+// by sub-account those of the grants of scope account that name one.
+func (in RoleInput) granted(t *interner) *ast.Term {
+	// First the sub-accounts and how many grants name each, so that their
+	// role names can share one allocation.
+	index := make(map[*ast.Term]int, len(in.Accounts))
+	counts := make([]int, 0, len(in.Accounts))
+	for _, g := range in.Grants {
+		if g.Scope != LevelAccount || g.Account == "" {
+			continue
+		}
+		a := t.term(g.Account)
+		i, ok := index[a]
+		if !ok {
+			i = len(counts)
+			index[a] = i
+			counts = append(counts, 0)
+		}
+		counts[i]++
+	}
+	backing := make([]*ast.Term, len(in.Grants))
+	byAccount := make([][]*ast.Term, len(counts))
+	for i, n := range counts {
+		byAccount[i], backing = backing[:0:n], backing[n:]
+	}
+	enterprise := backing[:0]
+	for _, g := range in.Grants {
+		switch {
+		case g.Scope == LevelEnterprise:
+			enterprise = addOnce(enterprise, t.term(g.Role))
+		case g.Scope == LevelAccount && g.Account != "":
+			i := index[t.term(g.Account)]
+			byAccount[i] = addOnce(byAccount[i], t.term(g.Role))
+		}
+	}
+	accounts := make([][2]*ast.Term, 0, len(counts))
+	for a, i := range index {
+		accounts = append(accounts, ast.Item(a, sortedArray(byAccount[i])))
+	}
+	return ast.ObjectTerm(
+		ast.Item(keyEnterprise, sortedArray(enterprise)),
+		ast.Item(keyAccount, ast.ObjectTerm(accounts...)),
+	)
+}
+
+// addOnce appends an interned term unless names holds it already.
+func addOnce(names []*ast.Term, t *ast.Term) []*ast.Term {
+	if slices.Contains(names, t) {
+		return names
+	}
+	return append(names, t)
+}
+
+// sortedArray is an array of string terms in order, so that equal sets of
+// names are equal arrays.
+func sortedArray(names []*ast.Term) *ast.Term {
+	slices.SortFunc(names, func(a, b *ast.Term) int {
+		return strings.Compare(string(a.Value.(ast.String)), string(b.Value.(ast.String)))
+	})
+	return ast.ArrayTerm(names...)
 }
 
 func rolesTerm(roles map[string]Role) *ast.Term {

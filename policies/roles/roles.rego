@@ -16,7 +16,9 @@ package roles
 #   each sub-account of input.accounts (null without access), each with its
 #   power score and the rule that decided it, in one evaluation. Input: roles
 #   (the tenant's custom roles by name), accounts (the tenant's sub-accounts)
-#   and grants (every grant of every group the user belongs to).
+#   and grants (every grant of every group the user belongs to); optionally
+#   catalog (the answer of catalog for those roles) instead of roles, and
+#   granted (the role names of the grants, by level) instead of grants.
 # entrypoint: true
 access := {
 	"enterprise": _enterprise,
@@ -32,9 +34,9 @@ access := {
 #   grant sets, so the explanation cannot drift from the decision.
 # entrypoint: true
 explain := {
-	"enterprise": _explained(access.enterprise, _enterprise_grants),
-	"accounts": {account: _explained(access.accounts[account], grants | _inherited_grants) |
-		some account, grants in _account_grants
+	"enterprise": _explained(access.enterprise, _candidates(_enterprise_grants)),
+	"accounts": {account: _explained(decision, _candidates(_account_grants[account]) | _inherited_candidates) |
+		some account, decision in access.accounts
 	},
 	"ignored": _ignored,
 }
@@ -57,8 +59,20 @@ scores[name] := {
 		not data.roles.permission_weights[p]
 	}),
 } if {
-	some name, role in _catalog
+	some name, role in _roles
 }
+
+# METADATA
+# title: Resolution catalog
+# description: >-
+#   What role resolution reads of the role catalog (scores): each role's
+#   level, Group Manager flag and score by name; the scores of each level's
+#   roles; and the enterprise roles' scores without the Group Manager penalty.
+#   It depends on data and input.roles alone, so a caller can ask it once per
+#   change of the tenant's roles and hand it back as input.catalog, which
+#   access and explain then read instead of scoring roles again.
+# entrypoint: true
+catalog := _catalog_of({name: _rating(role) | some name, role in _roles})
 
 # METADATA
 # title: Power score
@@ -78,6 +92,8 @@ _penalty(role) := data.roles.group_manager_penalty if {
 	role.group_manager == true
 }
 
+_unpenalised(role) := role.score + _penalty(role)
+
 _distinct(xs) := {x | some x in xs}
 
 _builtin(name) if {
@@ -86,7 +102,7 @@ _builtin(name) if {
 
 # Built-in roles win over custom roles of the same name: object.union lets its
 # right operand win.
-_catalog := object.union(_custom_roles, data.roles.builtin_roles)
+_roles := object.union(_custom_roles, data.roles.builtin_roles)
 
 _custom_roles := {name: _custom_role(role) |
 	some name, role in input.roles
@@ -103,44 +119,72 @@ _list(xs) := xs if {
 	is_array(xs)
 } else := []
 
-_known_accounts := {account | some account in input.accounts}
+_rating(role) := {"level": role.level, "group_manager": role.group_manager, "score": score(role)}
 
-# The roles a grant can name at each level.
-_enterprise_roles := {name | some name, role in _catalog; role.level == "enterprise"}
+# The catalog resolution reads: input.catalog when the caller kept the answer
+# of catalog for these roles, else that of the roles the grants name, rated
+# now.
+_catalog := input.catalog if {
+	is_object(input.catalog)
+} else := _catalog_of({name: _rating(_roles[name]) | some name in _named})
 
-_account_roles := {name | some name, role in _catalog; role.level == "account"}
-
-# The distinct roles granted at enterprise level and in each sub-account,
-# keeping those of the right level: a role is scored and compared once,
-# however many groups grant it. OPA indexes the comprehension by account, so
-# each grant is visited once, not once per sub-account.
-_enterprise_names := {grant.role | some grant in input.grants; grant.scope == "enterprise"} & _enterprise_roles
-
-_account_names[account] := names & _account_roles if {
-	some account in _known_accounts
-	names := {grant.role | some grant in input.grants; grant.account == account; grant.scope == "account"}
+_catalog_of(ratings) := {
+	"roles": ratings,
+	"scores": {level: {name: role.score | some name, role in ratings; role.level == level} |
+		some level in ["enterprise", "account"]
+	},
+	"unpenalised": {name: _unpenalised(role) | some name, role in ratings; role.level == "enterprise"},
 }
 
-_scores := {name: score(_catalog[name]) | some name in (_enterprise_names | union({names | some names in _account_names}))}
+# The role names input.grants (or input.granted) name.
+_named := union({
+	{grant.role | some grant in input.grants},
+	{name | some name in _granted.enterprise},
+	{name | some names in _granted.account; some name in names},
+})
 
-_raw_scores := {name: _raw_score(_catalog[name]) | some name in _enterprise_names}
+# The role names granted at enterprise level and in each sub-account, each
+# once: input.granted when the caller gathered them from input.grants (the
+# engine does, for access), else gathered here. A role is compared once,
+# however many groups grant it.
+_granted := {
+	"enterprise": object.get(input.granted, "enterprise", []),
+	"account": object.get(input.granted, "account", {}),
+} if {
+	is_object(input.granted)
+} else := {
+	"enterprise": {grant.role | some grant in _grants_at_enterprise},
+	"account": {account: {grant.role | some grant in grants} | some account, grants in _grants_by_account},
+}
+
+_grants_at_enterprise := {grant | some grant in input.grants; grant.scope == "enterprise"}
+
+# The grants of each sub-account of input.accounts. OPA indexes the inner
+# comprehension by account (it follows the binding of account), so each grant
+# is visited once, not once per sub-account.
+_grants_by_account := {account: grants |
+	some account in input.accounts
+	grants := {grant | some grant in input.grants; grant.scope == "account"; grant.account == account}
+}
 
 default _enterprise := null
 
+# The enterprise roles granted compete: roles of another level, or unknown, do
+# not take part.
 _enterprise := {
 	"role": winner,
-	"score": _scores[winner],
-	"rule": _enterprise_rule(_enterprise_names, top),
+	"score": _catalog.scores.enterprise[winner],
+	"rule": _enterprise_rule(top),
 } if {
-	top := _top(_enterprise_names, _scores)
+	top := _top(_catalog.scores.enterprise, _granted.enterprise)
 	winner := min(top)
 }
 
 # The penalty decided when the best roles without it are not the best roles
 # with it: of Enterprise Admin and an otherwise identical Group Manager role,
 # the first wins because of the penalty, not because of its name.
-_enterprise_rule(names, top) := "group_manager_penalty" if {
-	top != _top(names, _raw_scores)
+_enterprise_rule(top) := "group_manager_penalty" if {
+	top != _top(_catalog.unpenalised, _granted.enterprise)
 } else := _tie_rule(top)
 
 # An enterprise role is inherited by every sub-account unless it is a Group
@@ -148,21 +192,26 @@ _enterprise_rule(names, top) := "group_manager_penalty" if {
 default _inherited := null
 
 _inherited := _enterprise if {
-	_catalog[_enterprise.role].group_manager == false
+	_catalog.roles[_enterprise.role].group_manager == false
 }
 
-_accounts[account] := _account(names, _inherited) if {
-	some account, names in _account_names
+# Sub-accounts granted the same role names get the same answer, which OPA
+# computes once: _account depends on nothing else.
+_accounts := {account: _account(object.get(granted, account, []), inherited) |
+	granted := _granted.account
+	inherited := _inherited
+	some account in input.accounts
 }
 
 # An explicit grant for the sub-account wins over the inherited enterprise
-# role, even when it scores lower.
+# role, even when it scores lower. The account roles granted compete: roles of
+# another level, or unknown, do not take part.
 _account(names, inherited) := {
 	"role": winner,
-	"score": _scores[winner],
+	"score": _catalog.scores.account[winner],
 	"rule": _account_rule(top, inherited),
 } if {
-	top := _top(names, _scores)
+	top := _top(_catalog.scores.account, names)
 	winner := min(top)
 } else := {
 	"role": inherited.role,
@@ -180,36 +229,30 @@ _tie_rule(top) := "tie_by_name" if {
 	count(top) > 1
 } else := "highest_score"
 
-# The names with the highest score; undefined for no names.
-_top(names, scores) := {name | some name in names; scores[name] == high} if {
+# Of names, those with the highest score; undefined when none has a score.
+_top(scores, names) := {name | some name in names; scores[name] == high} if {
 	high := max({scores[name] | some name in names})
 }
 
 # Explanation helpers: only the explain query evaluates them.
 
-# The grants behind the names the decision compared.
-_enterprise_grants := {grant |
-	some grant in input.grants
-	grant.scope == "enterprise"
-	grant.role in _enterprise_names
+# The grants behind the roles the decision compared.
+_enterprise_grants := {grant | some grant in _grants_at_enterprise; _catalog.scores.enterprise[grant.role]}
+
+_account_grants := {account: {grant | some grant in grants; _catalog.scores.account[grant.role]} |
+	some account, grants in _grants_by_account
 }
 
-# Indexed by account like _account_names; filtered by names outside the
-# comprehension, which would otherwise not be indexed.
-_account_grants[account] := {grant | some grant in granted; grant.role in names} if {
-	some account, names in _account_names
-	granted := {grant | some grant in input.grants; grant.account == account; grant.scope == "account"}
-}
+# The candidates every sub-account inherits with the enterprise role.
+_inherited_candidates := _candidates({grant | some grant in _enterprise_grants; grant.role == _inherited.role})
 
-_inherited_grants := {grant | some grant in _enterprise_grants; grant.role == _inherited.role}
-
-_explained(decision, grants) := object.union(decision, {"candidates": _candidates(grants)}) if {
+_explained(decision, candidates) := object.union(decision, {"candidates": candidates}) if {
 	decision != null
 } else := null
 
 _candidates(grants) := {{
 	"role": grant.role,
-	"score": _scores[grant.role],
+	"score": _catalog.roles[grant.role].score,
 	"group": object.get(grant, "group", null),
 	"scope": grant.scope,
 	"account": _account_of(grant),
@@ -223,14 +266,14 @@ _account_of(grant) := grant.account if {
 
 # Every grant that took no part, with the reason: the grants minus those the
 # decision compared, so that ignored and candidates always add up.
-_ignored := {object.union(grant, {"reason": _reason(grant, _catalog)}) | some grant in _unused}
+_ignored := {object.union(grant, {"reason": _reason(grant)}) | some grant in _unused}
 
 _unused := ({grant | some grant in input.grants; is_object(grant)} - _enterprise_grants) - union({grants | some grants in _account_grants})
 
-_reason(grant, catalog) := "unknown_role" if {
-	not catalog[grant.role]
+_reason(grant) := "unknown_role" if {
+	not _catalog.roles[grant.role]
 } else := "invalid_scope" if {
 	not grant.scope in {"enterprise", "account"}
 } else := "level_mismatch" if {
-	catalog[grant.role].level != grant.scope
+	_catalog.roles[grant.role].level != grant.scope
 } else := "unknown_account"

@@ -455,3 +455,88 @@ test_ignored_account_grant_without_account if {
 	got := roles.explain with input as _input([grant])
 	got.ignored == {object.union(grant, {"reason": "unknown_account"})}
 }
+
+# The catalog resolution reads, and the prepared inputs the engine passes:
+# input.catalog (an answer of catalog) and input.granted (the role names of the
+# grants) decide exactly what input.roles and input.grants decide.
+
+test_catalog_by_name_and_level if {
+	custom := {
+		"Desk Chief": _account_role("account", ["manage_users", "publish"]),
+		"Team Lead": {"level": "enterprise", "group_manager": true, "permissions": ["manage_groups"]},
+		"Viewer": _account_role("account", ["manage_users"]),
+		"Broken": "not a role",
+	}
+	got := roles.catalog with input as {"roles": custom}
+	got.roles == {
+		"Enterprise Admin": {"level": "enterprise", "group_manager": false, "score": 140},
+		"Enterprise Group Manager": {"level": "enterprise", "group_manager": true, "score": 130},
+		"Account Administrator": {"level": "account", "group_manager": false, "score": 60},
+		"Publisher": {"level": "account", "group_manager": false, "score": 25},
+		"Editor": {"level": "account", "group_manager": false, "score": 15},
+		"Reports Only": {"level": "account", "group_manager": false, "score": 5},
+		"Viewer": {"level": "account", "group_manager": false, "score": 2},
+		"Desk Chief": {"level": "account", "group_manager": false, "score": 30},
+		"Team Lead": {"level": "enterprise", "group_manager": true, "score": 5},
+	}
+	got.scores == {
+		"enterprise": {"Enterprise Admin": 140, "Enterprise Group Manager": 130, "Team Lead": 5},
+		"account": {
+			"Account Administrator": 60, "Publisher": 25, "Editor": 15,
+			"Reports Only": 5, "Viewer": 2, "Desk Chief": 30,
+		},
+	}
+	got.unpenalised == {"Enterprise Admin": 140, "Enterprise Group Manager": 140, "Team Lead": 15}
+}
+
+# The role names of the grants, each once, as the engine gathers them.
+_granted(grants) := {
+	"enterprise": [name | some name in {grant.role | some grant in grants; grant.scope == "enterprise"}],
+	"account": {account: [name | some name in {grant.role | some grant in grants; grant.scope == "account"; grant.account == account}] |
+		some grant in grants
+		grant.scope == "account"
+		account := grant.account
+	},
+}
+
+_prepared_custom := {
+	"Small Group Manager": {"level": "enterprise", "group_manager": true, "permissions": ["manage_groups"]},
+	"Chief": {"level": "enterprise", "permissions": data.roles.builtin_roles["Enterprise Admin"].permissions},
+	"Zine Editor": _account_role("account", ["view_content", "view_reports", "edit_content"]),
+}
+
+_prepared_cases := [
+	[_enterprise_grant("A", "Enterprise Admin"), _account_grant("B", "news", "Reports Only")],
+	[_enterprise_grant("A", "Enterprise Group Manager"), _enterprise_grant("B", "Enterprise Admin")],
+	[_enterprise_grant("A", "Chief"), _enterprise_grant("B", "Enterprise Admin"), _account_grant("C", "sports", "Zine Editor")],
+	[_enterprise_grant("A", "Small Group Manager"), _account_grant("B", "sports", "Viewer"), _account_grant("C", "moon", "Viewer")],
+	[
+		_account_grant("A", "news", "Editor"), _account_grant("B", "news", "Zine Editor"),
+		_account_grant("C", "weather", "Zine Editor"), _account_grant("D", "sports", "Astronaut"),
+		_enterprise_grant("E", "Editor"),
+	],
+]
+
+test_prepared_inputs_decide_alike if {
+	catalog := roles.catalog with input as {"roles": _prepared_custom}
+	every grants in _prepared_cases {
+		plain := _input_with_roles(_prepared_custom, grants)
+		decision := roles.access with input as plain
+		decision == roles.access with input as {"catalog": catalog, "accounts": plain.accounts, "granted": _granted(grants)}
+	}
+}
+
+test_prepared_inputs_explain_alike if {
+	catalog := roles.catalog with input as {"roles": _prepared_custom}
+	every grants in [_prepared_cases[2], _prepared_cases[4]] {
+		plain := _input_with_roles(_prepared_custom, grants)
+		explained := roles.explain with input as plain
+		explained == roles.explain with input as {"catalog": catalog, "accounts": plain.accounts, "grants": grants}
+	}
+}
+
+test_prepared_inputs_missing_parts if {
+	catalog := roles.catalog with input as {}
+	got := roles.access with input as {"catalog": catalog, "accounts": ["news"], "granted": {}}
+	got == {"enterprise": null, "accounts": {"news": null}}
+}
