@@ -230,7 +230,6 @@ func (s *Service) ListGroups(ctx context.Context, tenant string, q ListQuery[Gro
 }
 
 func (s *Service) groupCandidates(ctx context.Context, tenant string, lookups []Lookup) ([]string, error) {
-	seen := map[string]bool{}
 	var ids []string
 	for _, l := range lookups {
 		var found []string
@@ -248,14 +247,9 @@ func (s *Service) groupCandidates(ctx context.Context, tenant string, lookups []
 		if err != nil {
 			return nil, fromStorage(err, "groups")
 		}
-		for _, id := range found {
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
-		}
+		ids = append(ids, found...)
 	}
-	return ids, nil
+	return dedupe(ids), nil
 }
 
 func (s *Service) loadGroups(ctx context.Context, tenant string, ids []string, withMembers bool) ([]Group, error) {

@@ -100,7 +100,6 @@ func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User
 // userCandidates resolves lookups to ids. complete is false when a prefix
 // lookup hit its limit, and the caller must scan instead.
 func (s *Service) userCandidates(ctx context.Context, tenant string, lookups []Lookup) ([]string, bool, error) {
-	seen := map[string]bool{}
 	var ids []string
 	for _, l := range lookups {
 		var found []string
@@ -127,14 +126,9 @@ func (s *Service) userCandidates(ctx context.Context, tenant string, lookups []L
 		if err != nil {
 			return nil, false, fromStorage(err, "users")
 		}
-		for _, id := range found {
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
-		}
+		ids = append(ids, found...)
 	}
-	return ids, true, nil
+	return dedupe(ids), true, nil
 }
 
 func (s *Service) loadUsers(ctx context.Context, tenant string, ids []string) ([]User, error) {

@@ -242,11 +242,7 @@ func (a *API) emptyPatch(c *fiber.Ctx, rest string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
 		defer cancel()
 		if _, err := a.svc.GetGroup(ctx, c.Locals(tenantKey{}).(string), id, false); err != nil {
-			se, _ := scimError(ctx, err).(scimerrors.ScimError)
-			if slot := c.Locals(slotKey{}).(*errSlot); slot.set {
-				return sendError(c, slot.err, slot.retryAfter)
-			}
-			return sendError(c, se, 0)
+			return a.fastError(c, ctx, err)
 		}
 		c.Status(http.StatusNoContent)
 		c.Response().ResetBody()
