@@ -2,89 +2,27 @@ package server_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/redistest"
 )
-
-// redisProcess is a redis-server of the test's own on a free loopback port,
-// so that it can be killed without touching anyone else's Redis.
-type redisProcess struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T, port int, dir string, args ...string) *redisProcess {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("redis-server is not installed: %v", err)
-		}
-		t.Skipf("redis-server is not installed: %v", err)
-	}
-	if port == 0 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-	}
-	all := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--dir", dir}, args...)
-	cmd := exec.Command(bin, all...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &redisProcess{t: t, port: port, dir: dir, cmd: cmd}
-	t.Cleanup(p.kill)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", p.addr(), 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %d did not start: %v", port, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (p *redisProcess) addr() string { return fmt.Sprintf("127.0.0.1:%d", p.port) }
-
-// kill stops the server the hard way, as a crash would.
-func (p *redisProcess) kill() {
-	if p.cmd.Process == nil || p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	_, _ = p.cmd.Process.Wait()
-}
 
 // TestRedisDown: with Redis gone, requests answer 503 with Retry-After and a
 // SCIM error, readiness goes unready, and the server recovers by itself when
 // Redis returns.
 func TestRedisDown(t *testing.T) {
 	dir := t.TempDir()
-	r := startRedis(t, 0, dir)
-	h := newHarness(t, "redis://"+r.addr()+"/0")
+	r := redistest.Start(t, 0, dir)
+	h := newHarness(t, r.URL())
 	tn := h.newTenant(10)
 	uid := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("before@x")).want(201).json()["id"].(string)
 
-	r.kill()
+	r.Kill()
 	for _, tc := range []struct{ method, path string }{
 		{http.MethodGet, tn.Base + "/Users/" + uid},
 		{http.MethodPost, tn.Base + "/Users"},
@@ -115,7 +53,7 @@ func TestRedisDown(t *testing.T) {
 	h.do(http.MethodGet, "/healthz", "", nil).want(200)
 
 	// Redis comes back (empty: it kept nothing); the server reconnects on its own.
-	startRedis(t, r.port, dir)
+	r.Restart()
 	deadline := time.Now().Add(10 * time.Second)
 	for h.do(http.MethodGet, "/readyz", "", nil).status != 200 {
 		if time.Now().After(deadline) {
@@ -131,8 +69,8 @@ func TestRedisDown(t *testing.T) {
 // keeps every write the server acknowledged, and the seat counter with them.
 func TestDurabilityWithAOF(t *testing.T) {
 	dir := t.TempDir()
-	r := startRedis(t, 0, dir, "--appendonly", "yes", "--appendfsync", "always")
-	url := "redis://" + r.addr() + "/0"
+	r := redistest.Start(t, 0, dir, "--appendonly", "yes", "--appendfsync", "always")
+	url := r.URL()
 	h := newHarness(t, url)
 	tn := h.newTenant(100000)
 	// Eight clients create users until Redis is killed under them; every
@@ -171,11 +109,10 @@ func TestDurabilityWithAOF(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	r.kill()
+	r.Kill()
 	close(stop)
 	wg.Wait()
-	r.kill()
-	startRedis(t, r.port, dir, "--appendonly", "yes", "--appendfsync", "always")
+	r.Restart()
 	rdb, err := storage.NewClient(url)
 	if err != nil {
 		t.Fatal(err)
