@@ -53,8 +53,9 @@ type instance struct {
 	log        *slog.Logger
 	app        *fiber.App
 	ln         net.Listener
-	metricsApp *fiber.App   // nil unless --metrics-addr
-	metricsLn  net.Listener // nil unless --metrics-addr
+	metricsApp *fiber.App     // nil unless --metrics-addr
+	metricsLn  net.Listener   // nil unless --metrics-addr
+	silent     []*silentConns // the listeners', for shutdown
 	rdb        redis.UniversalClient
 	embedded   *storage.Embedded
 	served     chan error // one result per listener
@@ -107,12 +108,12 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	svc := provision.New(st, engine, provision.Options{Metrics: metrics})
 	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != ""}, svc)
-	ln, err := listen(cfg.Addr, cfg.TLSCert, cfg.TLSKey)
+	ln, silent, err := listen(cfg.Addr, cfg.TLSCert, cfg.TLSKey)
 	if err != nil {
 		m.close()
 		return nil, err
 	}
-	m.ln = ln
+	m.ln, m.silent = ln, append(m.silent, silent)
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
@@ -120,9 +121,10 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 			m.close()
 			return nil, fmt.Errorf("--metrics-addr: %w", err)
 		}
-		m.metricsLn, m.metricsApp = mln, metrics.App()
+		msilent := newSilentConns(mln)
+		m.metricsLn, m.metricsApp, m.silent = msilent, metrics.App(), append(m.silent, msilent)
 		log.Info("metrics listening", "addr", mln.Addr().String())
-		go func() { m.served <- m.metricsApp.Listener(mln) }()
+		go func() { m.served <- m.metricsApp.Listener(msilent) }()
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
 	go func() { m.served <- m.app.Listener(ln) }()
@@ -130,29 +132,33 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 }
 
 // listen opens the API's listener: plain TCP, or TLS 1.2+ with the given
-// certificate, loaded now so that a bad file stops the start.
-func listen(addr, certFile, keyFile string) (net.Listener, error) {
+// certificate, loaded now so that a bad file stops the start. The TCP
+// listener under TLS is also returned, to close silent connections at
+// shutdown.
+func listen(addr, certFile, keyFile string) (net.Listener, *silentConns, error) {
 	var tc *tls.Config
 	if certFile != "" {
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+			return nil, nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
 		// fasthttp speaks HTTP/1.1 only: offer nothing else in ALPN.
 		tc = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	}
-	ln, err := net.Listen("tcp", addr)
+	tcp, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--addr: %w", err)
+		return nil, nil, fmt.Errorf("--addr: %w", err)
 	}
+	silent := newSilentConns(tcp)
 	if tc != nil {
-		ln = tls.NewListener(ln, tc)
+		return tls.NewListener(silent, tc), silent, nil
 	}
-	return ln, nil
+	return silent, silent, nil
 }
 
 // wait serves until ctx ends (SIGINT/SIGTERM), then shuts down gracefully:
-// in-flight requests finish, idle keep-alive connections close.
+// in-flight requests finish, idle keep-alive connections close, and so do
+// connections that have not sent a request within a second.
 func (m *instance) wait(ctx context.Context) error {
 	select {
 	case err := <-m.served:
@@ -162,6 +168,22 @@ func (m *instance) wait(ctx context.Context) error {
 	m.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	swept := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			for _, s := range m.silent {
+				s.closeSilent(time.Second)
+			}
+			select {
+			case <-swept:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	defer close(swept)
 	err := m.app.ShutdownWithContext(sctx)
 	if m.metricsApp != nil {
 		err = errors.Join(err, m.metricsApp.ShutdownWithContext(sctx))
