@@ -28,7 +28,12 @@ import (
 
 // TestMain keeps the servers' access logs (a line per request, at info,
 // through the default logger) out of test output; warnings still show.
+// Started by the deployment test with runAsScimd set, the binary is scimd.
 func TestMain(m *testing.M) {
+	if os.Getenv(runAsScimd) != "" {
+		main()
+		return
+	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	os.Exit(m.Run())
 }

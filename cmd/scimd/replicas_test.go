@@ -25,7 +25,8 @@ import (
 // would, against one Redis: REDIS_URL when it is set (CI, and the cluster
 // run), else one embedded Redis both point at. Each is a whole `scimd serve`
 // (start) on its own loopback port, with its own Redis client, policy engine
-// and token cache; they share nothing but Redis.
+// and token cache; they share nothing but Redis. TestDeployment runs the
+// same checks on two OS processes.
 //
 // Not tested, by design: revocation across replicas. Each replica caches a
 // successful token check for 5 s (provision's TokenCacheTTL), so a tenant
@@ -195,6 +196,10 @@ func replicaPatch(attr, value string) string {
 // other, both ways round.
 func TestReplicasShareUsers(t *testing.T) {
 	a, b := twoReplicas(t)
+	testSharedUsers(t, a, b)
+}
+
+func testSharedUsers(t *testing.T, a, b replica) {
 	tn := newReplicaTenant(t, a, 100)
 	for _, tc := range []struct{ writer, other replica }{{a, b}, {b, a}} {
 		t.Run("created through "+tc.writer.name, func(t *testing.T) {
@@ -268,6 +273,10 @@ func statuses(t *testing.T, a, b replica, n int, send func(r replica, i int) rep
 // userName (in two spellings of case) at once: exactly one user is made.
 func TestReplicasUniqueness(t *testing.T) {
 	a, b := twoReplicas(t)
+	testUniqueness(t, a, b)
+}
+
+func testUniqueness(t *testing.T, a, b replica) {
 	tn := newReplicaTenant(t, a, 1000)
 	const n = 32
 	got := statuses(t, a, b, n, func(r replica, i int) reply {
@@ -291,6 +300,10 @@ func TestReplicasUniqueness(t *testing.T) {
 // through each replica, make exactly 10 users and take exactly 10 seats.
 func TestReplicasLicense(t *testing.T) {
 	a, b := twoReplicas(t)
+	testLicense(t, a, b)
+}
+
+func testLicense(t *testing.T, a, b replica) {
 	tn := newReplicaTenant(t, b, 10)
 	const n, limit = 40, 10
 	got := statuses(t, a, b, n, func(r replica, i int) reply {
