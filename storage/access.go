@@ -234,9 +234,9 @@ func (s *Store) Grants(ctx context.Context, tenant string, groupIDs []string) (m
 
 // runCounting runs a script whose success reply is {0, n} and returns n.
 func (s *Store) runCounting(ctx context.Context, op string, script *redis.Script, keys []string, args []any) (int64, error) {
-	res, err := script.Run(ctx, s.rdb, keys, args...).Result()
+	res, err := s.eval(ctx, op, script, keys, args)
 	if err != nil {
-		return 0, unavailable(op, err)
+		return 0, err
 	}
 	if err := scriptResult(op, res); err != nil {
 		return 0, err

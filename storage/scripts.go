@@ -67,14 +67,78 @@ var (
 	deleteGroupScript = redis.NewScript(deleteGroupLua)
 )
 
-// runScript runs script (EVALSHA, then EVAL when the server lacks it) and
-// maps its reply with scriptResult.
+// runScript runs script (see eval) and maps its reply with scriptResult.
 func (s *Store) runScript(ctx context.Context, op string, script *redis.Script, keys []string, args []any) error {
-	res, err := script.Run(ctx, s.rdb, keys, args...).Result()
+	res, err := s.eval(ctx, op, script, keys, args)
 	if err != nil {
-		return unavailable(op, err)
+		return err
 	}
 	return scriptResult(op, res)
+}
+
+// eval runs a write script: EVALSHA, then EVAL when the server lacks it.
+// With Options.WaitReplicas, WAIT follows on the same connection in the
+// same round trip (WAIT counts the replicas that have this connection's
+// writes), and a write too few replicas confirmed is ErrUnavailable: it
+// may be lost in a failover, so it is not acknowledged. Its effect may
+// still be there; every write is safe to send again.
+func (s *Store) eval(ctx context.Context, op string, script *redis.Script, keys []string, args []any) (any, error) {
+	if s.opts.WaitReplicas <= 0 {
+		res, err := script.Run(ctx, s.rdb, keys, args...).Result()
+		if err != nil {
+			return nil, unavailable(op, err)
+		}
+		return res, nil
+	}
+	var c redis.Cmdable = s.rdb
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		// A cluster pipeline would send WAIT to any node: pin the master
+		// that holds the keys (a tenant's keys share one slot).
+		node, err := cc.MasterForKey(ctx, keys[0])
+		if err != nil {
+			return nil, unavailable(op, err)
+		}
+		c = node
+	}
+	res, err := s.evalWait(ctx, c, script, keys, args, true)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		res, err = s.evalWait(ctx, c, script, keys, args, false)
+	}
+	if err != nil {
+		return nil, unavailable(op, err)
+	}
+	return res, nil
+}
+
+func (s *Store) evalWait(ctx context.Context, c redis.Cmdable, script *redis.Script, keys []string, args []any, bySHA bool) (any, error) {
+	var (
+		ev   *redis.Cmd
+		wait *redis.Cmd
+	)
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if bySHA {
+			ev = script.EvalSha(ctx, p, keys, args...)
+		} else {
+			ev = script.Eval(ctx, p, keys, args...)
+		}
+		// Pipeliner has no Wait method; the command is the same.
+		wait = p.Do(ctx, "WAIT", s.opts.WaitReplicas, s.opts.WaitTimeout.Milliseconds())
+		return nil
+	})
+	if err := ev.Err(); err != nil {
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	n, err := wait.Int64()
+	if err != nil {
+		return nil, err
+	}
+	if n < int64(s.opts.WaitReplicas) {
+		return nil, fmt.Errorf("%d of %d replicas confirmed the write within %s", n, s.opts.WaitReplicas, s.opts.WaitTimeout)
+	}
+	return ev.Val(), nil
 }
 
 // scriptResult maps a script's reply to nil or a sentinel error. Every type

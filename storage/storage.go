@@ -73,6 +73,16 @@ type Options struct {
 	AuditMaxLen int64
 	// ScanBatch is how many records one batch of a scan loads. 0 means 500.
 	ScanBatch int
+	// WaitReplicas, when above 0, makes every write script wait (Redis
+	// WAIT, on the same connection, in the same round trip) until that many
+	// replicas have it, and reports a write fewer confirmed within
+	// WaitTimeout as ErrUnavailable. Replication is asynchronous: without
+	// this, a write the master acknowledged just before a failover is lost
+	// with it.
+	WaitReplicas int
+	// WaitTimeout bounds that wait. 0 means 1s; keep it below the client's
+	// read timeout.
+	WaitTimeout time.Duration
 }
 
 // Store is the Redis-backed state of all tenants. It is safe for concurrent use.
@@ -88,6 +98,9 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	if opts.ScanBatch <= 0 {
 		opts.ScanBatch = 500
+	}
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = time.Second
 	}
 	return &Store{rdb: rdb, opts: opts}
 }

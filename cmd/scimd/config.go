@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // config is everything `scimd serve` is told. Each setting comes from its
@@ -19,6 +20,8 @@ type config struct {
 	ConfigFile         string
 	Addr               string
 	RedisURL           string
+	RedisWaitReplicas  int
+	RedisWaitTimeout   time.Duration
 	OperatorToken      string
 	PublicURL          string
 	BodyLimit          int
@@ -62,6 +65,8 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.StringVar(&c.ConfigFile, "config", "", "`file` of \"name = value\" lines setting any of these flags by name; # starts a comment line")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&c.RedisURL, "redis-url", "", "redis://, rediss://, redis+cluster://h1,h2,... or redis+sentinel://s1,s2/master URL; empty starts an embedded in-process Redis whose data is lost at exit")
+	fs.IntVar(&c.RedisWaitReplicas, "redis-wait-replicas", 0, "acknowledge a write only once this many Redis replicas have it (WAIT), else answer 503; set it with Sentinel so that a failover loses no acknowledged write; 0 does not wait")
+	fs.DurationVar(&c.RedisWaitTimeout, "redis-wait-timeout", time.Second, "how long a write waits for --redis-wait-replicas; keep it below the Redis read timeout (2s unless the URL says otherwise)")
 	fs.StringVar(&c.OperatorToken, "operator-token", "", "bearer token of the operator API; empty generates one and prints it once")
 	fs.StringVar(&c.PublicURL, "public-url", "", "externally visible scheme://host[:port] used in meta.location and scimBaseUrl; empty uses each request's Host")
 	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest request body accepted, in bytes")
@@ -105,6 +110,14 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return c, fmt.Errorf("--public-url must start with http:// or https://")
+	}
+	switch {
+	case c.RedisWaitReplicas < 0:
+		return c, fmt.Errorf("--redis-wait-replicas must be 0 or more")
+	case c.RedisWaitReplicas > 0 && c.RedisURL == "":
+		return c, fmt.Errorf("--redis-wait-replicas needs --redis-url: the embedded Redis has no replicas")
+	case c.RedisWaitTimeout <= 0:
+		return c, fmt.Errorf("--redis-wait-timeout must be positive")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")

@@ -42,11 +42,12 @@ type replica struct {
 	client *http.Client
 }
 
-// startReplica starts `scimd serve` on a free port over redisURL and stops
-// it when t ends.
-func startReplica(t *testing.T, name, redisURL string) replica {
+// startReplica starts `scimd serve` on a free port over redisURL, with
+// more flags if given, and stops it when t ends.
+func startReplica(t *testing.T, name, redisURL string, flags ...string) replica {
 	t.Helper()
-	cfg, err := parseServe([]string{"--addr", "127.0.0.1:0", "--redis-url", redisURL, "--operator-token", replicaOperatorToken}, io.Discard)
+	args := append([]string{"--addr", "127.0.0.1:0", "--redis-url", redisURL, "--operator-token", replicaOperatorToken}, flags...)
+	cfg, err := parseServe(args, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -33,6 +34,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
+	redis.SetLogger(redisLogger{log})
 	m, err := start(cfg, log, stdout)
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -93,7 +95,10 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		return nil, fmt.Errorf("--redis-url: %w", err)
 	}
 	m.rdb = rdb
-	st := storage.New(rdb, storage.Options{AuditMaxLen: cfg.AuditMaxLen})
+	st := storage.New(rdb, storage.Options{AuditMaxLen: cfg.AuditMaxLen, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout})
+	if strings.Contains(url, "+sentinel://") && cfg.RedisWaitReplicas == 0 {
+		log.Warn("redis: Sentinel without --redis-wait-replicas: writes acknowledged in the moment before a failover are lost with the old master (replication is asynchronous); set --redis-wait-replicas 1 with two or more replicas")
+	}
 	pingCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := st.Ping(pingCtx); err != nil {
@@ -213,6 +218,14 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 		return slog.New(server.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
 	return slog.New(server.LogHandler(slog.NewTextHandler(w, opts)))
+}
+
+// redisLogger sends go-redis's own messages (dial failures, Sentinel
+// switches) to the server's log instead of the standard logger's stderr.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
 
 func generateToken() string {
