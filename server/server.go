@@ -75,7 +75,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	// rest logs, and sees a panic as the 500 that recover makes of it.
 	app.Use(observe(cfg.Metrics))
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
-		slog.Error("panic", "request_id", c.Locals("requestid"), "panic", e)
+		slog.Error("panic", "request_id", c.Locals(requestIDLocal), "panic", e)
 	}}))
 	app.Use(securityHeaders)
 	app.Use(bodyLimit(cfg.BodyLimit))
@@ -131,7 +131,9 @@ func errorHandler(c *fiber.Ctx, err error) error {
 	if errors.As(err, &fe) {
 		status, detail = fe.Code, fe.Message
 	} else {
-		slog.Error("unhandled error", "request_id", c.Locals("requestid"), "path", c.Path(), "err", err)
+		// The route template, not the path: a SCIM path can hold a userName.
+		_, route := classify(c.Path())
+		slog.Error("unhandled error", "request_id", c.Locals(requestIDLocal), "route", route, "err", err)
 	}
 	if status == http.StatusRequestEntityTooLarge {
 		detail = "the request body is larger than this server accepts"

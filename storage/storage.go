@@ -189,8 +189,19 @@ type MemberChange struct {
 	Remove  []string
 }
 
-// Ping checks that Redis answers. Returns ErrUnavailable.
+// Ping checks that Redis answers: every master of a cluster. Returns
+// ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		// A cluster's PING reaches one node; each master holds some
+		// tenants, and a tenant whose master is down cannot be served.
+		if err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			return c.Ping(ctx).Err()
+		}); err != nil {
+			return unavailable("ping", err)
+		}
+		return nil
+	}
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return unavailable("ping", err)
 	}
