@@ -32,6 +32,10 @@ func calls(ctx context.Context, s *Store, tenant string) map[string]func() error
 		"UpdateUser":   func() error { return s.UpdateUser(ctx, tenant, u, next, nil) },
 		"DeleteUser":   func() error { return s.DeleteUser(ctx, tenant, "u1", nil) },
 		"FindUsers":    func() error { _, err := s.FindUsers(ctx, tenant, UserByWorkEmail, "a@b.c"); return err },
+		"GetTenantAndFindUsers": func() error {
+			_, _, err := s.GetTenantAndFindUsers(ctx, tenant, []Lookup{{By: UserByUserName, Value: "a"}, {By: UserByWorkEmail, Value: "a@b.c"}})
+			return err
+		},
 		"UserNamePrefix": func() error {
 			_, err := s.UsersWithUserNamePrefix(ctx, tenant, "a", 10)
 			return err

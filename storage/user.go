@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -253,35 +254,122 @@ func (s *Store) deleteUser(ctx context.Context, tenant string, snap userSnapshot
 // indexed when empty. Returns ErrUnavailable, and a plain error for an
 // unknown index.
 func (s *Store) FindUsers(ctx context.Context, tenant string, by UserIndex, value string) ([]string, error) {
-	var (
-		ids []string
-		err error
-	)
-	switch by {
-	case UserByUserName:
-		ids, err = s.hgetID(ctx, userNameIndexKey(tenant), strings.ToLower(value))
-	case UserByExternalID:
-		if value == "" {
-			return nil, nil
-		}
-		ids, err = s.hgetID(ctx, userExternalIDIndexKey(tenant), value)
-	case UserByWorkEmail:
-		if value == "" {
-			return nil, nil
-		}
-		ids, err = s.smembers(ctx, userEmailIndexKey(tenant, strings.ToLower(value)))
-	case UserByEmployeeNumber:
-		if value == "" {
-			return nil, nil
-		}
-		ids, err = s.smembers(ctx, userEmployeeNumberIndexKey(tenant, value))
-	default:
-		return nil, fmt.Errorf("storage: unknown user index %d", by)
+	cmd, err := findCmd(ctx, s.rdb, tenant, by, value)
+	if err != nil {
+		return nil, err
 	}
+	ids, err := findResult(cmd)
 	if err != nil {
 		return nil, unavailable("find users", err)
 	}
 	return ids, nil
+}
+
+// Lookup is one FindUsers question.
+type Lookup struct {
+	By    UserIndex
+	Value string
+}
+
+// GetTenantAndFindUsers reads a tenant and answers each lookup as FindUsers
+// would, in one round trip: a SCIM create needs the tenant's matching
+// rules and every identifier's holders before it can decide to link.
+// Returns ErrNotFound (tenant), ErrUnavailable, and a plain error for an
+// unknown index.
+func (s *Store) GetTenantAndFindUsers(ctx context.Context, tenant string, lookups []Lookup) (Tenant, [][]string, error) {
+	if !validTenantID(tenant) {
+		return Tenant{}, nil, notFound("tenant")
+	}
+	var (
+		th   *redis.MapStringStringCmd
+		cmds = make([]redis.Cmder, len(lookups))
+		qerr error
+	)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		th = p.HGetAll(ctx, tenantKey(tenant))
+		for i, l := range lookups {
+			if cmds[i], qerr = findCmd(ctx, p, tenant, l.By, l.Value); qerr != nil {
+				return qerr
+			}
+		}
+		return nil
+	})
+	if qerr != nil {
+		return Tenant{}, nil, qerr
+	}
+	// An index field nobody holds answers redis.Nil, which Pipelined
+	// reports; findResult reads each command's own answer.
+	if err != nil && !isNil(err) {
+		return Tenant{}, nil, unavailable("get tenant and find users", err)
+	}
+	h, err := th.Result()
+	if err != nil {
+		return Tenant{}, nil, unavailable("get tenant", err)
+	}
+	if len(h) == 0 {
+		return Tenant{}, nil, notFound("tenant")
+	}
+	t, err := parseTenant(tenant, h)
+	if err != nil {
+		return Tenant{}, nil, unavailable("get tenant", err)
+	}
+	found := make([][]string, len(lookups))
+	for i, cmd := range cmds {
+		if found[i], err = findResult(cmd); err != nil {
+			return Tenant{}, nil, unavailable("find users", err)
+		}
+	}
+	return t, found, nil
+}
+
+// findCmd sends (or, on a pipeline, queues) the read that answers FindUsers;
+// nil when the value is not indexed. Its error is for an unknown index.
+func findCmd(ctx context.Context, c redis.Cmdable, tenant string, by UserIndex, value string) (redis.Cmder, error) {
+	switch by {
+	case UserByUserName:
+		return c.HGet(ctx, userNameIndexKey(tenant), strings.ToLower(value)), nil
+	case UserByExternalID:
+		if value == "" {
+			return nil, nil
+		}
+		return c.HGet(ctx, userExternalIDIndexKey(tenant), value), nil
+	case UserByWorkEmail:
+		if value == "" {
+			return nil, nil
+		}
+		return c.SMembers(ctx, userEmailIndexKey(tenant, strings.ToLower(value))), nil
+	case UserByEmployeeNumber:
+		if value == "" {
+			return nil, nil
+		}
+		return c.SMembers(ctx, userEmployeeNumberIndexKey(tenant, value)), nil
+	}
+	return nil, fmt.Errorf("storage: unknown user index %d", by)
+}
+
+// findResult reads a findCmd's answer as ids, sorted.
+func findResult(cmd redis.Cmder) ([]string, error) {
+	switch c := cmd.(type) {
+	case nil:
+		return nil, nil
+	case *redis.StringCmd: // a unique index: 0 or 1 id
+		id, err := c.Result()
+		if isNil(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []string{id}, nil
+	case *redis.StringSliceCmd:
+		ids, err := c.Result()
+		if err != nil {
+			return nil, err
+		}
+		slices.Sort(ids)
+		return ids, nil
+	}
+	return nil, badReply("%T", cmd)
 }
 
 // UsersWithUserNamePrefix returns up to limit ids of users whose userName

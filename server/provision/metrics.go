@@ -129,6 +129,11 @@ func (s meteredStore) FindUsers(ctx context.Context, tenant string, by storage.U
 	return ids, s.seen(err)
 }
 
+func (s meteredStore) GetTenantAndFindUsers(ctx context.Context, tenant string, lookups []storage.Lookup) (storage.Tenant, [][]string, error) {
+	t, found, err := s.store.GetTenantAndFindUsers(ctx, tenant, lookups)
+	return t, found, s.seen(err)
+}
+
 func (s meteredStore) UsersWithUserNamePrefix(ctx context.Context, tenant, prefix string, limit int) ([]string, error) {
 	ids, err := s.store.UsersWithUserNamePrefix(ctx, tenant, prefix, limit)
 	return ids, s.seen(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,7 +98,15 @@ func (s *Service) create(ctx context.Context, tenant string, doc map[string]any,
 // then creating reports the uniqueness conflict), and KindUniqueness when
 // the identifiers point at different users.
 func (s *Service) linkTarget(ctx context.Context, tenant string, rec storage.User) (*storage.User, string, error) {
-	t, err := s.store.GetTenant(ctx, tenant)
+	// Every identifier is looked up with the tenant in one round trip;
+	// the tenant's MatchBy then says which ones count, in which order.
+	kinds := []string{MatchUserName, MatchEmail, MatchEmployeeNumber}
+	lookups := []storage.Lookup{
+		{By: storage.UserByUserName, Value: rec.UserName},
+		{By: storage.UserByWorkEmail, Value: rec.WorkEmail},
+		{By: storage.UserByEmployeeNumber, Value: rec.EmployeeNumber},
+	}
+	t, found, err := s.store.GetTenantAndFindUsers(ctx, tenant, lookups)
 	if err != nil {
 		return nil, "", fromStorage(err, "tenant")
 	}
@@ -105,35 +114,31 @@ func (s *Service) linkTarget(ctx context.Context, tenant string, rec storage.Use
 	if order == nil {
 		order = DefaultMatchBy
 	}
+	holders := map[string][]string{}
+	var ids []string
+	for i, kind := range kinds {
+		if slices.Contains(order, kind) && lookups[i].Value != "" {
+			holders[kind] = found[i]
+			ids = append(ids, found[i]...)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, "", nil // the usual case: a new user
+	}
+	users, err := s.store.GetUsers(ctx, tenant, dedupe(ids))
+	if err != nil {
+		return nil, "", fromStorage(err, "users")
+	}
+	byID := make(map[string]storage.User, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+	}
 	var target *storage.User
 	var by string
 	for _, m := range order {
-		var idx storage.UserIndex
-		var value string
-		switch m {
-		case MatchUserName:
-			idx, value = storage.UserByUserName, rec.UserName
-		case MatchEmail:
-			idx, value = storage.UserByWorkEmail, rec.WorkEmail
-		case MatchEmployeeNumber:
-			idx, value = storage.UserByEmployeeNumber, rec.EmployeeNumber
-		default:
-			continue
-		}
-		if value == "" {
-			continue
-		}
-		ids, err := s.store.FindUsers(ctx, tenant, idx, value)
-		if err != nil {
-			return nil, "", fromStorage(err, "users")
-		}
-		users, err := s.store.GetUsers(ctx, tenant, ids)
-		if err != nil {
-			return nil, "", fromStorage(err, "users")
-		}
-		for i := range users {
-			u := users[i]
-			if u.ManagedBy != "manual" {
+		for _, id := range holders[m] {
+			u, ok := byID[id]
+			if !ok || u.ManagedBy != "manual" {
 				continue
 			}
 			if target != nil && target.ID != u.ID {
