@@ -151,6 +151,36 @@ func TestLinking(t *testing.T) {
 		// userName is no longer an identifier: a manual user with the same userName is a uniqueness conflict, not a link.
 		h.manualUser(tn, map[string]any{"userName": "erin@x"})
 		h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("erin@x")).want(409)
+
+		// An empty list links on nothing (it is not the default order).
+		h.setMode(tn, map[string]any{"matchBy": []string{}})
+		eq(t, fmt.Sprint(h.do(http.MethodGet, admin+"/provisioning", tn.AdminToken, nil).want(200).json()["matchBy"]), "[]")
+		h.manualUser(tn, map[string]any{"userName": "frank@x", "email": "frank@corp"})
+		h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("frank@x", `,"emails":[{"type":"work","value":"frank@corp"}]`)).want(409)
+	})
+}
+
+// TestSettingsConcurrentChanges: two admins changing different settings at
+// the same moment both get their change, and each is audited once.
+func TestSettingsConcurrentChanges(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(10)
+		const rounds = 20
+		for i := range rounds {
+			mode, match := []string{"idp", "manual"}[i%2], [][]string{{"email"}, {"employeeNumber", "userName"}}[i%2]
+			var wg sync.WaitGroup
+			wg.Go(func() { h.setMode(tn, map[string]any{"mode": mode}) })
+			wg.Go(func() { h.setMode(tn, map[string]any{"matchBy": match}) })
+			wg.Wait()
+			got := h.do(http.MethodGet, adminPath(tn)+"/provisioning", tn.AdminToken, nil).want(200).json()
+			if got["mode"] != mode || fmt.Sprint(got["matchBy"]) != fmt.Sprint(match) {
+				t.Fatalf("round %d: settings %v, want mode %s and matchBy %v", i, got, mode, match)
+			}
+		}
+		audit := h.do(http.MethodGet, adminPath(tn)+"/audit?action=provisioning.update&count=100", tn.AdminToken, nil).want(200).json()
+		if events, _ := audit["events"].([]any); len(events) != 2*rounds {
+			t.Fatalf("%d provisioning.update events, want %d", len(events), 2*rounds)
+		}
 	})
 }
 

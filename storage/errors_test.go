@@ -23,7 +23,7 @@ func calls(ctx context.Context, s *Store, tenant string) map[string]func() error
 		"CreateTenant": func() error { return s.CreateTenant(ctx, Tenant{ID: tenant}) },
 		"GetTenant":    func() error { _, err := s.GetTenant(ctx, tenant); return err },
 		"ListTenants":  func() error { _, err := s.ListTenants(ctx); return err },
-		"UpdateTenant": func() error { return s.UpdateTenant(ctx, Tenant{ID: tenant}) },
+		"UpdateTenant": func() error { return s.UpdateTenant(ctx, Tenant{ID: tenant}, Tenant{ID: tenant}, nil) },
 		"DeleteTenant": func() error { return s.DeleteTenant(ctx, tenant) },
 		"SeatsUsed":    func() error { _, err := s.SeatsUsed(ctx, tenant); return err },
 		"CreateUser":   func() error { return s.CreateUser(ctx, tenant, u, nil) },

@@ -82,9 +82,30 @@ func tenantSettings(t Tenant) []any {
 		fSCIMTokenHash, t.SCIMTokenHash,
 		fAdminTokenHash, t.AdminTokenHash,
 		fAdminName, t.AdminName,
-		fMatchBy, strings.Join(t.MatchBy, ","),
+		fMatchBy, encodeMatchBy(t.MatchBy),
 		fUnmatchedUsers, t.UnmatchedUsers,
 	}
+}
+
+// noMatchBy stores an empty MatchBy (link on nothing), which differs from
+// an unset one (the default order) and so cannot be the empty string.
+const noMatchBy = "-"
+
+func encodeMatchBy(m []string) string {
+	if m != nil && len(m) == 0 {
+		return noMatchBy
+	}
+	return strings.Join(m, ",")
+}
+
+func decodeMatchBy(v string) []string {
+	switch v {
+	case "":
+		return nil
+	case noMatchBy:
+		return []string{}
+	}
+	return strings.Split(v, ",")
 }
 
 func tenantFields(t Tenant) []any {
@@ -101,9 +122,7 @@ func parseTenant(id string, h map[string]string) (Tenant, error) {
 		AdminName:      h[fAdminName],
 		UnmatchedUsers: h[fUnmatchedUsers],
 	}
-	if m := h[fMatchBy]; m != "" {
-		t.MatchBy = strings.Split(m, ",")
-	}
+	t.MatchBy = decodeMatchBy(h[fMatchBy])
 	var err error
 	if r := h[fRefusals]; r != "" {
 		if t.LicenseRefusals, err = strconv.ParseInt(r, 10, 64); err != nil {

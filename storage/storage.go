@@ -117,7 +117,8 @@ type Tenant struct {
 	// AdminName names the admin token made with the tenant, for the audit log.
 	AdminName string
 	// MatchBy lists the identifiers ("userName", "email", "employeeNumber")
-	// by which a SCIM create links an existing manual user, in order.
+	// by which a SCIM create links an existing manual user, in order: nil
+	// is unset (the service's default), empty links on nothing.
 	MatchBy []string
 	// UnmatchedUsers says what finalizing a migration does to manual users
 	// no SCIM create linked: "keep" or "deactivate".

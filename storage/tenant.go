@@ -81,14 +81,24 @@ func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
 	return tenants, nil
 }
 
-// UpdateTenant overwrites name, license limit, mode and token hashes of an
-// existing tenant. Returns ErrNotFound, ErrUnavailable.
-func (s *Store) UpdateTenant(ctx context.Context, t Tenant) error {
-	if !validTenantID(t.ID) {
+// UpdateTenant writes t's settings (name, license limit, mode, matching,
+// token hashes) over prev's, the ones read, with the change's audit event,
+// in one script: if another change landed since prev was read, nothing is
+// written and it returns ErrVersionConflict, so that two admins changing
+// different settings at once cannot undo each other.
+// Returns ErrNotFound, ErrVersionConflict, ErrUnavailable.
+func (s *Store) UpdateTenant(ctx context.Context, prev, t Tenant, audit []byte) error {
+	if !validTenantID(t.ID) || prev.ID != t.ID {
 		return notFound("tenant")
 	}
+	was, now := tenantSettings(prev), tenantSettings(t)
+	args := make([]any, 0, 2+len(now)/2*3)
+	args = append(args, s.opts.AuditMaxLen, string(audit))
+	for i := 0; i+1 < len(now); i += 2 {
+		args = append(args, now[i], was[i+1], now[i+1])
+	}
 	return s.runScript(ctx, "update tenant", updateTenantScript,
-		[]string{tenantKey(t.ID)}, tenantSettings(t))
+		[]string{tenantKey(t.ID), auditKey(t.ID)}, args)
 }
 
 // DeleteTenant removes the tenant and every key under its tag. It SCANs the

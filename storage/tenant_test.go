@@ -36,7 +36,7 @@ func TestTenantLifecycle(t *testing.T) {
 		upd.Name, upd.LicenseLimit, upd.Mode = "Acme Inc", 7, "idp"
 		upd.SCIMTokenHash, upd.AdminTokenHash = "sha256:cc", "sha256:dd"
 		upd.Created = t0.Add(48 * time.Hour) // not overwritten
-		must(t, e.s.UpdateTenant(ctx, upd))
+		must(t, e.s.UpdateTenant(ctx, want, upd, nil))
 		got, err = e.s.GetTenant(ctx, id)
 		must(t, err)
 		upd.Created = want.Created
@@ -108,13 +108,13 @@ func TestTenantErrors(t *testing.T) {
 			want error
 		}{
 			{"get missing", func() error { _, err := e.s.GetTenant(ctx, missing); return err }, ErrNotFound},
-			{"update missing", func() error { return e.s.UpdateTenant(ctx, Tenant{ID: missing}) }, ErrNotFound},
+			{"update missing", func() error { return e.s.UpdateTenant(ctx, Tenant{ID: missing}, Tenant{ID: missing}, nil) }, ErrNotFound},
 			{"delete missing", func() error { return e.s.DeleteTenant(ctx, missing) }, ErrNotFound},
 			{"create taken", func() error { return e.s.CreateTenant(ctx, Tenant{ID: e.tenant}) }, ErrExists},
 			{"create invalid id", func() error { return e.s.CreateTenant(ctx, Tenant{ID: "a}b"}) }, errPlain},
 			{"get invalid id", func() error { _, err := e.s.GetTenant(ctx, "a*"); return err }, ErrNotFound},
 			{"delete invalid id", func() error { return e.s.DeleteTenant(ctx, "*") }, ErrNotFound},
-			{"update invalid id", func() error { return e.s.UpdateTenant(ctx, Tenant{ID: ""}) }, ErrNotFound},
+			{"update invalid id", func() error { return e.s.UpdateTenant(ctx, Tenant{ID: ""}, Tenant{ID: ""}, nil) }, ErrNotFound},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) { checkErr(t, tt.call(), tt.want) })
@@ -195,10 +195,11 @@ func TestSeatsUsed(t *testing.T) {
 func TestTenantSettingsAndAdminTokens(t *testing.T) {
 	run(t, Options{}, 5, func(t *testing.T, e env) {
 		ctx := t.Context()
-		ten, err := e.s.GetTenant(ctx, e.tenant)
+		prev, err := e.s.GetTenant(ctx, e.tenant)
 		must(t, err)
+		ten := prev
 		ten.MatchBy, ten.UnmatchedUsers, ten.AdminName = []string{"email", "userName"}, "deactivate", "root@acme"
-		must(t, e.s.UpdateTenant(ctx, ten))
+		must(t, e.s.UpdateTenant(ctx, prev, ten, nil))
 		must(t, e.s.RecordLicenseRefusal(ctx, e.tenant, t0))
 		must(t, e.s.RecordLicenseRefusal(ctx, e.tenant, t0.Add(time.Minute)))
 		got, err := e.s.GetTenant(ctx, e.tenant)
@@ -209,7 +210,7 @@ func TestTenantSettingsAndAdminTokens(t *testing.T) {
 			t.Errorf("tenant (-want +got):\n%s", d)
 		}
 		// UpdateTenant leaves the counters alone.
-		must(t, e.s.UpdateTenant(ctx, ten))
+		must(t, e.s.UpdateTenant(ctx, ten, ten, nil))
 		got, err = e.s.GetTenant(ctx, e.tenant)
 		must(t, err)
 		if got.LicenseRefusals != 2 {
@@ -228,6 +229,59 @@ func TestTenantSettingsAndAdminTokens(t *testing.T) {
 		checkErr(t, e.s.RecordLicenseRefusal(ctx, "st-none", t0), ErrNotFound)
 		if n, err := e.rdb.Exists(ctx, tenantKey("st-none")).Result(); err != nil || n != 0 {
 			t.Errorf("a refusal recreated a missing tenant: %d %v", n, err)
+		}
+	})
+}
+
+// TestUpdateTenantCompareAndSet: a settings change lands only over the
+// values it read, with its audit event in the same script; an empty
+// MatchBy (link on nothing) stays distinct from an unset one.
+func TestUpdateTenantCompareAndSet(t *testing.T) {
+	run(t, Options{}, 5, func(t *testing.T, e env) {
+		ctx := t.Context()
+		read, err := e.s.GetTenant(ctx, e.tenant)
+		must(t, err)
+		with := func(f func(*Tenant)) Tenant {
+			t := read
+			f(&t)
+			return t
+		}
+		manual := with(func(t *Tenant) { t.Mode = "manual" })
+		tests := []struct {
+			name      string
+			prev, t   Tenant
+			want      error
+			wantState Tenant
+			audited   bool
+		}{
+			{"first change lands", read, manual, nil, manual, true},
+			{"a change read before it is refused", read, with(func(t *Tenant) { t.MatchBy = []string{"email"} }),
+				ErrVersionConflict, manual, false},
+			{"read again, it lands on top", manual, with(func(t *Tenant) { t.Mode = "manual"; t.MatchBy = []string{"email"} }), nil,
+				with(func(t *Tenant) { t.Mode = "manual"; t.MatchBy = []string{"email"} }), true},
+			{"empty matchBy stays empty", with(func(t *Tenant) { t.Mode = "manual"; t.MatchBy = []string{"email"} }),
+				with(func(t *Tenant) { t.Mode = "manual"; t.MatchBy = []string{} }), nil,
+				with(func(t *Tenant) { t.Mode = "manual"; t.MatchBy = []string{} }), true},
+			{"unset matchBy stays unset", with(func(t *Tenant) { t.Mode = "manual"; t.MatchBy = []string{} }),
+				with(func(t *Tenant) { t.Mode = "manual"; t.MatchBy = nil }), nil,
+				with(func(t *Tenant) { t.Mode = "manual"; t.MatchBy = nil }), true},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				before, err := e.rdb.XLen(ctx, auditKey(e.tenant)).Result()
+				must(t, err)
+				checkErr(t, e.s.UpdateTenant(ctx, tt.prev, tt.t, []byte(`{"action":"tenant.update"}`)), tt.want)
+				got, err := e.s.GetTenant(ctx, e.tenant)
+				must(t, err)
+				if d := cmp.Diff(tt.wantState, got); d != "" {
+					t.Errorf("tenant (-want +got):\n%s", d)
+				}
+				after, err := e.rdb.XLen(ctx, auditKey(e.tenant)).Result()
+				must(t, err)
+				if audited := after == before+1; audited != tt.audited || after > before+1 {
+					t.Errorf("audit events %d -> %d, want one more: %v", before, after, tt.audited)
+				}
+			})
 		}
 	})
 }

@@ -64,8 +64,8 @@ func (s meteredStore) ListTenants(ctx context.Context) ([]storage.Tenant, error)
 	return ts, s.seen(err)
 }
 
-func (s meteredStore) UpdateTenant(ctx context.Context, t storage.Tenant) error {
-	return s.seen(s.store.UpdateTenant(ctx, t))
+func (s meteredStore) UpdateTenant(ctx context.Context, prev, t storage.Tenant, audit []byte) error {
+	return s.wrote(s.store.UpdateTenant(ctx, prev, t, audit), audit)
 }
 
 func (s meteredStore) DeleteTenant(ctx context.Context, id string) error {

@@ -20,7 +20,7 @@ type store interface {
 	CreateTenant(ctx context.Context, t storage.Tenant) error
 	GetTenant(ctx context.Context, id string) (storage.Tenant, error)
 	ListTenants(ctx context.Context) ([]storage.Tenant, error)
-	UpdateTenant(ctx context.Context, t storage.Tenant) error
+	UpdateTenant(ctx context.Context, prev, t storage.Tenant, audit []byte) error
 	DeleteTenant(ctx context.Context, id string) error
 	RecordLicenseRefusal(ctx context.Context, tenant string, at time.Time) error
 	PutAdminToken(ctx context.Context, tenant, hash, name string, audit []byte) error
@@ -84,7 +84,8 @@ type Options struct {
 	// TokenCacheTTL is how long a successful token check is remembered in
 	// process; a revoked token keeps working at most this long. 0 means 5s.
 	TokenCacheTTL time.Duration
-	// WriteRetries bounds compare-and-set retries of one PATCH. 0 means 8.
+	// WriteRetries bounds compare-and-set retries of one PATCH or settings
+	// change. 0 means 8.
 	WriteRetries int
 	// Metrics counts store outages, license refusals and audit events, and
 	// times policy decisions; nil counts nothing.

@@ -2,7 +2,9 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,24 +89,31 @@ func (s *Service) UpdateProvisioning(ctx context.Context, tenant string, c Provi
 }
 
 func (s *Service) changeTenant(ctx context.Context, id string, a Actor, action string, change func(*storage.Tenant) ([]Change, error)) (Tenant, error) {
-	t, err := s.store.GetTenant(ctx, id)
-	if err != nil {
-		return Tenant{}, fromStorage(err, "tenant")
-	}
-	changes, err := change(&t)
-	if err != nil {
-		return Tenant{}, err
-	}
-	if len(changes) > 0 {
-		if err := s.store.UpdateTenant(ctx, t); err != nil {
+	for attempt := 0; attempt < s.opts.WriteRetries; attempt++ {
+		prev, err := s.store.GetTenant(ctx, id)
+		if err != nil {
 			return Tenant{}, fromStorage(err, "tenant")
+		}
+		t := prev
+		t.MatchBy = slices.Clone(prev.MatchBy)
+		changes, err := change(&t)
+		if err != nil {
+			return Tenant{}, err
+		}
+		if len(changes) == 0 {
+			return s.GetTenant(ctx, id)
 		}
 		ev := s.event(a, action, "Tenant", id, changes)
-		if err := s.store.AppendAudit(ctx, id, ev.encode()); err != nil {
+		err = s.store.UpdateTenant(ctx, prev, t, ev.encode())
+		if errors.Is(err, storage.ErrVersionConflict) {
+			continue // another change landed: apply this one to it
+		}
+		if err != nil {
 			return Tenant{}, fromStorage(err, "tenant")
 		}
+		return s.GetTenant(ctx, id)
 	}
-	return s.GetTenant(ctx, id)
+	return Tenant{}, fromStorage(storage.ErrVersionConflict, "tenant")
 }
 
 // License is the license state an enterprise admin sees.
