@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -114,5 +115,71 @@ func TestAccessAdmin(t *testing.T) {
 		h.t = t
 		other := h.newTenant(1)
 		h.do(http.MethodGet, admin+"/roles", other.AdminToken, nil).want(401)
+	})
+}
+
+// TestAdminGroups: an enterprise admin finds groups (and their ids) through
+// the admin API, with the grants each carries, and a group's members.
+func TestAdminGroups(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(100)
+		admin := "/admin/v1/tenants/" + tn.ID
+		var ids []string
+		for _, name := range []string{"Readers", "Admins", "Empty"} {
+			ids = append(ids, h.do(http.MethodPost, tn.Base+"/Groups", tn.SCIMToken, map[string]any{
+				"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": name, "externalId": "ext-" + name,
+			}).want(201).json()["id"].(string))
+		}
+		uid := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("ann@x")).want(201).json()["id"].(string)
+		h.do(http.MethodPatch, tn.Base+"/Groups/"+ids[0], tn.SCIMToken, fixtureWith(t, "10-group-add-members.PATCH-Groups.request.json", "f648f8d5ea4e4cd38e9c", uid)).want(204)
+		h.do(http.MethodPut, admin+"/groups/"+ids[1]+"/grants", tn.AdminToken,
+			map[string]any{"grants": []map[string]any{{"scope": "enterprise", "role": "Enterprise Admin"}}}).want(200)
+
+		for _, tc := range []struct {
+			name, query string
+			status      int
+			total       float64
+			names       []any
+		}{
+			{"all, oldest first", "", 200, 3, []any{"Readers", "Admins", "Empty"}},
+			{"a page", "?startIndex=2&count=1", 200, 3, []any{"Admins"}},
+			{"by name, any case", "?displayName=aDmInS", 200, 1, []any{"Admins"}},
+			{"no such name", "?displayName=nobody", 200, 0, []any{}},
+			{"count too large", "?count=5000", 400, 0, nil},
+			{"bad startIndex", "?startIndex=0", 400, 0, nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res := h.do(http.MethodGet, admin+"/groups"+tc.query, tn.AdminToken, nil).want(tc.status)
+				if tc.status != 200 {
+					eq(t, res.header.Get("Content-Type"), "application/problem+json")
+					return
+				}
+				body := res.json()
+				eq(t, body["totalResults"], tc.total)
+				names := []any{}
+				for _, g := range asList(body["groups"]) {
+					names = append(names, path(g, "displayName"))
+					if _, ok := g.(map[string]any)["members"]; ok {
+						t.Errorf("the list shows members: %v", g)
+					}
+				}
+				eq(t, fmt.Sprint(names), fmt.Sprint(tc.names))
+			})
+		}
+		list := h.do(http.MethodGet, admin+"/groups", tn.AdminToken, nil).want(200).json()
+		eq(t, path(list, "groups", 1, "grants", 0, "role"), "Enterprise Admin")
+		eq(t, len(asList(path(list, "groups", 0, "grants"))), 0)
+		eq(t, path(list, "groups", 0, "externalId"), "ext-Readers")
+
+		one := h.do(http.MethodGet, admin+"/groups/"+ids[0], tn.AdminToken, nil).want(200)
+		if one.header.Get("ETag") == "" {
+			t.Error("no ETag")
+		}
+		eq(t, fmt.Sprint(one.json()["members"]), fmt.Sprint([]any{uid}))
+		eq(t, fmt.Sprint(h.do(http.MethodGet, admin+"/groups/"+ids[2], tn.AdminToken, nil).want(200).json()["members"]), "[]")
+		h.do(http.MethodGet, admin+"/groups/nope", tn.AdminToken, nil).want(404)
+		// Another tenant's admin token opens nothing here.
+		other := h.newTenant(1)
+		h.do(http.MethodGet, admin+"/groups", other.AdminToken, nil).want(401)
 	})
 }

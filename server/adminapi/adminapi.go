@@ -58,6 +58,8 @@ func (a *API) Register(r fiber.Router) {
 	r.Delete(t+"/accounts/:id", a.requireAdmin, a.deleteAccount)
 	r.Get(t+"/roles", a.requireAdmin, a.listRoles)
 	r.Put(t+"/roles/:name", a.requireAdmin, a.putRole)
+	r.Get(t+"/groups", a.requireAdmin, a.listGroups)
+	r.Get(t+"/groups/:id", a.requireAdmin, a.getGroup)
 	r.Get(t+"/groups/:id/grants", a.requireAdmin, a.getGrants)
 	r.Put(t+"/groups/:id/grants", a.requireAdmin, a.putGrants)
 	r.Get(t+"/users/:id/access", a.requireAdmin, a.userAccess)

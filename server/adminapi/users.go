@@ -2,7 +2,6 @@ package adminapi
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -183,9 +182,8 @@ func (a *API) updateUser(c *fiber.Ctx, in userBody) error {
 
 // listUsers pages through users in creation order; ?userName= looks one up.
 func (a *API) listUsers(c *fiber.Ctx) error {
-	start, err1 := strconv.Atoi(c.Query("startIndex", "1"))
-	count, err2 := strconv.Atoi(c.Query("count", "100"))
-	if err1 != nil || err2 != nil || start < 1 || count < 0 || count > 1000 {
+	start, count, ok := pageParams(c)
+	if !ok {
 		return Problem(c, http.StatusBadRequest, "startIndex must be >= 1 and count between 0 and 1000")
 	}
 	q := provision.ListQuery[provision.User]{StartIndex: start, Count: count}

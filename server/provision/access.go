@@ -192,6 +192,23 @@ func (s *Service) GetGrants(ctx context.Context, tenant, groupID string) ([]Gran
 	return all[groupID], nil
 }
 
+// GroupsGrants returns the grants of each group in ids (an empty list for a
+// group without any), in one read. Returns KindUnavailable.
+func (s *Service) GroupsGrants(ctx context.Context, tenant string, ids []string) (map[string][]Grant, error) {
+	all, err := s.store.Grants(ctx, tenant, ids)
+	if err != nil {
+		return nil, fromStorage(err, "grants")
+	}
+	out := make(map[string][]Grant, len(ids))
+	for _, id := range ids {
+		out[id] = all[id]
+		if out[id] == nil {
+			out[id] = []Grant{}
+		}
+	}
+	return out, nil
+}
+
 // UserAccess returns the user's effective access at enterprise level and in
 // every sub-account, explained, as the policies decide it from the grants of
 // the user's groups. Returns KindNotFound, KindUnavailable.
