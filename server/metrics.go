@@ -26,6 +26,7 @@ type Metrics struct {
 	duration        *prometheus.HistogramVec
 	policy          *prometheus.HistogramVec
 	redisErrors     prometheus.Counter
+	notReplicated   prometheus.Counter
 	licenseRefusals prometheus.Counter
 	auditEvents     prometheus.Counter
 }
@@ -55,6 +56,10 @@ func NewMetrics() *Metrics {
 			Name: "scimd_redis_errors_total",
 			Help: "Store calls of the service that failed because Redis was unreachable, timed out or answered unexpectedly.",
 		}),
+		notReplicated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scimd_redis_unreplicated_writes_total",
+			Help: "Writes answered 503 because fewer Redis replicas than --redis-wait-replicas confirmed them in time (also counted in scimd_redis_errors_total).",
+		}),
 		licenseRefusals: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "scimd_license_refusals_total",
 			Help: "User creates and reactivations refused because the tenant's license limit was reached.",
@@ -64,7 +69,7 @@ func NewMetrics() *Metrics {
 			Help: "Audit events written, each with the change it records.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.policy, m.redisErrors, m.licenseRefusals, m.auditEvents,
+	m.reg.MustRegister(m.requests, m.duration, m.policy, m.redisErrors, m.notReplicated, m.licenseRefusals, m.auditEvents,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -84,6 +89,9 @@ func (m *Metrics) App() *fiber.App {
 
 // RedisError implements provision.Metrics.
 func (m *Metrics) RedisError() { m.redisErrors.Inc() }
+
+// WriteNotReplicated implements provision.Metrics.
+func (m *Metrics) WriteNotReplicated() { m.notReplicated.Inc() }
 
 // LicenseRefused implements provision.Metrics.
 func (m *Metrics) LicenseRefused() { m.licenseRefusals.Inc() }

@@ -182,7 +182,7 @@ func testMetrics(t *testing.T, h *harness) {
 		}
 	}
 	counts := map[string]float64{}
-	for _, name := range []string{"scimd_license_refusals_total", "scimd_audit_events_total", "scimd_redis_errors_total", "go_goroutines", "process_cpu_seconds_total"} {
+	for _, name := range []string{"scimd_license_refusals_total", "scimd_audit_events_total", "scimd_redis_errors_total", "scimd_redis_unreplicated_writes_total", "go_goroutines", "process_cpu_seconds_total"} {
 		n, ok := value(first, name, nil)
 		if !ok {
 			t.Errorf("%s missing", name)

@@ -136,7 +136,7 @@ func (s *Store) evalWait(ctx context.Context, c redis.Cmdable, script *redis.Scr
 		return nil, err
 	}
 	if n < int64(s.opts.WaitReplicas) {
-		return nil, fmt.Errorf("%d of %d replicas confirmed the write within %s", n, s.opts.WaitReplicas, s.opts.WaitTimeout)
+		return nil, fmt.Errorf("%w: %d of %d replicas confirmed the write within %s", ErrNotReplicated, n, s.opts.WaitReplicas, s.opts.WaitTimeout)
 	}
 	return ev.Val(), nil
 }

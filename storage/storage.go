@@ -34,6 +34,10 @@ var (
 	// ErrUnavailable wraps every failure to reach Redis (connection, timeout,
 	// unexpected reply), so the service can answer 503 without leaking text.
 	ErrUnavailable = errors.New("storage: unavailable")
+	// ErrNotReplicated: with Options.WaitReplicas, fewer replicas than asked
+	// confirmed a write in time. It is also ErrUnavailable; the write may
+	// have landed on the master.
+	ErrNotReplicated = errors.New("storage: write not confirmed by enough replicas")
 )
 
 // UniquenessError reports which attribute's value is held by another record.

@@ -73,7 +73,7 @@ func TestWaitReplicas(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), st.want) {
+			if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrNotReplicated) || !strings.Contains(err.Error(), st.want) {
 				t.Fatalf("got %v, want ErrUnavailable saying %q", err, st.want)
 			}
 		})
@@ -94,7 +94,7 @@ func TestWaitReplicasCluster(t *testing.T) {
 	tenant := newTenant(t, s, 10)
 	waiting := New(rdb, Options{WaitReplicas: 1, WaitTimeout: 50 * time.Millisecond})
 	err := waiting.CreateUser(t.Context(), tenant, user("c1", "c1"), nil)
-	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "0 of 1 replicas") {
+	if !errors.Is(err, ErrNotReplicated) || !strings.Contains(err.Error(), "0 of 1 replicas") {
 		t.Fatalf("got %v, want the WAIT's refusal", err)
 	}
 	if _, ok := rdb.(*redis.ClusterClient); !ok {

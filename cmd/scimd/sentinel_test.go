@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,6 +210,13 @@ func TestSentinelFailover(t *testing.T) {
 			}
 			if len(bad) > 0 {
 				t.Errorf("%d answers other than 201 or a clean 503, e.g. %s", len(bad), bad[0])
+			}
+			if !tc.mayLose {
+				// The refused writes show in the metrics for an operator.
+				metrics := string(r.want(t, http.StatusOK, http.MethodGet, "/metrics", "", nil).body)
+				if !regexp.MustCompile(`(?m)^scimd_redis_unreplicated_writes_total [1-9]`).MatchString(metrics) {
+					t.Errorf("scimd_redis_unreplicated_writes_total is not above 0 after %d answers 503", answered[http.StatusServiceUnavailable])
+				}
 			}
 
 			var out, errOut bytes.Buffer

@@ -15,6 +15,9 @@ import (
 type Metrics interface {
 	// RedisError counts a store call that answered storage.ErrUnavailable.
 	RedisError()
+	// WriteNotReplicated counts a write fewer replicas confirmed than
+	// --redis-wait-replicas asks (storage.ErrNotReplicated, also a RedisError).
+	WriteNotReplicated()
 	// LicenseRefused counts a create or reactivation refused for want of a seat.
 	LicenseRefused()
 	// AuditEvent counts a change written together with its audit event.
@@ -37,6 +40,9 @@ type meteredStore struct {
 func (s meteredStore) seen(err error) error {
 	if errors.Is(err, storage.ErrUnavailable) {
 		s.m.RedisError()
+	}
+	if errors.Is(err, storage.ErrNotReplicated) {
+		s.m.WriteNotReplicated()
 	}
 	return err
 }
