@@ -365,6 +365,27 @@ func TestCheckEdit(t *testing.T) {
 			wantLocked: []string{},
 			wantReason: "Unknown action promote",
 		},
+		{
+			name:       "SCIM group: members locked",
+			in:         EditInput{Resource: ResourceGroup, Mode: ModeIDP, Action: ActionUpdate, ManagedBy: ManagedBySCIM, Attributes: []string{"members"}},
+			wantLocked: []string{"members"},
+			wantReason: "members can only be changed there",
+		},
+		{
+			name:       "app group editable in mode idp",
+			in:         EditInput{Resource: ResourceGroup, Mode: ModeIDP, Action: ActionDelete, ManagedBy: ManagedByManual},
+			wantAllow:  true,
+			wantLocked: []string{},
+			wantReason: "made in the app",
+		},
+		{
+			name:       "group create allowed in mode idp, with a warning",
+			in:         EditInput{Resource: ResourceGroup, Mode: ModeIDP, Action: ActionCreate, Attributes: []string{"displayName"}},
+			wantAllow:  true,
+			wantLocked: []string{},
+			wantReason: "Groups made in the app",
+			wantWarned: true,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,7 +15,17 @@ const (
 	ModeManual Mode = "manual" // users are managed in the app
 )
 
-// Action is a manual change an admin asks to make to a user.
+// Resource is what a manual change is made to.
+type Resource string
+
+// The resources the locks policy knows. The zero value means a user.
+const (
+	ResourceUser  Resource = "user"
+	ResourceGroup Resource = "group"
+)
+
+// Action is a manual change an admin asks to make to a user or a group
+// (groups know create, update and delete).
 type Action string
 
 // The actions the locks policy knows.
@@ -36,14 +46,16 @@ const (
 	ManagedByManual ManagedBy = "manual"
 )
 
-// EditInput asks whether a manual change to a user is allowed.
+// EditInput asks whether a manual change to a user or a group is allowed.
 type EditInput struct {
+	Resource  Resource // empty for a user
 	Mode      Mode
 	Action    Action
 	ManagedBy ManagedBy // empty for a create
 	// Attributes are the SCIM attribute paths the change touches, such as
-	// "userName", "name.givenName" or `emails[type eq "work"].value`, and the
-	// app-only settings it touches, such as "roles".
+	// "userName", "name.givenName" or `emails[type eq "work"].value` (for a
+	// group, "displayName" or "members"), and the app-only settings it
+	// touches, such as "roles".
 	Attributes []string
 }
 
@@ -82,7 +94,12 @@ func (in EditInput) value() ast.Value {
 	if in.ManagedBy != "" {
 		managedBy = ast.StringTerm(string(in.ManagedBy))
 	}
+	resource := in.Resource
+	if resource == "" {
+		resource = ResourceUser
+	}
 	return ast.NewObject(
+		ast.Item(ast.InternedTerm("resource"), ast.StringTerm(string(resource))),
 		ast.Item(ast.InternedTerm("mode"), ast.StringTerm(string(in.Mode))),
 		ast.Item(ast.InternedTerm("action"), ast.StringTerm(string(in.Action))),
 		ast.Item(ast.InternedTerm("managed_by"), managedBy),

@@ -1,30 +1,44 @@
 # METADATA
 # title: Edit locks
 # description: >-
-#   Decides whether an admin may make a manual change to a user. The identity
-#   provider is the system of record for a SCIM-managed user: in mode idp, the
-#   attributes it provisions (data.locks.scim_owned_attributes) are locked,
-#   while app-only settings, such as roles granted in the app, stay editable.
-#   A manual user is editable. In mode manual, manual changes are allowed
-#   again, with a warning when the next SCIM cycle may overwrite them. In mode
-#   idp, creating a user manually is refused.
+#   Decides whether an admin may make a manual change to a user or a group.
+#   The identity provider is the system of record for what it provisions: in
+#   mode idp, the attributes it sends (data.locks.scim_owned_attributes for
+#   users, data.locks.scim_owned_group_attributes for groups) are locked on a
+#   SCIM-managed user or group, while app-only settings, such as roles granted
+#   in the app, stay editable. A user or group made in the app is editable. In
+#   mode manual, manual changes are allowed again, with a warning when the
+#   next SCIM cycle may overwrite them. In mode idp, creating a user manually
+#   is refused; creating a group is allowed (an app group, for granting roles).
 package locks
 
 # METADATA
 # title: Edit decision
 # description: >-
-#   Input: mode ("idp" or "manual"), action (one of data.locks.actions),
-#   managed_by ("scim", "manual", or null for a create) and attributes (the
-#   SCIM attribute paths being changed). Output: allow, reason (a sentence an
-#   admin can read), warnings and locked_attributes (the locked attributes the
-#   change touches).
+#   Input: resource ("user", the default, or "group"), mode ("idp" or
+#   "manual"), action (one of data.locks.actions for a user,
+#   data.locks.group_actions for a group), managed_by ("scim", "manual", or
+#   null for a create) and attributes (the SCIM attribute paths being
+#   changed). Output: allow, reason (a sentence an admin can read), warnings
+#   and locked_attributes (the locked attributes the change touches).
 # entrypoint: true
-decision := _decide(
+decision := _refuse(sprintf("Unknown resource %v.", [_resource]), []) if {
+	not _resource in data.locks.resources
+} else := _decide_group(
+	object.get(input, "mode", null),
+	object.get(input, "action", null),
+	object.get(input, "managed_by", null),
+	_locked_group(_changed(object.get(input, "action", null), object.get(input, "attributes", []))),
+) if {
+	_resource == "group"
+} else := _decide(
 	object.get(input, "mode", null),
 	object.get(input, "action", null),
 	object.get(input, "managed_by", null),
 	_locked(_changed(object.get(input, "action", null), object.get(input, "attributes", []))),
 )
+
+_resource := object.get(input, "resource", "user")
 
 # The attribute paths a change touches: those named in the input plus those
 # its action implies (deactivate changes active).
@@ -98,8 +112,13 @@ _scim_owned := {lower(name): name | some name in data.locks.scim_owned_attribute
 # _root reduces a SCIM attribute path to its top-level attribute, lower-cased:
 # "urn:ietf:params:scim:schemas:core:2.0:User:name.givenName" and
 # "Name.GivenName" both give "name"; `emails[type eq "work"].value` gives
-# "emails".
-_root(path) := split(split(trim_prefix(lower(path), "urn:ietf:params:scim:schemas:core:2.0:user:"), "[")[0], ".")[0]
+# "emails"; `members[value eq "x"]` gives "members".
+_root(path) := split(split(_unqualified(lower(path)), "[")[0], ".")[0]
+
+_unqualified(path) := trim_prefix(
+	trim_prefix(path, "urn:ietf:params:scim:schemas:core:2.0:user:"),
+	"urn:ietf:params:scim:schemas:core:2.0:group:",
+)
 
 _and_list(items) := items[0] if {
 	count(items) == 1
@@ -118,3 +137,62 @@ _refuse(reason, locked) := {
 	"warnings": [],
 	"locked_attributes": locked,
 }
+
+# Groups. A SCIM-managed group's name, external id and members come from the
+# identity provider; the roles the app grants through it stay editable (they
+# are not a change to the group). A group made in the app is editable, also in
+# mode idp, and may hold SCIM-managed users: membership of an app group is an
+# app setting.
+_decide_group(mode, action, managed_by, locked) := _refuse(sprintf("Unknown provisioning mode %v.", [mode]), []) if {
+	not mode in data.locks.modes
+} else := _refuse(sprintf("Unknown group action %v.", [action]), []) if {
+	not action in data.locks.group_actions
+} else := _permit(
+	"Groups made in the app are not managed by your identity provider: this one will be editable here.",
+	["If your identity provider provisions a group with the same name, it will take this group over."],
+) if {
+	action == "create"
+} else := _permit(
+	"The tenant is in manual mode: manual changes are allowed.",
+	_manual_mode_group_warnings(action, managed_by, locked),
+) if {
+	mode == "manual"
+} else := _permit("This group was made in the app: it is editable.", []) if {
+	managed_by == "manual"
+} else := _refuse(sprintf("Unknown group manager %v.", [managed_by]), []) if {
+	managed_by != "scim"
+} else := _refuse("This group is managed by your identity provider (SCIM): delete it there.", []) if {
+	action == "delete"
+} else := _refuse(
+	sprintf(
+		"This group is managed by your identity provider (SCIM): %s can only be changed there. Roles granted to the group stay editable.",
+		[_and_list(locked)],
+	),
+	locked,
+) if {
+	count(locked) > 0
+} else := _permit(
+	"This group is managed by your identity provider (SCIM), but the change touches only app settings.",
+	[],
+)
+
+_manual_mode_group_warnings(action, managed_by, locked) := [
+	"This group is managed by your identity provider (SCIM): its next provisioning cycle may create it again.",
+] if {
+	managed_by == "scim"
+	action == "delete"
+} else := [
+	"This group is managed by your identity provider (SCIM): its next provisioning cycle may overwrite this change.",
+] if {
+	managed_by == "scim"
+	count(locked) > 0
+} else := []
+
+# The SCIM-owned group attributes, by their canonical names, that the changed
+# paths touch, sorted.
+_locked_group(changed) := sort({name |
+	some path in changed
+	name := _scim_owned_group[_root(path)]
+})
+
+_scim_owned_group := {lower(name): name | some name in data.locks.scim_owned_group_attributes}

@@ -164,3 +164,109 @@ test_unknown_input_reason_names_the_value if {
 	got := locks.decision with input as _action("idp", "promote", "manual")
 	got.reason == "Unknown action promote."
 }
+
+# Groups: a SCIM-managed group's name, external id and members are locked in
+# mode idp; groups made in the app are editable.
+
+_group(mode, action, managed_by, attributes) := {
+	"resource": "group", "mode": mode, "action": action,
+	"managed_by": managed_by, "attributes": attributes,
+}
+
+test_group_locks_each_scim_attribute_refused if {
+	every attribute in ["displayName", "externalId", "members"] {
+		got := locks.decision with input as _group("idp", "update", "scim", [attribute])
+		got.allow == false
+		got.locked_attributes == [attribute]
+	}
+}
+
+test_group_locks_attribute_paths_normalised if {
+	every path in [`members[value eq "u1"]`, "urn:ietf:params:scim:schemas:core:2.0:Group:displayName", "DISPLAYNAME", "members.value"] {
+		got := locks.decision with input as _group("idp", "update", "scim", [path])
+		got.allow == false
+		count(got.locked_attributes) == 1
+	}
+}
+
+test_group_locks_reason_names_the_locked_attributes if {
+	got := locks.decision with input as _group("idp", "update", "scim", ["members", "displayName", "grants"])
+	got.locked_attributes == ["displayName", "members"]
+	got.reason == "This group is managed by your identity provider (SCIM): displayName and members can only be changed there. Roles granted to the group stay editable."
+}
+
+test_group_locks_app_settings_editable if {
+	got := locks.decision with input as _group("idp", "update", "scim", ["grants"])
+	got == {
+		"allow": true,
+		"reason": "This group is managed by your identity provider (SCIM), but the change touches only app settings.",
+		"warnings": [],
+		"locked_attributes": [],
+	}
+}
+
+test_group_locks_delete_refused if {
+	got := locks.decision with input as _group("idp", "delete", "scim", [])
+	got.allow == false
+	got.reason == "This group is managed by your identity provider (SCIM): delete it there."
+}
+
+test_group_locks_app_group_editable if {
+	every action in ["update", "delete"] {
+		got := locks.decision with input as _group("idp", action, "manual", ["members", "displayName"])
+		got.allow == true
+		got.warnings == []
+		got.reason == "This group was made in the app: it is editable."
+	}
+}
+
+test_group_locks_create_allowed_in_both_modes_with_warning if {
+	every mode in ["idp", "manual"] {
+		got := locks.decision with input as _group(mode, "create", null, ["displayName", "members"])
+		got.allow == true
+		got.warnings == ["If your identity provider provisions a group with the same name, it will take this group over."]
+	}
+}
+
+test_group_locks_manual_mode_scim_group_warned if {
+	update := locks.decision with input as _group("manual", "update", "scim", ["members"])
+	update.allow == true
+	update.warnings == ["This group is managed by your identity provider (SCIM): its next provisioning cycle may overwrite this change."]
+	delete := locks.decision with input as _group("manual", "delete", "scim", [])
+	delete.allow == true
+	delete.warnings == ["This group is managed by your identity provider (SCIM): its next provisioning cycle may create it again."]
+}
+
+test_group_locks_manual_mode_no_warning_needed if {
+	every tc in [["scim", ["grants"]], ["manual", ["members"]]] {
+		got := locks.decision with input as _group("manual", "update", tc[0], tc[1])
+		got.allow == true
+		got.warnings == []
+	}
+}
+
+test_group_locks_locked_set_comes_from_data if {
+	got := locks.decision with input as _group("idp", "update", "scim", ["members", "description"])
+		with data.locks.scim_owned_group_attributes as ["description"]
+	got.locked_attributes == ["description"]
+}
+
+test_group_locks_unknown_input_refused if {
+	every tc in [
+		[_group("cloud", "update", "scim", []), "Unknown provisioning mode cloud."],
+		[_group("idp", "deactivate", "scim", []), "Unknown group action deactivate."],
+		[_group("idp", "update", "ldap", []), "Unknown group manager ldap."],
+		[object.union(_group("idp", "update", "scim", []), {"resource": "role"}), "Unknown resource role."],
+	] {
+		got := locks.decision with input as tc[0]
+		got.allow == false
+		got.reason == tc[1]
+	}
+}
+
+test_group_locks_user_is_the_default_resource if {
+	without := locks.decision with input as {"mode": "idp", "action": "create", "managed_by": null, "attributes": []}
+	with_user := locks.decision with input as {"resource": "user", "mode": "idp", "action": "create", "managed_by": null, "attributes": []}
+	without == with_user
+	without.allow == false
+}
