@@ -53,7 +53,7 @@ func TestCreateGroup(t *testing.T) {
 		ctx := t.Context()
 		createUsers(t, e, "u1", "u2", "u3")
 		g1 := group("g1", "Admins")
-		g1.ExternalID = "ext-g"
+		g1.ExternalID, g1.ManagedBy = "ext-g", "manual" // kept, compared below
 
 		tests := []struct {
 			name    string

@@ -188,6 +188,7 @@ func groupFields(g Group) []any {
 		fModified, encodeTime(g.Modified),
 		fDisplayName, g.DisplayName,
 		fExternalID, g.ExternalID,
+		fManagedBy, g.ManagedBy,
 	}
 }
 
@@ -196,6 +197,7 @@ func parseGroup(id string, h map[string]string) (Group, error) {
 		ID:          id,
 		DisplayName: h[fDisplayName],
 		ExternalID:  h[fExternalID],
+		ManagedBy:   h[fManagedBy],
 		Doc:         []byte(h[fDoc]),
 	}
 	var err error

@@ -162,6 +162,9 @@ type Group struct {
 
 	DisplayName string // unique, compared case-insensitively
 	ExternalID  string // not unique
+	// ManagedBy is "scim" or "manual" (made in the app); records written
+	// before groups could be made in the app have none, which means "scim".
+	ManagedBy string
 
 	Doc []byte // the SCIM attributes as JSON (no id, meta or members)
 }
