@@ -509,6 +509,42 @@ func FuzzAdminUsers(f *testing.F) {
 	})
 }
 
+// FuzzAdminGroups: POST /admin/v1/tenants/{t}/groups with a fuzzed body
+// ($alice and $bob stand for their user ids), then a PATCH of the new group
+// with the same body.
+func FuzzAdminGroups(f *testing.F) {
+	s := newFuzzServer(f, fillDirectory)
+	for _, b := range adminSeeds(
+		`{"displayName":"Contractors","members":["$alice","$bob"]}`,
+		`{"displayName":"Empty"}`,
+		`{"displayName":"Dup","members":["$alice","$alice"]}`,
+		`{"displayName":"Ghost","members":["ghost"]}`,
+		`{"displayName":"Bad","members":["$alice:groups"]}`,
+		`{"displayName":"  "}`,
+		`{"displayName":null}`,
+		`{"displayName":"Admins"}`,
+		`{"displayName":"X","addMembers":["$bob"],"removeMembers":["$alice"]}`,
+		`{"displayName":"X","members":"$alice"}`,
+		`{"displayName":7}`,
+	) {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if len(body) > maxFuzzBody {
+			t.Skip()
+		}
+		body = bytes.ReplaceAll(bytes.ReplaceAll(body, []byte("$alice"), []byte(s.ids["alice"])), []byte("$bob"), []byte(s.ids["bob"]))
+		res := s.send(t, http.MethodPost, s.admin()+"/groups", s.tn.AdminToken, "application/json", body)
+		checkAdmin(t, body, res)
+		if res.status != http.StatusCreated {
+			return
+		}
+		id := res.id(t, http.StatusCreated)
+		checkAdmin(t, body, s.send(t, http.MethodPatch, s.admin()+"/groups/"+id, s.tn.AdminToken, "application/json", body))
+		s.send(t, http.MethodDelete, s.admin()+"/groups/"+id, s.tn.AdminToken, "", nil).decode(t, http.StatusOK, nil)
+	})
+}
+
 // FuzzAdminProvisioning: PUT /admin/v1/tenants/{t}/provisioning with a fuzzed body.
 func FuzzAdminProvisioning(f *testing.F) {
 	s := newFuzzServer(f, nil)

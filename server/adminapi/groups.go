@@ -19,19 +19,31 @@ type groupJSON struct {
 	Version     int64             `json:"version"`
 	Created     time.Time         `json:"created"`
 	Modified    time.Time         `json:"modified"`
+	ManagedBy   string            `json:"managedBy"`
 	Grants      []provision.Grant `json:"grants"`
 }
 
-// groupDetailJSON is GET groups/{id}: the group and its members' user ids.
+// groupDetailJSON is one group with its members' user ids, and the edit-lock
+// policy's warnings after a change.
 type groupDetailJSON struct {
 	groupJSON
-	Members []string `json:"members"`
+	Members  []string `json:"members"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// groupBody is a group as an admin makes or changes it in the app. In a
+// PATCH, an absent field stays.
+type groupBody struct {
+	DisplayName   *string  `json:"displayName"`
+	Members       []string `json:"members"`       // on create
+	AddMembers    []string `json:"addMembers"`    // on PATCH
+	RemoveMembers []string `json:"removeMembers"` // on PATCH
 }
 
 func groupView(g provision.Group, grants []provision.Grant) groupJSON {
 	str := func(k string) string { v, _ := g.Attrs[k].(string); return v }
 	return groupJSON{ID: g.ID, DisplayName: str("displayName"), ExternalID: str("externalId"),
-		Version: g.Version, Created: g.Created, Modified: g.Modified, Grants: grants}
+		Version: g.Version, Created: g.Created, Modified: g.Modified, ManagedBy: g.ManagedBy, Grants: grants}
 }
 
 // listGroups lists the tenant's groups with their grants, oldest first:
@@ -71,9 +83,14 @@ func (a *API) listGroups(c *fiber.Ctx) error {
 
 // getGroup shows one group with its members and grants.
 func (a *API) getGroup(c *fiber.Ctx) error {
+	return a.showGroup(c, http.StatusOK, param(c, "id"), nil)
+}
+
+// showGroup answers with a group as it now is: members, grants, ETag.
+func (a *API) showGroup(c *fiber.Ctx, status int, id string, warnings []string) error {
 	ctx, cancel := a.ctx()
 	defer cancel()
-	tenant, id := param(c, "tenant"), param(c, "id")
+	tenant := param(c, "tenant")
 	g, err := a.svc.GetGroup(ctx, tenant, id, true)
 	if err != nil {
 		return a.fail(c, err)
@@ -82,12 +99,69 @@ func (a *API) getGroup(c *fiber.Ctx) error {
 	if err != nil {
 		return a.fail(c, err)
 	}
-	v := groupDetailJSON{groupJSON: groupView(g, grants[id]), Members: g.Members}
+	v := groupDetailJSON{groupJSON: groupView(g, grants[id]), Members: g.Members, Warnings: warnings}
 	if v.Members == nil {
 		v.Members = []string{}
 	}
 	c.Set(fiber.HeaderETag, g.ETag())
-	return c.JSON(v)
+	return c.Status(status).JSON(v)
+}
+
+// createGroup makes an app group: {"displayName", "members": [user ids]}.
+func (a *API) createGroup(c *fiber.Ctx) error {
+	var in groupBody
+	if err := decodeStrict(c.Body(), &in); err != nil || in.DisplayName == nil || in.AddMembers != nil || in.RemoveMembers != nil {
+		detail := `the body must be {"displayName": "...", "members": ["user id", ...]}`
+		if err != nil {
+			detail += ": " + err.Error()
+		}
+		return Problem(c, http.StatusBadRequest, detail)
+	}
+	ctx, cancel := a.ctx()
+	defer cancel()
+	g, warnings, err := a.svc.CreateManualGroup(ctx, param(c, "tenant"), *in.DisplayName, in.Members, actorOf(c))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return a.showGroup(c, http.StatusCreated, g.ID, warnings)
+}
+
+// patchGroup renames a group or changes its members by hand:
+// {"displayName", "addMembers", "removeMembers"}, each optional; If-Match
+// makes it conditional.
+func (a *API) patchGroup(c *fiber.Ctx) error {
+	var in groupBody
+	if err := decodeStrict(c.Body(), &in); err != nil || in.Members != nil {
+		detail := `the body must be {"displayName": "...", "addMembers": [...], "removeMembers": [...]}, each optional`
+		if err != nil {
+			detail += ": " + err.Error()
+		}
+		return Problem(c, http.StatusBadRequest, detail)
+	}
+	ctx, cancel := a.ctx()
+	defer cancel()
+	id := param(c, "id")
+	_, warnings, err := a.svc.UpdateManualGroup(ctx, param(c, "tenant"), id, c.Get(fiber.HeaderIfMatch), in.DisplayName,
+		provision.MemberChange{Add: in.AddMembers, Remove: in.RemoveMembers}, actorOf(c))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return a.showGroup(c, http.StatusOK, id, warnings)
+}
+
+// deleteGroup deletes a group by hand; its grants go with it.
+func (a *API) deleteGroup(c *fiber.Ctx) error {
+	ctx, cancel := a.ctx()
+	defer cancel()
+	id := param(c, "id")
+	warnings, err := a.svc.DeleteManualGroup(ctx, param(c, "tenant"), id, c.Get(fiber.HeaderIfMatch), actorOf(c))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	if warnings == nil {
+		warnings = []string{}
+	}
+	return c.JSON(fiber.Map{"id": id, "deleted": true, "warnings": warnings})
 }
 
 // pageParams reads a list's startIndex (1-based, default 1) and count

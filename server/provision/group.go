@@ -18,6 +18,9 @@ type Group struct {
 	Modified time.Time
 	Attrs    map[string]any
 	Members  []string
+	// ManagedBy is "scim" (from the identity provider) or "manual" (made in
+	// the app, until the identity provider writes to it).
+	ManagedBy string
 }
 
 // ETag is the weak entity tag of this version of the group.
@@ -47,6 +50,7 @@ func (s *Service) CreateGroup(ctx context.Context, tenant string, attrs map[stri
 	members = dedupe(members)
 	now := s.now().UTC()
 	rec.ID, rec.Version, rec.Created, rec.Modified = newID(), 1, now, now
+	rec.ManagedBy = managedBy(a)
 	changes := diff(nil, doc)
 	if len(members) > 0 {
 		changes = append(changes, Change{Attribute: "members", Added: anySlice(members)})
@@ -96,53 +100,80 @@ func (s *Service) PatchGroup(ctx context.Context, tenant, id, ifMatch string, a 
 }
 
 func (s *Service) updateGroup(ctx context.Context, tenant, id, ifMatch string, a Actor, action string, change func(map[string]any) (map[string]any, MemberChange, error)) (Group, error) {
+	g, _, err := s.updateGroupChecked(ctx, tenant, id, ifMatch, a, action, nil, change)
+	return g, err
+}
+
+// groupCheck decides a manual change to a group, read as prev, from old to
+// new attributes with the member change; it returns the policy's warnings.
+type groupCheck func(ctx context.Context, prev storage.Group, old, new map[string]any, members MemberChange) ([]string, error)
+
+// updateGroupChecked is updateGroup with a check of each attempt's change
+// against the version it applies to (nil for SCIM). A SCIM write to a group
+// made in the app takes it over: it is SCIM-managed from then on.
+func (s *Service) updateGroupChecked(ctx context.Context, tenant, id, ifMatch string, a Actor, action string, check groupCheck, change func(map[string]any) (map[string]any, MemberChange, error)) (Group, []string, error) {
 	for attempt := 0; attempt < s.opts.WriteRetries; attempt++ {
 		prev, err := s.store.GetGroup(ctx, tenant, id)
 		if err != nil {
-			return Group{}, fromStorage(err, "group "+id)
+			return Group{}, nil, fromStorage(err, "group "+id)
 		}
 		if !etagMatches(ifMatch, prev.Version) {
-			return Group{}, errPrecondition
+			return Group{}, nil, errPrecondition
 		}
 		old, err := decodeDoc(prev.Doc)
 		if err != nil {
-			return Group{}, err
+			return Group{}, nil, err
 		}
 		work, err := decodeDoc(prev.Doc)
 		if err != nil {
-			return Group{}, err
+			return Group{}, nil, err
 		}
 		next, members, err := change(work)
 		if err != nil {
-			return Group{}, err
+			return Group{}, nil, err
 		}
 		doc, raw, err := canonical(next)
 		if err != nil {
-			return Group{}, err
+			return Group{}, nil, err
 		}
 		members.Add, members.Remove = dedupe(members.Add), dedupe(members.Remove)
 		sameDoc := bytes.Equal(raw, prev.Doc)
 		if sameDoc && members.empty() {
-			return groupView(prev, old, nil), nil
+			return groupView(prev, old, nil), nil, nil
 		}
-		if sameDoc && !members.Replace && ifMatch == "" {
+		var warnings []string
+		if check != nil {
+			if warnings, err = check(ctx, prev, old, doc, members); err != nil {
+				return Group{}, nil, err
+			}
+		}
+		takeover := a.Source == SCIM.Source && prev.ManagedBy == "manual"
+		// A checked change must land on the version it was checked against,
+		// and a takeover must rewrite the record: neither takes the
+		// version-free member path.
+		if sameDoc && !members.Replace && ifMatch == "" && check == nil && !takeover {
 			// Only members change, and sets need no read-modify-write: skip
 			// the version check so that concurrent member PATCHes all land.
 			ev := s.event(a, action, "Group", id, []Change{{Attribute: "members", Added: anySlice(members.Add), Removed: anySlice(members.Remove)}})
 			now := s.now().UTC()
 			v, err := s.store.ChangeMembers(ctx, tenant, id, members.Add, members.Remove, now, ev.encode())
 			if err != nil {
-				return Group{}, fromStorage(err, "group "+id)
+				return Group{}, nil, fromStorage(err, "group "+id)
 			}
 			prev.Version, prev.Modified = v, now
-			return groupView(prev, old, nil), nil
+			return groupView(prev, old, nil), nil, nil
 		}
 		rec, err := groupRecord(doc, raw)
 		if err != nil {
-			return Group{}, err
+			return Group{}, nil, err
 		}
 		rec.ID, rec.Version, rec.Created, rec.Modified = prev.ID, prev.Version+1, prev.Created, s.now().UTC()
+		rec.ManagedBy = prev.ManagedBy
 		changes := diff(old, doc)
+		if takeover {
+			rec.ManagedBy = "scim"
+			changes = append(changes, Change{Attribute: "managedBy", Old: "manual", New: "scim"})
+		}
 		if !members.empty() {
 			c := Change{Attribute: "members", Added: anySlice(members.Add), Removed: anySlice(members.Remove)}
 			if members.Replace {
@@ -154,16 +185,16 @@ func (s *Service) updateGroup(ctx context.Context, tenant, id, ifMatch string, a
 		err = s.store.UpdateGroup(ctx, tenant, prev, rec, storage.MemberChange(members), ev.encode())
 		if errors.Is(err, storage.ErrVersionConflict) {
 			if ifMatch != "" {
-				return Group{}, errPrecondition
+				return Group{}, nil, errPrecondition
 			}
 			continue
 		}
 		if err != nil {
-			return Group{}, fromStorage(err, "group "+id)
+			return Group{}, nil, fromStorage(err, "group "+id)
 		}
-		return groupView(rec, doc, nil), nil
+		return groupView(rec, doc, nil), warnings, nil
 	}
-	return Group{}, &Error{Kind: KindConflict, Detail: "group " + id + " kept changing concurrently; try again"}
+	return Group{}, nil, &Error{Kind: KindConflict, Detail: "group " + id + " kept changing concurrently; try again"}
 }
 
 // DeleteGroup deletes a group. Returns KindNotFound, KindPrecondition, KindUnavailable.
@@ -294,7 +325,7 @@ func decodeGroup(rec storage.Group) (Group, error) {
 }
 
 func groupView(rec storage.Group, doc map[string]any, members []string) Group {
-	return Group{ID: rec.ID, Version: rec.Version, Created: rec.Created, Modified: rec.Modified, Attrs: doc, Members: members}
+	return Group{ID: rec.ID, Version: rec.Version, Created: rec.Created, Modified: rec.Modified, Attrs: doc, Members: members, ManagedBy: string(groupManager(rec))}
 }
 
 func dedupe(ids []string) []string {

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/scimd/scimd/policies"
 	"github.com/scimd/scimd/storage"
@@ -22,7 +23,7 @@ func (s *Service) CreateManualUser(ctx context.Context, tenant string, attrs map
 		attributes = append(attributes, k)
 	}
 	sort.Strings(attributes)
-	warnings, err := s.checkEdit(ctx, tenant, policies.ActionCreate, "", attributes)
+	warnings, err := s.checkEdit(ctx, tenant, policies.EditInput{Action: policies.ActionCreate, Attributes: attributes})
 	if err != nil {
 		return User{}, nil, err
 	}
@@ -49,7 +50,7 @@ func (s *Service) UpdateManualUser(ctx context.Context, tenant, id, ifMatch stri
 		case !wasActive && isActive:
 			action = policies.ActionReactivate
 		}
-		return s.checkEdit(ctx, tenant, action, policies.ManagedBy(prev.ManagedBy), attributes)
+		return s.checkEdit(ctx, tenant, policies.EditInput{Action: action, ManagedBy: policies.ManagedBy(prev.ManagedBy), Attributes: attributes})
 	}
 	return s.updateUser(ctx, tenant, id, ifMatch, a, "user.update", check, func(doc map[string]any) (map[string]any, error) {
 		if err := apply(doc); err != nil {
@@ -59,13 +60,15 @@ func (s *Service) UpdateManualUser(ctx context.Context, tenant, id, ifMatch stri
 	})
 }
 
-// checkEdit asks the edit-lock policy about a manual change.
-func (s *Service) checkEdit(ctx context.Context, tenant string, action policies.Action, managedBy policies.ManagedBy, attributes []string) ([]string, error) {
+// checkEdit asks the edit-lock policy about a manual change, in the
+// tenant's mode (in.Mode is set here).
+func (s *Service) checkEdit(ctx context.Context, tenant string, in policies.EditInput) ([]string, error) {
 	t, err := s.store.GetTenant(ctx, tenant)
 	if err != nil {
 		return nil, fromStorage(err, "tenant")
 	}
-	d, err := s.policy.CheckEdit(ctx, policies.EditInput{Mode: policies.Mode(t.Mode), Action: action, ManagedBy: managedBy, Attributes: attributes})
+	in.Mode = policies.Mode(t.Mode)
+	d, err := s.policy.CheckEdit(ctx, in)
 	if err != nil {
 		return nil, policyError(err)
 	}
@@ -73,6 +76,76 @@ func (s *Service) checkEdit(ctx context.Context, tenant string, action policies.
 		return nil, &Error{Kind: KindForbidden, Detail: d.Reason}
 	}
 	return d.Warnings, nil
+}
+
+// CreateManualGroup makes a group in the app (an app group, to grant roles
+// through), if the edit-lock policy allows it in the tenant's mode; members
+// are user ids. It returns the policy's warnings with the group.
+// Returns KindForbidden (the policy's reason), and what CreateGroup returns.
+func (s *Service) CreateManualGroup(ctx context.Context, tenant, displayName string, members []string, a Actor) (Group, []string, error) {
+	attributes := []string{"displayName"}
+	if len(members) > 0 {
+		attributes = append(attributes, "members")
+	}
+	warnings, err := s.checkEdit(ctx, tenant, policies.EditInput{Resource: policies.ResourceGroup, Action: policies.ActionCreate, Attributes: attributes})
+	if err != nil {
+		return Group{}, nil, err
+	}
+	g, err := s.CreateGroup(ctx, tenant, map[string]any{"displayName": displayName}, members, a)
+	return g, warnings, err
+}
+
+// UpdateManualGroup renames a group (when displayName is not nil) and
+// changes its members by hand. The edit-lock policy decides, given the
+// tenant's mode, who manages the group and what changes, against the very
+// version the change is written over.
+// Returns KindForbidden (the policy's reason), and what PatchGroup returns.
+func (s *Service) UpdateManualGroup(ctx context.Context, tenant, id, ifMatch string, displayName *string, members MemberChange, a Actor) (Group, []string, error) {
+	check := func(ctx context.Context, prev storage.Group, old, new map[string]any, mc MemberChange) ([]string, error) {
+		var attributes []string
+		for _, c := range diff(old, new) {
+			attributes = append(attributes, c.Attribute)
+		}
+		if !mc.empty() {
+			attributes = append(attributes, "members")
+		}
+		return s.checkEdit(ctx, tenant, policies.EditInput{Resource: policies.ResourceGroup, Action: policies.ActionUpdate,
+			ManagedBy: groupManager(prev), Attributes: attributes})
+	}
+	return s.updateGroupChecked(ctx, tenant, id, ifMatch, a, "group.update", check, func(doc map[string]any) (map[string]any, MemberChange, error) {
+		if displayName != nil {
+			doc["displayName"] = strings.TrimSpace(*displayName)
+		}
+		return doc, members, nil
+	})
+}
+
+// DeleteManualGroup deletes a group by hand if the edit-lock policy allows
+// it, and returns the policy's warnings.
+// Returns KindForbidden (the policy's reason), and what DeleteGroup returns.
+func (s *Service) DeleteManualGroup(ctx context.Context, tenant, id, ifMatch string, a Actor) ([]string, error) {
+	prev, err := s.store.GetGroup(ctx, tenant, id)
+	if err != nil {
+		return nil, fromStorage(err, "group "+id)
+	}
+	if !etagMatches(ifMatch, prev.Version) {
+		return nil, errPrecondition
+	}
+	warnings, err := s.checkEdit(ctx, tenant, policies.EditInput{Resource: policies.ResourceGroup, Action: policies.ActionDelete, ManagedBy: groupManager(prev)})
+	if err != nil {
+		return nil, err
+	}
+	ev := s.event(a, "group.delete", "Group", id, nil)
+	return warnings, fromStorage(s.store.DeleteGroup(ctx, tenant, id, ev.encode()), "group "+id)
+}
+
+// groupManager is who manages a stored group; records written before groups
+// could be made in the app have none and came from SCIM.
+func groupManager(g storage.Group) policies.ManagedBy {
+	if g.ManagedBy == "" {
+		return policies.ManagedBySCIM
+	}
+	return policies.ManagedBy(g.ManagedBy)
 }
 
 func activeOf(doc map[string]any) bool {
