@@ -81,7 +81,8 @@ func (s *Store) runScript(ctx context.Context, op string, script *redis.Script, 
 // same round trip (WAIT counts the replicas that have this connection's
 // writes), and a write too few replicas confirmed is ErrUnavailable: it
 // may be lost in a failover, so it is not acknowledged. Its effect may
-// still be there; every write is safe to send again.
+// still be there: sent again, a create answers a conflict and a change
+// applies again.
 func (s *Store) eval(ctx context.Context, op string, script *redis.Script, keys []string, args []any) (any, error) {
 	if s.opts.WaitReplicas <= 0 {
 		res, err := script.Run(ctx, s.rdb, keys, args...).Result()
@@ -131,6 +132,12 @@ func (s *Store) evalWait(ctx context.Context, c redis.Cmdable, script *redis.Scr
 	if err != nil {
 		return nil, err
 	}
+	// WAIT counts replicas up to this connection's last write; a script
+	// that refused wrote nothing, so its answer stands whatever WAIT says
+	// (every script checks everything before its first write).
+	if !succeeded(ev.Val()) {
+		return ev.Val(), nil
+	}
 	n, err := wait.Int64()
 	if err != nil {
 		return nil, err
@@ -139,6 +146,16 @@ func (s *Store) evalWait(ctx context.Context, c redis.Cmdable, script *redis.Scr
 		return nil, fmt.Errorf("%w: %d of %d replicas confirmed the write within %s", ErrNotReplicated, n, s.opts.WaitReplicas, s.opts.WaitTimeout)
 	}
 	return ev.Val(), nil
+}
+
+// succeeded reports whether a script's reply is {0, ...}: it wrote.
+func succeeded(res any) bool {
+	arr, ok := res.([]any)
+	if !ok || len(arr) == 0 {
+		return false
+	}
+	code, ok := arr[0].(int64)
+	return ok && code == codeOK
 }
 
 // scriptResult maps a script's reply to nil or a sentinel error. Every type
