@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -186,6 +187,18 @@ func (s *Store) updateGroup(ctx context.Context, tenant string, prev, g Group, r
 // it gives up with ErrVersionConflict.
 // Returns ErrNotFound, ErrVersionConflict, ErrUnavailable.
 func (s *Store) DeleteGroup(ctx context.Context, tenant, id string, audit []byte) error {
+	return s.deleteGroupIf(ctx, tenant, id, 0, audit)
+}
+
+// DeleteGroupAt deletes a group if it is still at version, the one the
+// caller read (and decided on). Returns ErrVersionConflict when it moved,
+// and what DeleteGroup returns.
+func (s *Store) DeleteGroupAt(ctx context.Context, tenant, id string, version int64, audit []byte) error {
+	return s.deleteGroupIf(ctx, tenant, id, version, audit)
+}
+
+// deleteGroupIf deletes a group at version, or at any version when 0.
+func (s *Store) deleteGroupIf(ctx context.Context, tenant, id string, version int64, audit []byte) error {
 	if !validRecordID(id) {
 		return notFound("group")
 	}
@@ -197,6 +210,11 @@ func (s *Store) DeleteGroup(ctx context.Context, tenant, id string, audit []byte
 		if err != nil {
 			return err
 		}
+		if version != 0 && snap.version != strconv.FormatInt(version, 10) {
+			return fmt.Errorf("%w: group %s is at version %s, not %d", ErrVersionConflict, id, snap.version, version)
+		}
+		// The script deletes only the snapshot's version; if the group
+		// moved since, read again (and check the version again).
 		if err := s.deleteGroup(ctx, tenant, snap, audit); !errors.Is(err, errRetry) {
 			return err
 		}

@@ -251,7 +251,13 @@ func TestDeleteGroup(t *testing.T) {
 		must(t, e.s.CreateGroup(ctx, e.tenant, g, []string{"u1", "u2"}, nil))
 		must(t, e.s.CreateGroup(ctx, e.tenant, group("h", "Other"), []string{"u1"}, nil))
 
-		must(t, e.s.DeleteGroup(ctx, e.tenant, "g", []byte(`{"op":"delete"}`)))
+		// At a version it is not at (1 after the create), nothing goes.
+		checkErr(t, e.s.DeleteGroupAt(ctx, e.tenant, "g", 2, nil), ErrVersionConflict)
+		if _, err := e.s.GetGroup(ctx, e.tenant, "g"); err != nil {
+			t.Fatalf("a refused delete removed the group: %v", err)
+		}
+		must(t, e.s.DeleteGroupAt(ctx, e.tenant, "g", 1, []byte(`{"op":"delete"}`)))
+		checkErr(t, e.s.DeleteGroupAt(ctx, e.tenant, "g", 1, nil), ErrNotFound)
 
 		_, err := e.s.GetGroup(ctx, e.tenant, "g")
 		checkErr(t, err, ErrNotFound)

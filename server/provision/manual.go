@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 
@@ -91,7 +92,7 @@ func (s *Service) CreateManualGroup(ctx context.Context, tenant, displayName str
 	if err != nil {
 		return Group{}, nil, err
 	}
-	g, err := s.CreateGroup(ctx, tenant, map[string]any{"displayName": displayName}, members, a)
+	g, err := s.CreateGroup(ctx, tenant, map[string]any{"displayName": strings.TrimSpace(displayName)}, members, a)
 	return g, warnings, err
 }
 
@@ -124,19 +125,31 @@ func (s *Service) UpdateManualGroup(ctx context.Context, tenant, id, ifMatch str
 // it, and returns the policy's warnings.
 // Returns KindForbidden (the policy's reason), and what DeleteGroup returns.
 func (s *Service) DeleteManualGroup(ctx context.Context, tenant, id, ifMatch string, a Actor) ([]string, error) {
-	prev, err := s.store.GetGroup(ctx, tenant, id)
-	if err != nil {
-		return nil, fromStorage(err, "group "+id)
+	for attempt := 0; attempt < s.opts.WriteRetries; attempt++ {
+		prev, err := s.store.GetGroup(ctx, tenant, id)
+		if err != nil {
+			return nil, fromStorage(err, "group "+id)
+		}
+		if !etagMatches(ifMatch, prev.Version) {
+			return nil, errPrecondition
+		}
+		warnings, err := s.checkEdit(ctx, tenant, policies.EditInput{Resource: policies.ResourceGroup, Action: policies.ActionDelete, ManagedBy: groupManager(prev)})
+		if err != nil {
+			return nil, err
+		}
+		// Delete the version the policy decided on: a SCIM takeover in
+		// between must not be deleted by a decision about an app group.
+		ev := s.event(a, "group.delete", "Group", id, nil)
+		err = s.store.DeleteGroupAt(ctx, tenant, id, prev.Version, ev.encode())
+		if errors.Is(err, storage.ErrVersionConflict) {
+			if ifMatch != "" {
+				return nil, errPrecondition
+			}
+			continue
+		}
+		return warnings, fromStorage(err, "group "+id)
 	}
-	if !etagMatches(ifMatch, prev.Version) {
-		return nil, errPrecondition
-	}
-	warnings, err := s.checkEdit(ctx, tenant, policies.EditInput{Resource: policies.ResourceGroup, Action: policies.ActionDelete, ManagedBy: groupManager(prev)})
-	if err != nil {
-		return nil, err
-	}
-	ev := s.event(a, "group.delete", "Group", id, nil)
-	return warnings, fromStorage(s.store.DeleteGroup(ctx, tenant, id, ev.encode()), "group "+id)
+	return nil, &Error{Kind: KindConflict, Detail: "group " + id + " kept changing concurrently; try again"}
 }
 
 // groupManager is who manages a stored group; records written before groups

@@ -181,6 +181,10 @@ func (s meteredStore) DeleteGroup(ctx context.Context, tenant, id string, audit 
 	return s.wrote(s.store.DeleteGroup(ctx, tenant, id, audit), audit)
 }
 
+func (s meteredStore) DeleteGroupAt(ctx context.Context, tenant, id string, version int64, audit []byte) error {
+	return s.wrote(s.store.DeleteGroupAt(ctx, tenant, id, version, audit), audit)
+}
+
 func (s meteredStore) FindGroups(ctx context.Context, tenant string, by storage.GroupIndex, value string) ([]string, error) {
 	ids, err := s.store.FindGroups(ctx, tenant, by, value)
 	return ids, s.seen(err)

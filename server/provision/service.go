@@ -46,6 +46,7 @@ type store interface {
 	GetGroups(ctx context.Context, tenant string, ids []string) ([]storage.Group, error)
 	UpdateGroup(ctx context.Context, tenant string, prev, g storage.Group, change storage.MemberChange, audit []byte) error
 	DeleteGroup(ctx context.Context, tenant, id string, audit []byte) error
+	DeleteGroupAt(ctx context.Context, tenant, id string, version int64, audit []byte) error
 	FindGroups(ctx context.Context, tenant string, by storage.GroupIndex, value string) ([]string, error)
 	PageGroups(ctx context.Context, tenant string, offset, count int) ([]string, int64, error)
 	ScanGroups(ctx context.Context, tenant string, fn func([]storage.Group) bool) error
