@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -8,22 +9,42 @@ import (
 )
 
 // silentConns is a listener that remembers the connections that have not
-// sent a byte yet, so that a shutdown can close them.
+// sent a request byte yet, so that a shutdown can close them.
 //
-// fasthttp counts a new connection as active as soon as it starts waiting
-// for the first request, so its graceful shutdown waits for a connection
-// that never sends one (a load balancer's spare, a port scan) until the
-// read timeout, 30 s, past our 15 s deadline. net/http closes such
-// connections after 5 s. Nothing is in flight on them: closing them is safe
-// once they have had a moment to send their request.
+// fasthttp counts a new connection as active as soon as it waits for the
+// first request, so its graceful shutdown waits for a connection that never
+// sends one (a load balancer's spare, a port probe) until the read timeout,
+// 30 s, past our 15 s deadline. net/http closes such connections after 5 s.
+// Nothing is in flight on them: closing them is safe once they have had a
+// moment to send their request.
+//
+// Over TLS it must wrap the TLS listener: a completed handshake is not a
+// request, and fasthttp learns that a connection is TLS from the
+// connection's own methods, which the wrapper keeps.
 type silentConns struct {
 	net.Listener
 	mu     sync.Mutex
-	silent map[*watchedConn]time.Time // accepted at
+	silent map[*watch]struct{}
 }
 
 func newSilentConns(ln net.Listener) *silentConns {
-	return &silentConns{Listener: ln, silent: map[*watchedConn]time.Time{}}
+	return &silentConns{Listener: ln, silent: map[*watch]struct{}{}}
+}
+
+// The states of a watched connection: it either speaks first or is closed
+// silent first, never both.
+const (
+	silentState int32 = iota
+	spokeState
+	closingState
+)
+
+// watch is what silentConns keeps of one connection.
+type watch struct {
+	l        *silentConns
+	conn     net.Conn
+	accepted time.Time
+	state    atomic.Int32
 }
 
 func (l *silentConns) Accept() (net.Conn, error) {
@@ -31,53 +52,84 @@ func (l *silentConns) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	wc := &watchedConn{Conn: c, l: l}
+	w := &watch{l: l, conn: c, accepted: time.Now()}
 	l.mu.Lock()
-	l.silent[wc] = time.Now()
+	l.silent[w] = struct{}{}
 	l.mu.Unlock()
-	return wc, nil
+	if tc, ok := c.(*tls.Conn); ok {
+		return &watchedTLSConn{Conn: tc, w: w}, nil
+	}
+	return &watchedConn{Conn: c, w: w}, nil
 }
 
-func (l *silentConns) forget(c *watchedConn) {
+func (l *silentConns) forget(w *watch) {
 	l.mu.Lock()
-	delete(l.silent, c)
+	delete(l.silent, w)
 	l.mu.Unlock()
 }
 
-// closeSilent closes every connection accepted more than grace ago that
-// has not sent a byte, and returns how many it closed.
+// closeSilent closes every connection accepted more than grace ago that has
+// not sent a byte, and returns how many it closed.
 func (l *silentConns) closeSilent(grace time.Duration) int {
 	before := time.Now().Add(-grace)
-	var conns []*watchedConn
+	var due []*watch
 	l.mu.Lock()
-	for c, at := range l.silent {
-		if at.Before(before) {
-			conns = append(conns, c)
+	for w := range l.silent {
+		if w.accepted.Before(before) {
+			due = append(due, w)
 		}
 	}
 	l.mu.Unlock()
-	for _, c := range conns {
-		_ = c.Close()
+	closed := 0
+	for _, w := range due {
+		// A connection that spoke meanwhile keeps its request.
+		if w.state.CompareAndSwap(silentState, closingState) {
+			_ = w.conn.Close()
+			l.forget(w)
+			closed++
+		}
 	}
-	return len(conns)
+	return closed
+}
+
+// read records that the connection spoke.
+func (w *watch) read(n int) {
+	if n > 0 && w.state.CompareAndSwap(silentState, spokeState) {
+		w.l.forget(w)
+	}
 }
 
 type watchedConn struct {
 	net.Conn
-	l     *silentConns
-	spoke atomic.Bool
+	w *watch
 }
 
 func (c *watchedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 && !c.spoke.Load() {
-		c.spoke.Store(true)
-		c.l.forget(c)
-	}
+	c.w.read(n)
 	return n, err
 }
 
 func (c *watchedConn) Close() error {
-	c.l.forget(c)
+	c.w.l.forget(c.w)
+	return c.Conn.Close()
+}
+
+// watchedTLSConn keeps *tls.Conn's methods (Handshake, ConnectionState),
+// by which fasthttp tells a TLS connection. Read returns request bytes only
+// after the handshake, so a handshake alone is not speaking.
+type watchedTLSConn struct {
+	*tls.Conn
+	w *watch
+}
+
+func (c *watchedTLSConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.w.read(n)
+	return n, err
+}
+
+func (c *watchedTLSConn) Close() error {
+	c.w.l.forget(c.w)
 	return c.Conn.Close()
 }

@@ -137,9 +137,8 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 }
 
 // listen opens the API's listener: plain TCP, or TLS 1.2+ with the given
-// certificate, loaded now so that a bad file stops the start. The TCP
-// listener under TLS is also returned, to close silent connections at
-// shutdown.
+// certificate, loaded now so that a bad file stops the start. It is
+// watched for connections that send nothing, to close them at shutdown.
 func listen(addr, certFile, keyFile string) (net.Listener, *silentConns, error) {
 	var tc *tls.Config
 	if certFile != "" {
@@ -154,10 +153,11 @@ func listen(addr, certFile, keyFile string) (net.Listener, *silentConns, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("--addr: %w", err)
 	}
-	silent := newSilentConns(tcp)
+	var ln net.Listener = tcp
 	if tc != nil {
-		return tls.NewListener(silent, tc), silent, nil
+		ln = tls.NewListener(tcp, tc)
 	}
+	silent := newSilentConns(ln)
 	return silent, silent, nil
 }
 
