@@ -132,7 +132,10 @@ func errorHandler(c *fiber.Ctx, err error) error {
 		status, detail = fe.Code, fe.Message
 	} else {
 		// The route template, not the path: a SCIM path can hold a userName.
-		_, route := classify(c.Path())
+		api, route := classify(c.Path())
+		if api == apiAdmin {
+			route = adminRoute(c.Route().Path)
+		}
 		slog.Error("unhandled error", "request_id", c.Locals(requestIDLocal), "route", route, "err", err)
 	}
 	if status == http.StatusRequestEntityTooLarge {

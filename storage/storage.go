@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -197,15 +198,33 @@ type MemberChange struct {
 	Remove  []string
 }
 
-// Ping checks that Redis answers: every master of a cluster. Returns
-// ErrUnavailable.
+// Ping checks that Redis answers; on a cluster, that some master does.
+// Returns ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		// A cluster's PING reaches one node; each master holds some
-		// tenants, and a tenant whose master is down cannot be served.
-		if err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			return c.Ping(ctx).Err()
-		}); err != nil {
+		// A cluster's PING reaches one random node, so one master down
+		// would make readiness flap. Every master is asked instead, and
+		// only all of them down makes this instance unready: a master
+		// down affects its tenants on every instance alike (their
+		// requests answer 503), and taking every instance out of the
+		// load balancer would take the other tenants down with them.
+		var (
+			mu       sync.Mutex
+			answered int
+		)
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			if err := c.Ping(ctx).Err(); err != nil {
+				return nil // counted by its absence
+			}
+			mu.Lock()
+			answered++
+			mu.Unlock()
+			return nil
+		})
+		if err == nil && answered == 0 {
+			err = errors.New("no cluster master answers")
+		}
+		if err != nil {
 			return unavailable("ping", err)
 		}
 		return nil

@@ -146,6 +146,9 @@ func interpolate(s string, vars map[string]string) (string, error) {
 	return out, errors.Join(errs...)
 }
 
+// tenantToken matches the tokens provision makes: scimd_<kind>_<43 base64url>.
+var tenantToken = regexp.MustCompile(`scimd_[a-z]+_[A-Za-z0-9_-]{43}`)
+
 var interpolation = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}`)
 
 func TestInterpolate(t *testing.T) {
@@ -234,6 +237,19 @@ func (p *scimdProcess) start(t *testing.T) {
 			t.Fatalf("%s not ready after 30s (%v); its output:\n%s", p.name, err, p.log)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// running reports whether the process was started and has not exited.
+func (p *scimdProcess) running() bool {
+	if p.cmd == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
 	}
 }
 
@@ -345,7 +361,7 @@ func startDeployment(t *testing.T) *deployment {
 			args:    args, env: envList, addr: addr, log: &syncBuffer{},
 		}
 		t.Cleanup(func() {
-			if p.cmd != nil && p.cmd.ProcessState == nil {
+			if p.running() {
 				if code := p.stop(t); code != 0 {
 					t.Errorf("%s exited with %d at the end; its output:\n%s", name, code, p.log)
 				}
@@ -397,6 +413,10 @@ func TestDeployment(t *testing.T) {
 					if strings.Contains(line, tok) {
 						t.Errorf("%s logged a token: %q", p.name, line)
 					}
+				}
+				// Every tenant token, from any subtest, has this shape.
+				if tenantToken.MatchString(line) {
+					t.Errorf("%s logged something shaped like a tenant token: %q", p.name, line)
 				}
 			}
 		}

@@ -18,11 +18,12 @@ import (
 
 // Server is one redis-server (or sentinel) process.
 type Server struct {
-	t    testing.TB
-	Port int
-	Dir  string
-	args []string
-	cmd  *exec.Cmd
+	t      testing.TB
+	Port   int
+	Dir    string
+	args   []string
+	cmd    *exec.Cmd
+	killed bool // by Kill, since the last start
 }
 
 // Binary returns redis-server's path. Without one the test is skipped, or
@@ -97,7 +98,7 @@ func (s *Server) run() {
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	s.cmd = cmd
+	s.cmd, s.killed = cmd, false
 	s.t.Cleanup(s.Kill)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -121,9 +122,10 @@ func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 
 // Kill stops the process the hard way, as a crash would. Safe to call twice.
 func (s *Server) Kill() {
-	if s.cmd == nil || s.cmd.Process == nil || s.cmd.ProcessState != nil {
+	if s.cmd == nil || s.cmd.Process == nil || s.killed {
 		return
 	}
+	s.killed = true
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	_, _ = s.cmd.Process.Wait()
 }
