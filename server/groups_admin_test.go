@@ -41,6 +41,13 @@ func TestAppGroups(t *testing.T) {
 		patched := do(http.MethodPatch, "/groups/"+appID, map[string]any{"addMembers": []string{scimUser}, "displayName": "Contractors & Staff"}, 200).json()
 		eq(t, len(asList(patched["members"])), 2)
 		eq(t, patched["displayName"], "Contractors & Staff")
+		// A user's page names its groups, app and SCIM alike.
+		var inGroups []string
+		for _, g := range asList(do(http.MethodGet, "/users/"+scimUser, nil, 200).json()["groups"]) {
+			inGroups = append(inGroups, fmt.Sprint(path(g, "displayName"), "/", path(g, "managedBy")))
+		}
+		eq(t, fmt.Sprint(inGroups), "[Contractors & Staff/manual Entra Staff/scim]")
+		eq(t, fmt.Sprint(do(http.MethodGet, "/users/"+manualUser, nil, 200).json()["groups"] != nil), "true")
 
 		// The SCIM group's members, name and existence stay with the identity provider.
 		for _, tc := range []struct {

@@ -137,15 +137,38 @@ func (a *API) createUser(c *fiber.Ctx) error {
 	return c.Status(http.StatusCreated).JSON(userView(u, warnings))
 }
 
+// groupRef names a group a user is in.
+type groupRef struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	ManagedBy   string `json:"managedBy"`
+}
+
+// userDetailJSON is GET users/{id}: the user and the groups it is in, by name.
+type userDetailJSON struct {
+	userJSON
+	Groups []groupRef `json:"groups"`
+}
+
 func (a *API) getUser(c *fiber.Ctx) error {
 	ctx, cancel := a.ctx()
 	defer cancel()
-	u, err := a.svc.GetUser(ctx, param(c, "tenant"), param(c, "id"))
+	tenant, id := param(c, "tenant"), param(c, "id")
+	u, err := a.svc.GetUser(ctx, tenant, id)
 	if err != nil {
 		return a.fail(c, err)
 	}
+	groups, err := a.svc.UserGroups(ctx, tenant, id)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	out := userDetailJSON{userJSON: userView(u, nil), Groups: make([]groupRef, 0, len(groups))}
+	for _, g := range groups {
+		name, _ := g.Attrs["displayName"].(string)
+		out.Groups = append(out.Groups, groupRef{ID: g.ID, DisplayName: name, ManagedBy: g.ManagedBy})
+	}
 	c.Set(fiber.HeaderETag, u.ETag())
-	return c.JSON(userView(u, nil))
+	return c.JSON(out)
 }
 
 func (a *API) patchUser(c *fiber.Ctx) error {

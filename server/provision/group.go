@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -210,6 +211,25 @@ func (s *Service) DeleteGroup(ctx context.Context, tenant, id, ifMatch string, a
 	}
 	ev := s.event(a, "group.delete", "Group", id, nil)
 	return fromStorage(s.store.DeleteGroup(ctx, tenant, id, ev.encode()), "group "+id)
+}
+
+// UserGroups returns the groups a user is a member of, by name (without
+// their members). Returns KindNotFound (user), KindUnavailable.
+func (s *Service) UserGroups(ctx context.Context, tenant, userID string) ([]Group, error) {
+	if _, err := s.store.GetUser(ctx, tenant, userID); err != nil {
+		return nil, fromStorage(err, "user "+userID)
+	}
+	ids, err := s.store.UserGroups(ctx, tenant, userID)
+	if err != nil {
+		return nil, fromStorage(err, "groups")
+	}
+	groups, err := s.loadGroups(ctx, tenant, ids, false)
+	if err != nil {
+		return nil, err
+	}
+	name := func(g Group) string { n, _ := g.Attrs["displayName"].(string); return strings.ToLower(n) }
+	slices.SortFunc(groups, func(a, b Group) int { return strings.Compare(name(a), name(b)) })
+	return groups, nil
 }
 
 // ListGroups runs a list query over groups. Returns KindUnavailable.
