@@ -72,3 +72,48 @@ func TestHealth(t *testing.T) {
 		h.do(http.MethodGet, "/readyz", "", nil).want(200)
 	})
 }
+
+// TestRotateSCIMToken: the tenant admin (or the operator) rotates the SCIM
+// token: the new one is shown once, the old one stops working at once, and
+// the audit log says who rotated it, never the token.
+func TestRotateSCIMToken(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(10)
+		other := h.newTenant(10)
+		path := "/admin/v1/tenants/" + tn.ID + "/scim-token"
+		h.do(http.MethodGet, tn.Base+"/Users", tn.SCIMToken, nil).want(200) // cached now
+
+		res := h.do(http.MethodPost, path, tn.AdminToken, nil).want(200)
+		eq(t, res.header.Get("Cache-Control"), "no-store")
+		rotated, _ := res.json()["scimToken"].(string)
+		if !strings.HasPrefix(rotated, "scimd_scim_") || rotated == tn.SCIMToken {
+			t.Fatalf("rotated token %q", rotated)
+		}
+		h.do(http.MethodGet, tn.Base+"/Users", tn.SCIMToken, nil).want(401)
+		h.do(http.MethodGet, tn.Base+"/Users", rotated, nil).want(200)
+		// The operator may rotate too; then the admin's rotated token is old.
+		again := h.do(http.MethodPost, path, operatorToken, `{}`).want(200).json()["scimToken"].(string)
+		h.do(http.MethodGet, tn.Base+"/Users", rotated, nil).want(401)
+		h.do(http.MethodGet, tn.Base+"/Users", again, nil).want(200)
+
+		audit := h.do(http.MethodGet, "/admin/v1/tenants/"+tn.ID+"/audit?action=tenant.scimToken.rotate", tn.AdminToken, nil).want(200)
+		eq(t, len(asList(audit.json()["events"])), 2)
+		if strings.Contains(audit.text(), "scimd_scim_") {
+			t.Fatal("a token reached the audit log")
+		}
+		for _, tc := range []struct {
+			name, token string
+			body        any
+			status      int
+		}{
+			{"another tenant's admin", other.AdminToken, nil, 401},
+			{"the SCIM token", again, nil, 401},
+			{"a body that is not {}", tn.AdminToken, `{"token":"mine"}`, 400},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				h.do(http.MethodPost, path, tc.token, tc.body).want(tc.status)
+			})
+		}
+		h.do(http.MethodGet, tn.Base+"/Users", again, nil).want(200) // nothing above rotated it
+	})
+}

@@ -4,6 +4,7 @@
 //	scimd tenant create    create a tenant through a running server's admin API
 //	scimd tenant list      list tenants
 //	scimd tenant delete    delete a tenant and all its data
+//	scimd tenant rotate-scim-token   give a tenant a new SCIM token
 package main
 
 import (

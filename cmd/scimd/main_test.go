@@ -75,6 +75,24 @@ func TestServeAndTenantCommands(t *testing.T) {
 	if code, _, stderr = tenantCmd("create", "--id", "acme", "--name", "Again", "--license-limit", "1"); code != 1 || !strings.Contains(stderr, "409") {
 		t.Fatalf("duplicate create: %d %q", code, stderr)
 	}
+	code, stdout, stderr = tenantCmd("rotate-scim-token", "--id", "acme")
+	var rotated struct{ SCIMToken string }
+	if code != 0 || json.Unmarshal([]byte(stdout), &rotated) != nil || rotated.SCIMToken == "" || rotated.SCIMToken == created.SCIMToken ||
+		!strings.Contains(stderr, "shown only once") {
+		t.Fatalf("rotate-scim-token: %d %q %q", code, stdout, stderr)
+	}
+	for token, want := range map[string]int{created.SCIMToken: 401, rotated.SCIMToken: 200} {
+		req, _ := http.NewRequest(http.MethodGet, created.SCIMBaseURL+"/Users", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != want {
+			t.Fatalf("SCIM after the rotation: %v %v, want %d", resp, err, want)
+		}
+		resp.Body.Close()
+	}
+	if code, _, stderr = tenantCmd("rotate-scim-token"); code != 2 {
+		t.Fatalf("rotate-scim-token without --id: %d %q", code, stderr)
+	}
 	if code, _, stderr = tenantCmd("delete", "--id", "acme"); code != 0 {
 		t.Fatalf("delete: %d %q", code, stderr)
 	}

@@ -28,10 +28,10 @@ import (
 // and token cache; they share nothing but Redis. TestDeployment runs the
 // same checks on two OS processes.
 //
-// Not tested, by design: revocation across replicas. Each replica caches a
-// successful token check for 5 s (provision's TokenCacheTTL), so a tenant
-// deleted or a token replaced through A still authenticates on B until B's
-// entry expires. The replica that made the change forgets at once.
+// Each replica caches a successful token check for 5 s (provision's
+// TokenCacheTTL); a rotation or a tenant deletion through one replica is
+// published through Redis and the others forget at once
+// (TestReplicasForgetChangedTokens).
 
 const replicaOperatorToken = "replica-operator-token"
 
@@ -324,4 +324,41 @@ func testLicense(t *testing.T, a, b replica) {
 			t.Errorf("%s lists %v users, want %d", r.name, total, limit)
 		}
 	}
+}
+
+// TestReplicasForgetChangedTokens: B has checked (and cached) a SCIM token;
+// the token is rotated, or the tenant deleted, through A; B refuses the old
+// token well before its 5 s cache entry would expire.
+func TestReplicasForgetChangedTokens(t *testing.T) {
+	a, b := twoReplicas(t)
+	refusedSoon := func(t *testing.T, path, token string) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Second)
+		for b.do(t, http.MethodGet, path, token, nil).status != http.StatusUnauthorized {
+			if time.Now().After(deadline) {
+				t.Fatalf("B still takes the old token 2s after the change (its cache keeps it 5s)")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	t.Run("rotated", func(t *testing.T) {
+		tn := newReplicaTenant(t, a, 10)
+		b.want(t, http.StatusOK, http.MethodGet, tn.users(), tn.scimToken, nil)
+		rotated := a.want(t, http.StatusOK, http.MethodPost, tn.admin()+"/scim-token", tn.adminToken, nil).json(t)["scimToken"].(string)
+		refusedSoon(t, tn.users(), tn.scimToken)
+		b.want(t, http.StatusOK, http.MethodGet, tn.users(), rotated, nil)
+	})
+	t.Run("tenant deleted", func(t *testing.T) {
+		var r [4]byte
+		if _, err := rand.Read(r[:]); err != nil {
+			t.Fatal(err)
+		}
+		id := "rep-gone-" + hex.EncodeToString(r[:])
+		res := a.want(t, http.StatusCreated, http.MethodPost, "/admin/v1/tenants", replicaOperatorToken, map[string]any{"id": id, "name": "Gone", "licenseLimit": 1})
+		token := res.json(t)["scimToken"].(string)
+		users := "/scim/v2/" + id + "/Users"
+		b.want(t, http.StatusOK, http.MethodGet, users, token, nil)
+		a.want(t, http.StatusNoContent, http.MethodDelete, "/admin/v1/tenants/"+id, replicaOperatorToken, nil)
+		refusedSoon(t, users, token)
+	})
 }

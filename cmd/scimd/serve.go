@@ -55,9 +55,10 @@ type instance struct {
 	log        *slog.Logger
 	app        *fiber.App
 	ln         net.Listener
-	metricsApp *fiber.App     // nil unless --metrics-addr
-	metricsLn  net.Listener   // nil unless --metrics-addr
-	silent     []*silentConns // the listeners', for shutdown
+	metricsApp *fiber.App         // nil unless --metrics-addr
+	metricsLn  net.Listener       // nil unless --metrics-addr
+	silent     []*silentConns     // the listeners', for shutdown
+	stopWatch  context.CancelFunc // ends the token-change subscription
 	rdb        redis.UniversalClient
 	embedded   *storage.Embedded
 	served     chan error // one result per listener
@@ -111,6 +112,15 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	}
 	metrics := server.NewMetrics()
 	svc := provision.New(st, engine, provision.Options{Metrics: metrics})
+	// Token checks cached here are dropped when another replica rotates a
+	// token or deletes a tenant.
+	watch, stopWatch := context.WithCancel(context.Background())
+	m.stopWatch = stopWatch
+	select {
+	case <-svc.WatchTokenChanges(watch):
+	case <-time.After(3 * time.Second):
+		log.Warn("redis: token-change subscription not confirmed yet; cached token checks expire within 5s meanwhile")
+	}
 	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != ""}, svc)
 	ln, silent, err := listen(cfg.Addr, cfg.TLSCert, cfg.TLSKey)
@@ -197,6 +207,9 @@ func (m *instance) wait(ctx context.Context) error {
 }
 
 func (m *instance) close() {
+	if m.stopWatch != nil {
+		m.stopWatch()
+	}
 	if m.rdb != nil {
 		if err := m.rdb.Close(); err != nil {
 			m.log.Warn("closing redis client", "err", err)

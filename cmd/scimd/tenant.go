@@ -19,7 +19,7 @@ import (
 // that the CLI and any other client go through the same checks.
 func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "scimd tenant: create, list, get or delete\n")
+		fmt.Fprint(stderr, "scimd tenant: create, list, get, delete or rotate-scim-token\n")
 		return 2
 	}
 	sub := args[0]
@@ -63,6 +63,12 @@ func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		method := map[string]string{"get": http.MethodGet, "delete": http.MethodDelete}[sub]
 		status, body, err = c.do(ctx, method, "/admin/v1/tenants/"+url.PathEscape(*id), nil)
+	case "rotate-scim-token":
+		if *id == "" {
+			fmt.Fprintf(stderr, "scimd tenant %s: --id is required\n", sub)
+			return 2
+		}
+		status, body, err = c.do(ctx, http.MethodPost, "/admin/v1/tenants/"+url.PathEscape(*id)+"/scim-token", nil)
 	default:
 		fmt.Fprintf(stderr, "scimd tenant: unknown subcommand %q\n", sub)
 		return 2
@@ -93,8 +99,11 @@ func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		pretty.Write(body)
 	}
 	fmt.Fprintln(stdout, pretty.String())
-	if sub == "create" {
+	switch sub {
+	case "create":
 		fmt.Fprintln(stderr, "Store scimToken and adminToken now: they are shown only once.")
+	case "rotate-scim-token":
+		fmt.Fprintln(stderr, "Paste the new scimToken into the identity provider now: it is shown only once, and the old one no longer works.")
 	}
 	return 0
 }

@@ -108,6 +108,24 @@ func (a *API) createAdminToken(c *fiber.Ctx) error {
 	return c.Status(http.StatusCreated).JSON(fiber.Map{"name": in.Name, "token": token})
 }
 
+// rotateSCIMToken gives the tenant a new SCIM token (shown once, to paste
+// into the identity provider); the old one stops working.
+func (a *API) rotateSCIMToken(c *fiber.Ctx) error {
+	if len(c.Body()) > 0 {
+		if err := decodeStrict(c.Body(), &struct{}{}); err != nil {
+			return Problem(c, http.StatusBadRequest, "the body must be empty or {}: "+err.Error())
+		}
+	}
+	ctx, cancel := a.ctx()
+	defer cancel()
+	token, err := a.svc.RotateSCIMToken(ctx, param(c, "tenant"), actorOf(c))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"scimToken": token})
+}
+
 // getAudit pages through the tenant's audit stream, newest first.
 func (a *API) getAudit(c *fiber.Ctx) error {
 	q := provision.AuditQuery{

@@ -273,3 +273,7 @@ func (p meteredPolicy) CheckEdit(ctx context.Context, in policies.EditInput) (po
 func (p meteredPolicy) time(decision string, start time.Time) {
 	p.m.PolicyEvaluated(decision, time.Since(start))
 }
+
+func (s meteredStore) PublishTokenChange(ctx context.Context, tenant string) error {
+	return s.seen(s.store.PublishTokenChange(ctx, tenant))
+}

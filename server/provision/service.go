@@ -62,6 +62,8 @@ type store interface {
 	Grants(ctx context.Context, tenant string, groupIDs []string) (map[string][]storage.Grant, error)
 
 	Ping(ctx context.Context) error
+	PublishTokenChange(ctx context.Context, tenant string) error
+	WatchTokenChanges(ctx context.Context, fn func(tenant string)) (ready <-chan struct{})
 }
 
 // Actor says who made a change, for the audit stream.

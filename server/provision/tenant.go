@@ -132,7 +132,44 @@ func (s *Service) ListTenants(ctx context.Context) ([]Tenant, error) {
 // DeleteTenant removes a tenant and all its data. Returns KindNotFound, KindUnavailable.
 func (s *Service) DeleteTenant(ctx context.Context, id string) error {
 	s.tokens.forgetTenant(id)
-	return fromStorage(s.store.DeleteTenant(ctx, id), "tenant")
+	err := s.store.DeleteTenant(ctx, id)
+	if err == nil {
+		s.tokensChanged(ctx, id)
+	}
+	return fromStorage(err, "tenant")
+}
+
+// RotateSCIMToken gives the tenant a new SCIM token and returns it; it is
+// shown once, and the old one stops working at once, on every replica that
+// hears of it (WatchTokenChanges), else within TokenCacheTTL.
+// Returns KindNotFound, KindConflict, KindUnavailable.
+func (s *Service) RotateSCIMToken(ctx context.Context, tenant string, a Actor) (string, error) {
+	token := newToken("scim")
+	_, err := s.changeTenant(ctx, tenant, a, "tenant.scimToken.rotate", func(t *storage.Tenant) ([]Change, error) {
+		t.SCIMTokenHash = hashToken(token)
+		// The audit event says that it changed, never to what.
+		return []Change{{Attribute: "scimToken", New: "rotated"}}, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	s.tokensChanged(ctx, tenant)
+	return token, nil
+}
+
+// WatchTokenChanges makes this service forget cached token checks of the
+// tenants whose tokens change through any replica, until ctx ends; it is
+// listening once ready is closed.
+func (s *Service) WatchTokenChanges(ctx context.Context) (ready <-chan struct{}) {
+	return s.store.WatchTokenChanges(ctx, s.tokens.forgetTenant)
+}
+
+// tokensChanged forgets the tenant's cached token checks here and tells the
+// other replicas. Telling them is best effort: their entries expire within
+// TokenCacheTTL anyway.
+func (s *Service) tokensChanged(ctx context.Context, tenant string) {
+	s.tokens.forgetTenant(tenant)
+	_ = s.store.PublishTokenChange(ctx, tenant)
 }
 
 // AuthenticateSCIM checks a bearer token against the tenant's SCIM token.
