@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -115,5 +117,40 @@ func TestRotateSCIMToken(t *testing.T) {
 			})
 		}
 		h.do(http.MethodGet, tn.Base+"/Users", again, nil).want(200) // nothing above rotated it
+	})
+}
+
+// TestAdminTokenRevocation: admin tokens are listed by name and revoked by
+// name (all tokens of it, the tenant's first token too), at once, audited.
+func TestAdminTokenRevocation(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(10)
+		admin := "/admin/v1/tenants/" + tn.ID
+		mint := func(name string) string {
+			return h.do(http.MethodPost, admin+"/admin-tokens", tn.AdminToken, map[string]any{"name": name}).want(201).json()["token"].(string)
+		}
+		ines1, ines2, omar := mint("ines@acme.example"), mint("ines@acme.example"), mint("omar@acme.example")
+		list := h.do(http.MethodGet, admin+"/admin-tokens", omar, nil).want(200)
+		eq(t, fmt.Sprint(list.json()["adminTokens"]), "[map[name:ines@acme.example tokens:2] map[name:omar@acme.example tokens:1] map[name:tenant-admin tokens:1]]")
+		if strings.Contains(list.text(), "scimd_adm_") {
+			t.Fatal("the listing shows a token")
+		}
+		h.do(http.MethodGet, admin+"/users", ines1, nil).want(200) // cached now
+
+		res := h.do(http.MethodDelete, admin+"/admin-tokens/"+url.PathEscape("ines@acme.example"), omar, nil).want(200).json()
+		eq(t, res["revoked"], float64(2))
+		h.do(http.MethodGet, admin+"/users", ines1, nil).want(401)
+		h.do(http.MethodGet, admin+"/users", ines2, nil).want(401)
+		h.do(http.MethodGet, admin+"/users", omar, nil).want(200)
+
+		// The first token, and then the operator can still mint a new one.
+		eq(t, h.do(http.MethodDelete, admin+"/admin-tokens/tenant-admin", operatorToken, nil).want(200).json()["revoked"], float64(1))
+		h.do(http.MethodGet, admin+"/users", tn.AdminToken, nil).want(401)
+		h.do(http.MethodDelete, admin+"/admin-tokens/nobody", omar, nil).want(404)
+
+		events := asList(h.do(http.MethodGet, admin+"/audit?action=adminToken.revoke", omar, nil).want(200).json()["events"])
+		eq(t, len(events), 2)
+		eq(t, path(events, 1, "actor"), "omar@acme.example")
+		eq(t, path(events, 1, "targetId"), "ines@acme.example")
 	})
 }

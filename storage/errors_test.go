@@ -32,6 +32,12 @@ func calls(ctx context.Context, s *Store, tenant string) map[string]func() error
 		"UpdateUser":   func() error { return s.UpdateUser(ctx, tenant, u, next, nil) },
 		"DeleteUser":   func() error { return s.DeleteUser(ctx, tenant, "u1", nil) },
 		"FindUsers":    func() error { _, err := s.FindUsers(ctx, tenant, UserByWorkEmail, "a@b.c"); return err },
+		"RevokeAdminTokens": func() error {
+			_, err := s.RevokeAdminTokens(ctx, tenant, "x", "tenant-admin", nil)
+			return err
+		},
+		"AdminTokenNames":    func() error { _, err := s.AdminTokenNames(ctx, tenant, "tenant-admin"); return err },
+		"PublishTokenChange": func() error { return s.PublishTokenChange(ctx, tenant) },
 		"GetTenantAndFindUsers": func() error {
 			_, _, err := s.GetTenantAndFindUsers(ctx, tenant, []Lookup{{By: UserByUserName, Value: "a"}, {By: UserByWorkEmail, Value: "a@b.c"}})
 			return err

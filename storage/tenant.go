@@ -185,6 +185,10 @@ var (
 	//go:embed lua/put_admin_token.lua
 	putAdminTokenLua    string
 	putAdminTokenScript = redis.NewScript(putAdminTokenLua)
+
+	//go:embed lua/revoke_admin_tokens.lua
+	revokeAdminTokensLua    string
+	revokeAdminTokensScript = redis.NewScript(revokeAdminTokensLua)
 )
 
 // RecordLicenseRefusal counts one refused seat at time at, for the license
@@ -221,4 +225,42 @@ func (s *Store) AdminTokenName(ctx context.Context, tenant, hash string) (string
 		return "", unavailable("admin token", err)
 	}
 	return name, nil
+}
+
+// RevokeAdminTokens removes every admin token named name, with its audit
+// event, and returns how many there were. The tenant's first token, kept
+// in its settings, counts as named firstName when the settings name none.
+// Returns ErrNotFound (tenant, or no token of that name), ErrUnavailable.
+func (s *Store) RevokeAdminTokens(ctx context.Context, tenant, name, firstName string, audit []byte) (int64, error) {
+	if !validTenantID(tenant) {
+		return 0, notFound("tenant")
+	}
+	return s.runCounting(ctx, "revoke admin tokens", revokeAdminTokensScript,
+		[]string{tenantKey(tenant), adminTokensKey(tenant), auditKey(tenant)},
+		[]any{name, firstName, s.opts.AuditMaxLen, audit})
+}
+
+// AdminTokenNames returns the names of the tenant's admin tokens with how
+// many tokens bear each; the first token counts as named firstName when the
+// settings name none. Returns ErrNotFound, ErrUnavailable.
+func (s *Store) AdminTokenNames(ctx context.Context, tenant, firstName string) (map[string]int, error) {
+	t, err := s.GetTenant(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	names, err := s.rdb.HVals(ctx, adminTokensKey(tenant)).Result()
+	if err != nil {
+		return nil, unavailable("admin tokens", err)
+	}
+	out := make(map[string]int, len(names)+1)
+	for _, n := range names {
+		out[n]++
+	}
+	if t.AdminTokenHash != "" {
+		if t.AdminName != "" {
+			firstName = t.AdminName
+		}
+		out[firstName]++
+	}
+	return out, nil
 }

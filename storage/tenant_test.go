@@ -285,3 +285,61 @@ func TestUpdateTenantCompareAndSet(t *testing.T) {
 		}
 	})
 }
+
+// TestRevokeAdminTokens: revoking a name removes every token of that name,
+// the first token (in the settings) included, audited; other names stay.
+func TestRevokeAdminTokens(t *testing.T) {
+	run(t, Options{}, 5, func(t *testing.T, e env) {
+		ctx := t.Context()
+		prev, err := e.s.GetTenant(ctx, e.tenant)
+		must(t, err)
+		first := prev
+		first.AdminTokenHash, first.AdminName = "h0", ""
+		must(t, e.s.UpdateTenant(ctx, prev, first, nil))
+		must(t, e.s.PutAdminToken(ctx, e.tenant, "h1", "ines", nil))
+		must(t, e.s.PutAdminToken(ctx, e.tenant, "h2", "ines", nil))
+		must(t, e.s.PutAdminToken(ctx, e.tenant, "h3", "omar", nil))
+
+		names, err := e.s.AdminTokenNames(ctx, e.tenant, "tenant-admin")
+		must(t, err)
+		if d := cmp.Diff(map[string]int{"tenant-admin": 1, "ines": 2, "omar": 1}, names); d != "" {
+			t.Errorf("names (-want +got):\n%s", d)
+		}
+		tests := []struct {
+			name    string
+			revoke  string
+			want    int64
+			wantErr error
+			left    map[string]int
+		}{
+			{"two of one name", "ines", 2, nil, map[string]int{"tenant-admin": 1, "omar": 1}},
+			{"again: none left", "ines", 0, ErrNotFound, map[string]int{"tenant-admin": 1, "omar": 1}},
+			{"the first token", "tenant-admin", 1, nil, map[string]int{"omar": 1}},
+			{"no such name", "nobody", 0, ErrNotFound, map[string]int{"omar": 1}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				before, err := e.rdb.XLen(ctx, auditKey(e.tenant)).Result()
+				must(t, err)
+				n, err := e.s.RevokeAdminTokens(ctx, e.tenant, tt.revoke, "tenant-admin", []byte(`{"action":"adminToken.revoke"}`))
+				checkErr(t, err, tt.wantErr)
+				if n != tt.want {
+					t.Errorf("revoked %d, want %d", n, tt.want)
+				}
+				left, err := e.s.AdminTokenNames(ctx, e.tenant, "tenant-admin")
+				must(t, err)
+				if d := cmp.Diff(tt.left, left); d != "" {
+					t.Errorf("left (-want +got):\n%s", d)
+				}
+				after, _ := e.rdb.XLen(ctx, auditKey(e.tenant)).Result()
+				if audited := after == before+1; audited != (tt.wantErr == nil) {
+					t.Errorf("audit %d -> %d", before, after)
+				}
+			})
+		}
+		_, err = e.s.AdminTokenName(ctx, e.tenant, "h1")
+		checkErr(t, err, ErrNotFound)
+		_, err = e.s.RevokeAdminTokens(ctx, "st-none", "x", "tenant-admin", nil)
+		checkErr(t, err, ErrNotFound)
+	})
+}

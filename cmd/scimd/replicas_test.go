@@ -326,9 +326,10 @@ func testLicense(t *testing.T, a, b replica) {
 	}
 }
 
-// TestReplicasForgetChangedTokens: B has checked (and cached) a SCIM token;
-// the token is rotated, or the tenant deleted, through A; B refuses the old
-// token well before its 5 s cache entry would expire.
+// TestReplicasForgetChangedTokens: B has checked (and cached) a token; the
+// SCIM token is rotated, the admin token revoked, or the tenant deleted,
+// through A; B refuses the old token well before its 5 s cache entry would
+// expire.
 func TestReplicasForgetChangedTokens(t *testing.T) {
 	a, b := twoReplicas(t)
 	refusedSoon := func(t *testing.T, path, token string) {
@@ -347,6 +348,12 @@ func TestReplicasForgetChangedTokens(t *testing.T) {
 		rotated := a.want(t, http.StatusOK, http.MethodPost, tn.admin()+"/scim-token", tn.adminToken, nil).json(t)["scimToken"].(string)
 		refusedSoon(t, tn.users(), tn.scimToken)
 		b.want(t, http.StatusOK, http.MethodGet, tn.users(), rotated, nil)
+	})
+	t.Run("admin token revoked", func(t *testing.T) {
+		tn := newReplicaTenant(t, a, 10)
+		b.want(t, http.StatusOK, http.MethodGet, tn.admin()+"/users", tn.adminToken, nil)
+		a.want(t, http.StatusOK, http.MethodDelete, tn.admin()+"/admin-tokens/tenant-admin", replicaOperatorToken, nil)
+		refusedSoon(t, tn.admin()+"/users", tn.adminToken)
 	})
 	t.Run("tenant deleted", func(t *testing.T) {
 		var r [4]byte

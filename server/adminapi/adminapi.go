@@ -76,6 +76,8 @@ func (a *API) Register(r fiber.Router) {
 	r.Put(t+"/provisioning", a.requireAdmin, a.putProvisioning)
 	r.Get(t+"/license", a.requireAdmin, a.getLicense)
 	r.Post(t+"/admin-tokens", a.requireAdmin, a.createAdminToken)
+	r.Get(t+"/admin-tokens", a.requireAdmin, a.listAdminTokens)
+	r.Delete(t+"/admin-tokens/:name", a.requireAdmin, a.revokeAdminTokens)
 	r.Post(t+"/scim-token", a.requireAdmin, a.rotateSCIMToken)
 	r.Get(t+"/audit", a.requireAdmin, a.getAudit)
 	r.Post(t+"/preflight", a.requireAdmin, a.preflight)

@@ -108,6 +108,37 @@ func (a *API) createAdminToken(c *fiber.Ctx) error {
 	return c.Status(http.StatusCreated).JSON(fiber.Map{"name": in.Name, "token": token})
 }
 
+// listAdminTokens names the tenant's admin tokens (never the tokens).
+func (a *API) listAdminTokens(c *fiber.Ctx) error {
+	ctx, cancel := a.ctx()
+	defer cancel()
+	names, err := a.svc.AdminTokens(ctx, param(c, "tenant"))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	type nameJSON struct {
+		Name   string `json:"name"`
+		Tokens int    `json:"tokens"`
+	}
+	out := make([]nameJSON, 0, len(names))
+	for _, n := range names {
+		out = append(out, nameJSON(n))
+	}
+	return c.JSON(fiber.Map{"adminTokens": out})
+}
+
+// revokeAdminTokens revokes every admin token issued under a name.
+func (a *API) revokeAdminTokens(c *fiber.Ctx) error {
+	ctx, cancel := a.ctx()
+	defer cancel()
+	name := param(c, "name")
+	n, err := a.svc.RevokeAdminTokens(ctx, param(c, "tenant"), name, actorOf(c))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return c.JSON(fiber.Map{"name": name, "revoked": n})
+}
+
 // rotateSCIMToken gives the tenant a new SCIM token (shown once, to paste
 // into the identity provider); the old one stops working.
 func (a *API) rotateSCIMToken(c *fiber.Ctx) error {

@@ -277,3 +277,13 @@ func (p meteredPolicy) time(decision string, start time.Time) {
 func (s meteredStore) PublishTokenChange(ctx context.Context, tenant string) error {
 	return s.seen(s.store.PublishTokenChange(ctx, tenant))
 }
+
+func (s meteredStore) AdminTokenNames(ctx context.Context, tenant, firstName string) (map[string]int, error) {
+	names, err := s.store.AdminTokenNames(ctx, tenant, firstName)
+	return names, s.seen(err)
+}
+
+func (s meteredStore) RevokeAdminTokens(ctx context.Context, tenant, name, firstName string, audit []byte) (int64, error) {
+	n, err := s.store.RevokeAdminTokens(ctx, tenant, name, firstName, audit)
+	return n, s.wrote(err, audit)
+}

@@ -25,6 +25,8 @@ type store interface {
 	RecordLicenseRefusal(ctx context.Context, tenant string, at time.Time) error
 	PutAdminToken(ctx context.Context, tenant, hash, name string, audit []byte) error
 	AdminTokenName(ctx context.Context, tenant, hash string) (string, error)
+	AdminTokenNames(ctx context.Context, tenant, firstName string) (map[string]int, error)
+	RevokeAdminTokens(ctx context.Context, tenant, name, firstName string, audit []byte) (int64, error)
 	AppendAudit(ctx context.Context, tenant string, event []byte) error
 	ReadAudit(ctx context.Context, tenant, before string, count int) ([]storage.AuditEntry, error)
 	SeatsUsed(ctx context.Context, tenant string) (int64, error)

@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -200,7 +202,7 @@ func (s *Service) AuthenticateAdmin(ctx context.Context, tenant, token string) (
 		}
 		name = t.AdminName
 		if name == "" {
-			name = "tenant-admin"
+			name = firstAdminName
 		}
 	}
 	if err != nil {
@@ -224,6 +226,47 @@ func (s *Service) CreateAdminToken(ctx context.Context, tenant, name string, a A
 		return "", fromStorage(err, "tenant")
 	}
 	return token, nil
+}
+
+// firstAdminName names a tenant's first admin token when the tenant was
+// made without an adminName.
+const firstAdminName = "tenant-admin"
+
+// AdminTokenName is one name admin tokens are issued under, and how many.
+type AdminTokenName struct {
+	Name   string
+	Tokens int
+}
+
+// AdminTokens lists the names of the tenant's admin tokens, sorted (never
+// the tokens, which are not kept). Returns KindNotFound, KindUnavailable.
+func (s *Service) AdminTokens(ctx context.Context, tenant string) ([]AdminTokenName, error) {
+	names, err := s.store.AdminTokenNames(ctx, tenant, firstAdminName)
+	if err != nil {
+		return nil, fromStorage(err, "tenant")
+	}
+	out := make([]AdminTokenName, 0, len(names))
+	for n, count := range names {
+		out = append(out, AdminTokenName{Name: n, Tokens: count})
+	}
+	slices.SortFunc(out, func(a, b AdminTokenName) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// RevokeAdminTokens revokes every admin token issued under name (the
+// tenant's first token included) and returns how many; they stop working
+// at once on every replica that hears of it, else within TokenCacheTTL.
+// The operator token is never one of them, so a tenant left without admin
+// tokens can be given a new one by the operator.
+// Returns KindNotFound (tenant, or no token of that name), KindUnavailable.
+func (s *Service) RevokeAdminTokens(ctx context.Context, tenant, name string, a Actor) (int, error) {
+	ev := s.event(a, "adminToken.revoke", "AdminToken", name, nil)
+	n, err := s.store.RevokeAdminTokens(ctx, tenant, name, firstAdminName, ev.encode())
+	if err != nil {
+		return 0, fromStorage(err, "admin tokens named "+strconv.Quote(name))
+	}
+	s.tokensChanged(ctx, tenant)
+	return int(n), nil
 }
 
 // authenticate checks token against the kind of token want selects. The
