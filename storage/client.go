@@ -34,7 +34,8 @@ const defaultTimeout = 2 * time.Second
 // master; sentinels that require a password of their own take
 // sentinel_username and sentinel_password in the query). The options are
 // go-redis's (dial_timeout, read_timeout, write_timeout, pool_size,
-// max_retries, ...); dial, read and write timeouts default to 2s. With TLS,
+// max_retries, ...); dial, read and write timeouts default to 2s, and
+// max_retries to -1 (no automatic resending, see noRetries). With TLS,
 // as go-redis does, every server's certificate is checked against the first
 // host of the URL, also for the cluster nodes and the Sentinel master that
 // are reached at the addresses they announce: managed services' certificates
@@ -88,6 +89,7 @@ func parseURL(url string) (clientOptions, error) {
 			return clientOptions{}, err
 		}
 		setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout)
+		noRetries(&o.MaxRetries)
 		return clientOptions{cluster: o}, nil
 	case "redis+sentinel", "rediss+sentinel":
 		o, err := parseSentinel(strings.HasPrefix(scheme, "rediss"), rest)
@@ -95,6 +97,7 @@ func parseURL(url string) (clientOptions, error) {
 			return clientOptions{}, err
 		}
 		setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout)
+		noRetries(&o.MaxRetries)
 		return clientOptions{failover: o}, nil
 	default:
 		o, err := redis.ParseURL(url)
@@ -102,6 +105,7 @@ func parseURL(url string) (clientOptions, error) {
 			return clientOptions{}, err
 		}
 		setTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout)
+		noRetries(&o.MaxRetries)
 		return clientOptions{single: o}, nil
 	}
 }
@@ -114,6 +118,19 @@ func setTimeouts(ts ...*time.Duration) {
 		if *t == 0 {
 			*t = defaultTimeout
 		}
+	}
+}
+
+// noRetries turns go-redis's automatic retries off unless the URL sets
+// max_retries. go-redis resends a command whose connection broke after it
+// was sent: a write script that had landed then runs twice (a create finds
+// its own user, a member change writes its audit event twice). scimd answers
+// 503 instead and the identity provider sends the whole request again,
+// which the scripts' own checks make safe. (A Sentinel failover test showed
+// the 500s the resent creates caused.)
+func noRetries(n *int) {
+	if *n == 0 {
+		*n = -1
 	}
 }
 

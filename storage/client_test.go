@@ -23,6 +23,7 @@ type clientSummary struct {
 	TLSServerName                      string
 	Dial, Read, Write                  time.Duration
 	PoolSize                           int
+	Retries                            int // go-redis MaxRetries; -1 is none
 }
 
 func summarize(o clientOptions) clientSummary {
@@ -31,19 +32,19 @@ func summarize(o clientOptions) clientSummary {
 		c := o.cluster
 		return clientSummary{Kind: "cluster", Addrs: c.Addrs, Username: c.Username, Password: c.Password,
 			TLS: c.TLSConfig != nil, TLSServerName: serverName(c.TLSConfig),
-			Dial: c.DialTimeout, Read: c.ReadTimeout, Write: c.WriteTimeout, PoolSize: c.PoolSize}
+			Dial: c.DialTimeout, Read: c.ReadTimeout, Write: c.WriteTimeout, PoolSize: c.PoolSize, Retries: c.MaxRetries}
 	case o.failover != nil:
 		f := o.failover
 		return clientSummary{Kind: "sentinel", Addrs: f.SentinelAddrs, Master: f.MasterName, DB: f.DB,
 			Username: f.Username, Password: f.Password,
 			SentinelUsername: f.SentinelUsername, SentinelPassword: f.SentinelPassword,
 			TLS: f.TLSConfig != nil, TLSServerName: serverName(f.TLSConfig),
-			Dial: f.DialTimeout, Read: f.ReadTimeout, Write: f.WriteTimeout, PoolSize: f.PoolSize}
+			Dial: f.DialTimeout, Read: f.ReadTimeout, Write: f.WriteTimeout, PoolSize: f.PoolSize, Retries: f.MaxRetries}
 	default:
 		s := o.single
 		return clientSummary{Kind: "single", Addrs: []string{s.Addr}, DB: s.DB, Username: s.Username, Password: s.Password,
 			TLS: s.TLSConfig != nil, TLSServerName: serverName(s.TLSConfig),
-			Dial: s.DialTimeout, Read: s.ReadTimeout, Write: s.WriteTimeout, PoolSize: s.PoolSize}
+			Dial: s.DialTimeout, Read: s.ReadTimeout, Write: s.WriteTimeout, PoolSize: s.PoolSize, Retries: s.MaxRetries}
 	}
 }
 
@@ -94,11 +95,22 @@ func TestParseURL(t *testing.T) {
 				SentinelUsername: "sen", SentinelPassword: "spw", Dial: d, Read: d, Write: d}},
 		{"sentinel tls", "rediss+sentinel://s1:26379/m/0",
 			clientSummary{Kind: "sentinel", Addrs: []string{"s1:26379"}, Master: "m", TLS: true, TLSServerName: "s1", Dial: d, Read: d, Write: d}},
+
+		// No automatic resending unless the URL asks for it (see noRetries).
+		{"single retries asked", "redis://h?max_retries=2",
+			clientSummary{Kind: "single", Addrs: []string{"h:6379"}, Dial: d, Read: d, Write: d, Retries: 2}},
+		{"cluster retries asked", "redis+cluster://a:1?max_retries=2",
+			clientSummary{Kind: "cluster", Addrs: []string{"a:1"}, Dial: d, Read: d, Write: d, Retries: 2}},
+		{"sentinel retries asked", "redis+sentinel://s1/m?max_retries=2",
+			clientSummary{Kind: "sentinel", Addrs: []string{"s1:26379"}, Master: "m", Dial: d, Read: d, Write: d, Retries: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o, err := parseURL(tt.url)
 			must(t, err)
+			if tt.want.Retries == 0 {
+				tt.want.Retries = -1 // the default
+			}
 			if d := cmp.Diff(tt.want, summarize(o)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}

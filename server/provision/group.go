@@ -58,6 +58,10 @@ func (s *Service) CreateGroup(ctx context.Context, tenant string, attrs map[stri
 	}
 	ev := s.event(a, "group.create", "Group", rec.ID, changes)
 	if err := s.store.CreateGroup(ctx, tenant, rec, members, ev.encode()); err != nil {
+		if errors.Is(err, storage.ErrExists) {
+			// As for users: only this write, resent, can hold a new id.
+			return Group{}, &Error{Kind: KindUnavailable, Detail: "the outcome of the write is unknown; try again", cause: err}
+		}
 		return Group{}, fromStorage(err, "tenant")
 	}
 	return groupView(rec, doc, members), nil

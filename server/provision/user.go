@@ -87,7 +87,15 @@ func (s *Service) create(ctx context.Context, tenant string, doc map[string]any,
 	rec.ID, rec.Version, rec.Created, rec.Modified = newID(), 1, now, now
 	rec.ManagedBy = managedBy(a)
 	ev := s.event(a, action, "User", rec.ID, diff(nil, doc))
-	if err := s.store.CreateUser(ctx, tenant, rec, ev.encode()); err != nil {
+	err := s.store.CreateUser(ctx, tenant, rec, ev.encode())
+	if errors.Is(err, storage.ErrExists) {
+		// The id is new and random: only this very write, resent by a
+		// client that retries on a broken connection (max_retries), can
+		// hold it. Its outcome is unknown here; the identity provider
+		// retries and finds the user.
+		return User{}, &Error{Kind: KindUnavailable, Detail: "the outcome of the write is unknown; try again", cause: err}
+	}
+	if err != nil {
 		return User{}, s.noteRefusal(ctx, tenant, fromStorage(err, "tenant"))
 	}
 	return userView(rec, doc), nil
