@@ -55,47 +55,13 @@ func (s *Store) CreateGroup(ctx context.Context, tenant string, g Group, members
 
 // GetGroup returns one group. Returns ErrNotFound, ErrUnavailable.
 func (s *Store) GetGroup(ctx context.Context, tenant, id string) (Group, error) {
-	if !validRecordID(id) {
-		return Group{}, notFound("group")
-	}
-	h, err := s.rdb.HGetAll(ctx, groupKey(tenant, id)).Result()
-	if err != nil {
-		return Group{}, unavailable("get group", err)
-	}
-	if len(h) == 0 {
-		return Group{}, notFound("group")
-	}
-	g, err := parseGroup(id, h)
-	if err != nil {
-		return Group{}, unavailable("get group", err)
-	}
-	return g, nil
+	return getRecord(ctx, s, "group", id, groupKey(tenant, id), parseGroup)
 }
 
 // GetGroups returns the groups with these ids in order, skipping missing ids.
 // Returns ErrUnavailable.
 func (s *Store) GetGroups(ctx context.Context, tenant string, ids []string) ([]Group, error) {
-	ids = validIDs(ids)
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = groupKey(tenant, id)
-	}
-	hs, err := s.hgetAll(ctx, keys)
-	if err != nil {
-		return nil, unavailable("get groups", err)
-	}
-	groups := make([]Group, 0, len(ids))
-	for i, h := range hs {
-		if len(h) == 0 {
-			continue
-		}
-		g, err := parseGroup(ids[i], h)
-		if err != nil {
-			return nil, unavailable("get groups", err)
-		}
-		groups = append(groups, g)
-	}
-	return groups, nil
+	return getRecords(ctx, s, "group", ids, func(id string) string { return groupKey(tenant, id) }, parseGroup)
 }
 
 // UpdateGroup replaces the group whose stored version is prev.Version with g

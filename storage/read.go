@@ -32,6 +32,53 @@ func (s *Store) hgetAll(ctx context.Context, keys []string) ([]map[string]string
 	return hs, nil
 }
 
+// getRecord loads and parses the record of kind what ("user", "group")
+// with this id. Returns ErrNotFound, ErrUnavailable.
+func getRecord[T any](ctx context.Context, s *Store, what, id, key string, parse func(string, map[string]string) (T, error)) (T, error) {
+	var zero T
+	if !validRecordID(id) {
+		return zero, notFound(what)
+	}
+	h, err := s.rdb.HGetAll(ctx, key).Result()
+	if err != nil {
+		return zero, unavailable("get "+what, err)
+	}
+	if len(h) == 0 {
+		return zero, notFound(what)
+	}
+	r, err := parse(id, h)
+	if err != nil {
+		return zero, unavailable("get "+what, err)
+	}
+	return r, nil
+}
+
+// getRecords loads and parses the records with these ids in one round
+// trip, in order, skipping ids that do not exist. Returns ErrUnavailable.
+func getRecords[T any](ctx context.Context, s *Store, what string, ids []string, key func(id string) string, parse func(string, map[string]string) (T, error)) ([]T, error) {
+	ids = validIDs(ids)
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = key(id)
+	}
+	hs, err := s.hgetAll(ctx, keys)
+	if err != nil {
+		return nil, unavailable("get "+what+"s", err)
+	}
+	out := make([]T, 0, len(ids))
+	for i, h := range hs {
+		if len(h) == 0 {
+			continue
+		}
+		r, err := parse(ids[i], h)
+		if err != nil {
+			return nil, unavailable("get "+what+"s", err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // page returns the members of the creation-order set zkey from rank offset,
 // at most count of them, and the set's size, from one MULTI so the two agree.
 func (s *Store) page(ctx context.Context, zkey string, offset, count int) ([]string, int64, error) {

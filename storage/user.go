@@ -56,47 +56,13 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []b
 
 // GetUser returns one user. Returns ErrNotFound, ErrUnavailable.
 func (s *Store) GetUser(ctx context.Context, tenant, id string) (User, error) {
-	if !validRecordID(id) {
-		return User{}, notFound("user")
-	}
-	h, err := s.rdb.HGetAll(ctx, userKey(tenant, id)).Result()
-	if err != nil {
-		return User{}, unavailable("get user", err)
-	}
-	if len(h) == 0 {
-		return User{}, notFound("user")
-	}
-	u, err := parseUser(id, h)
-	if err != nil {
-		return User{}, unavailable("get user", err)
-	}
-	return u, nil
+	return getRecord(ctx, s, "user", id, userKey(tenant, id), parseUser)
 }
 
 // GetUsers returns the users with these ids in the same order, skipping ids
 // that do not exist. One round trip. Returns ErrUnavailable.
 func (s *Store) GetUsers(ctx context.Context, tenant string, ids []string) ([]User, error) {
-	ids = validIDs(ids)
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = userKey(tenant, id)
-	}
-	hs, err := s.hgetAll(ctx, keys)
-	if err != nil {
-		return nil, unavailable("get users", err)
-	}
-	users := make([]User, 0, len(ids))
-	for i, h := range hs {
-		if len(h) == 0 {
-			continue
-		}
-		u, err := parseUser(ids[i], h)
-		if err != nil {
-			return nil, unavailable("get users", err)
-		}
-		users = append(users, u)
-	}
-	return users, nil
+	return getRecords(ctx, s, "user", ids, func(id string) string { return userKey(tenant, id) }, parseUser)
 }
 
 // UpdateUser replaces the user whose stored version is prev with u
