@@ -121,6 +121,18 @@ func setTimeouts(ts ...*time.Duration) {
 	}
 }
 
+// ReadTimeout is how long rdb, made by NewClient, waits for a reply (-1:
+// forever).
+func ReadTimeout(rdb redis.UniversalClient) time.Duration {
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		return c.Options().ReadTimeout
+	case *redis.Client:
+		return c.Options().ReadTimeout
+	}
+	return defaultTimeout
+}
+
 // noRetries turns go-redis's automatic retries off unless the URL sets
 // max_retries. go-redis resends a command whose connection broke after it
 // was sent: a write script that had landed then runs twice (a create finds

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/storage"
 )
 
 // TestServeAndTenantCommands starts the real server on an embedded Redis
@@ -225,5 +227,41 @@ func copyTree(t *testing.T, from, to string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWaitTimeoutBelowReadTimeout: a WAIT that would outlast the read of its
+// reply stops the start; one below it starts.
+func TestWaitTimeoutBelowReadTimeout(t *testing.T) {
+	e, err := storage.StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, tc := range []struct {
+		name   string
+		url    string
+		wait   string
+		starts bool
+	}{
+		{"default read timeout 2s, wait 1s", e.URL(), "1s", true},
+		{"wait as long as the read", e.URL(), "2s", false},
+		{"read timeout set in the URL", e.URL() + "?read_timeout=500ms", "1s", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServe([]string{"--addr", "127.0.0.1:0", "--operator-token", "x", "--redis-url", tc.url,
+				"--redis-wait-replicas", "1", "--redis-wait-timeout", tc.wait}, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+			if err == nil {
+				m.close()
+				_ = m.app.Shutdown()
+			}
+			if (err == nil) != tc.starts || err != nil && !strings.Contains(err.Error(), "below the Redis read timeout") {
+				t.Fatalf("start: %v, want it to start: %v", err, tc.starts)
+			}
+		})
 	}
 }

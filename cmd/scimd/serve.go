@@ -96,6 +96,12 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		return nil, fmt.Errorf("--redis-url: %w", err)
 	}
 	m.rdb = rdb
+	if rt := storage.ReadTimeout(rdb); cfg.RedisWaitReplicas > 0 && rt > 0 && cfg.RedisWaitTimeout >= rt {
+		// The WAIT would outlast the read of its reply: every write would
+		// time out as if Redis were gone.
+		m.close()
+		return nil, fmt.Errorf("--redis-wait-timeout %s must be below the Redis read timeout %s (read_timeout in --redis-url)", cfg.RedisWaitTimeout, rt)
+	}
 	st := storage.New(rdb, storage.Options{AuditMaxLen: cfg.AuditMaxLen, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout})
 	if strings.Contains(url, "+sentinel://") && cfg.RedisWaitReplicas == 0 {
 		log.Warn("redis: Sentinel without --redis-wait-replicas: writes acknowledged in the moment before a failover are lost with the old master (replication is asynchronous); set --redis-wait-replicas 1 with two or more replicas")
