@@ -84,31 +84,41 @@ func (s *Store) runScript(ctx context.Context, op string, script *redis.Script, 
 // still be there: sent again, a create answers a conflict and a change
 // applies again.
 func (s *Store) eval(ctx context.Context, op string, script *redis.Script, keys []string, args []any) (any, error) {
-	if s.opts.WaitReplicas <= 0 {
-		res, err := script.Run(ctx, s.rdb, keys, args...).Result()
-		if err != nil {
-			return nil, unavailable(op, err)
-		}
-		return res, nil
-	}
 	var c redis.Cmdable = s.rdb
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		// A cluster pipeline would send WAIT to any node: pin the master
-		// that holds the keys (a tenant's keys share one slot).
+	cc, cluster := s.rdb.(*redis.ClusterClient)
+	if cluster {
+		// The master that holds the keys (a tenant's keys share one slot)
+		// runs the script directly: the cluster client resends a command
+		// whose connection broke (its redirect loop ignores max_retries),
+		// and a write script must not run twice; a pipeline would also send
+		// WAIT to any node. A slot that moved answers MOVED: the slot map is
+		// reloaded and the request answers 503, to be sent again.
 		node, err := cc.MasterForKey(ctx, keys[0])
 		if err != nil {
 			return nil, unavailable(op, err)
 		}
 		c = node
 	}
+	res, err := s.evalOn(ctx, c, script, keys, args)
+	if err != nil {
+		if cluster && (redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")) {
+			cc.ReloadState(ctx)
+		}
+		return nil, unavailable(op, err)
+	}
+	return res, nil
+}
+
+// evalOn runs script on c, with WAIT when Options.WaitReplicas asks.
+func (s *Store) evalOn(ctx context.Context, c redis.Cmdable, script *redis.Script, keys []string, args []any) (any, error) {
+	if s.opts.WaitReplicas <= 0 {
+		return script.Run(ctx, c, keys, args...).Result()
+	}
 	res, err := s.evalWait(ctx, c, script, keys, args, true)
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		res, err = s.evalWait(ctx, c, script, keys, args, false)
 	}
-	if err != nil {
-		return nil, unavailable(op, err)
-	}
-	return res, nil
+	return res, err
 }
 
 func (s *Store) evalWait(ctx context.Context, c redis.Cmdable, script *redis.Script, keys []string, args []any, bySHA bool) (any, error) {
