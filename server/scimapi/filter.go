@@ -3,10 +3,12 @@ package scimapi
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
 	scimfilter "github.com/elimity-com/scim/filter"
 	"github.com/elimity-com/scim/schema"
 	"github.com/scim2/filter-parser/v2"
@@ -21,6 +23,34 @@ var multiValuedComplex = map[string]bool{
 	"groups": true, "entitlements": true, "roles": true, "x509certificates": true, "members": true,
 }
 
+// knownValuePaths refuses a filter whose value path (`attr[...]`) names an
+// attribute none of the schemas has: elimity's validation lets those through
+// (it checks only the attribute of a plain comparison), and the filter then
+// matched nothing, answering an empty 200 for `emails[...]` on Groups.
+func knownValuePaths(e filter.Expression, schemas ...schema.Schema) error {
+	switch e := e.(type) {
+	case *filter.ValuePath:
+		for _, s := range schemas {
+			if uri := e.AttributePath.URI(); uri != "" && !strings.EqualFold(uri, s.ID) {
+				continue
+			}
+			if _, ok := s.Attributes.ContainsAttribute(e.AttributePath.AttributeName); ok {
+				return nil
+			}
+		}
+		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidFilter,
+			Detail: fmt.Sprintf("the filter names %q, which this resource does not have", e.AttributePath.AttributeName)}
+	case *filter.LogicalExpression:
+		if err := knownValuePaths(e.Left, schemas...); err != nil {
+			return err
+		}
+		return knownValuePaths(e.Right, schemas...)
+	case *filter.NotExpression:
+		return knownValuePaths(e.Expression, schemas...)
+	}
+	return nil
+}
+
 // userQuery turns elimity's list parameters into a service query: index
 // lookups where the filter allows, and the whole filter as the final check.
 func userQuery(params scim.ListRequestParams) (provision.ListQuery[provision.User], error) {
@@ -29,6 +59,9 @@ func userQuery(params scim.ListRequestParams) (provision.ListQuery[provision.Use
 		return q, nil
 	}
 	expr := rewrite(params.FilterValidator.GetFilter())
+	if err := knownValuePaths(expr, userFilterSchema, enterpriseSchema); err != nil {
+		return q, err
+	}
 	v := scimfilter.NewFilterValidator(expr, userFilterSchema, enterpriseSchema)
 	q.Lookups, q.Indexed = plan(expr, userLookup)
 	q.Match = func(u provision.User) bool {
@@ -45,6 +78,9 @@ func groupQuery(params scim.ListRequestParams, withMembers bool) (provision.List
 		return q, nil
 	}
 	expr := rewrite(params.FilterValidator.GetFilter())
+	if err := knownValuePaths(expr, groupFilterSchema); err != nil {
+		return q, err
+	}
 	v := scimfilter.NewFilterValidator(expr, groupFilterSchema)
 	q.Lookups, q.Indexed = plan(expr, groupLookup)
 	needMembers := mentions(expr, "members")
