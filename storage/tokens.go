@@ -2,11 +2,14 @@ package storage
 
 import (
 	"context"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // tokenChannel carries the id of a tenant whose tokens changed (a SCIM
-// token rotated, the tenant deleted), so that every scimd drops the token
-// checks it remembers for that tenant.
+// token rotated, admin tokens revoked, the tenant deleted), so that every
+// scimd drops the token checks it remembers for that tenant.
 const tokenChannel = "scimd:token-changes"
 
 // PublishTokenChange tells every scimd on this Redis that tenant's tokens
@@ -18,20 +21,17 @@ func (s *Store) PublishTokenChange(ctx context.Context, tenant string) error {
 	return nil
 }
 
-// WatchTokenChanges calls fn with every tenant whose tokens change, until
-// ctx ends. It is subscribed when it returns ready (closed), and go-redis
-// subscribes again after a lost connection; a change published meanwhile is
-// missed, which only the cache's own short lifetime then bounds.
-func (s *Store) WatchTokenChanges(ctx context.Context, fn func(tenant string)) (ready <-chan struct{}) {
+// WatchTokenChanges calls changed with every tenant whose tokens change,
+// until ctx ends, and subscribed each time the subscription is confirmed:
+// at the start and after every reconnection, when changes published in
+// between were missed. ready is closed at the first confirmation.
+func (s *Store) WatchTokenChanges(ctx context.Context, changed func(tenant string), subscribed func()) (ready <-chan struct{}) {
 	ps := s.rdb.Subscribe(ctx, tokenChannel)
-	subscribed := make(chan struct{})
+	confirmed := make(chan struct{})
+	var once sync.Once
 	go func() {
 		defer ps.Close()
-		// The first reply confirms the subscription (or reports that Redis
-		// is down; Channel keeps trying then).
-		_, _ = ps.Receive(ctx)
-		close(subscribed)
-		ch := ps.Channel()
+		ch := ps.ChannelWithSubscriptions()
 		for {
 			select {
 			case <-ctx.Done():
@@ -40,9 +40,17 @@ func (s *Store) WatchTokenChanges(ctx context.Context, fn func(tenant string)) (
 				if !ok {
 					return
 				}
-				fn(m.Payload)
+				switch m := m.(type) {
+				case *redis.Subscription:
+					if m.Kind == "subscribe" {
+						subscribed()
+						once.Do(func() { close(confirmed) })
+					}
+				case *redis.Message:
+					changed(m.Payload)
+				}
 			}
 		}
 	}()
-	return subscribed
+	return confirmed
 }

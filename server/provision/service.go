@@ -65,7 +65,7 @@ type store interface {
 
 	Ping(ctx context.Context) error
 	PublishTokenChange(ctx context.Context, tenant string) error
-	WatchTokenChanges(ctx context.Context, fn func(tenant string)) (ready <-chan struct{})
+	WatchTokenChanges(ctx context.Context, changed func(tenant string), subscribed func()) (ready <-chan struct{})
 }
 
 // Actor says who made a change, for the audit stream.

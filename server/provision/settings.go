@@ -89,31 +89,37 @@ func (s *Service) UpdateProvisioning(ctx context.Context, tenant string, c Provi
 }
 
 func (s *Service) changeTenant(ctx context.Context, id string, a Actor, action string, change func(*storage.Tenant) ([]Change, error)) (Tenant, error) {
+	if err := s.writeTenant(ctx, id, a, action, change); err != nil {
+		return Tenant{}, err
+	}
+	return s.GetTenant(ctx, id)
+}
+
+// writeTenant is changeTenant without reading the result back: a change
+// that landed is not reported as failed because a later read did.
+func (s *Service) writeTenant(ctx context.Context, id string, a Actor, action string, change func(*storage.Tenant) ([]Change, error)) error {
 	for attempt := 0; attempt < s.opts.WriteRetries; attempt++ {
 		prev, err := s.store.GetTenant(ctx, id)
 		if err != nil {
-			return Tenant{}, fromStorage(err, "tenant")
+			return fromStorage(err, "tenant")
 		}
 		t := prev
 		t.MatchBy = slices.Clone(prev.MatchBy)
 		changes, err := change(&t)
 		if err != nil {
-			return Tenant{}, err
+			return err
 		}
 		if len(changes) == 0 {
-			return s.GetTenant(ctx, id)
+			return nil
 		}
 		ev := s.event(a, action, "Tenant", id, changes)
 		err = s.store.UpdateTenant(ctx, prev, t, ev.encode())
 		if errors.Is(err, storage.ErrVersionConflict) {
 			continue // another change landed: apply this one to it
 		}
-		if err != nil {
-			return Tenant{}, fromStorage(err, "tenant")
-		}
-		return s.GetTenant(ctx, id)
+		return fromStorage(err, "tenant")
 	}
-	return Tenant{}, fromStorage(storage.ErrVersionConflict, "tenant")
+	return fromStorage(storage.ErrVersionConflict, "tenant")
 }
 
 // License is the license state an enterprise admin sees.

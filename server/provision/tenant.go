@@ -133,11 +133,10 @@ func (s *Service) ListTenants(ctx context.Context) ([]Tenant, error) {
 
 // DeleteTenant removes a tenant and all its data. Returns KindNotFound, KindUnavailable.
 func (s *Service) DeleteTenant(ctx context.Context, id string) error {
-	s.tokens.forgetTenant(id)
 	err := s.store.DeleteTenant(ctx, id)
-	if err == nil {
-		s.tokensChanged(ctx, id)
-	}
+	// Also when it failed part-way (the settings go first): forgetting is
+	// always safe.
+	s.tokensChanged(ctx, id)
 	return fromStorage(err, "tenant")
 }
 
@@ -147,15 +146,17 @@ func (s *Service) DeleteTenant(ctx context.Context, id string) error {
 // Returns KindNotFound, KindConflict, KindUnavailable.
 func (s *Service) RotateSCIMToken(ctx context.Context, tenant string, a Actor) (string, error) {
 	token := newToken("scim")
-	_, err := s.changeTenant(ctx, tenant, a, "tenant.scimToken.rotate", func(t *storage.Tenant) ([]Change, error) {
+	err := s.writeTenant(ctx, tenant, a, "tenant.scimToken.rotate", func(t *storage.Tenant) ([]Change, error) {
 		t.SCIMTokenHash = hashToken(token)
 		// The audit event says that it changed, never to what.
 		return []Change{{Attribute: "scimToken", New: "rotated"}}, nil
 	})
+	// Also when the outcome is unknown (the write may have landed):
+	// forgetting is always safe.
+	s.tokensChanged(ctx, tenant)
 	if err != nil {
 		return "", err
 	}
-	s.tokensChanged(ctx, tenant)
 	return token, nil
 }
 
@@ -163,7 +164,7 @@ func (s *Service) RotateSCIMToken(ctx context.Context, tenant string, a Actor) (
 // tenants whose tokens change through any replica, until ctx ends; it is
 // listening once ready is closed.
 func (s *Service) WatchTokenChanges(ctx context.Context) (ready <-chan struct{}) {
-	return s.store.WatchTokenChanges(ctx, s.tokens.forgetTenant)
+	return s.store.WatchTokenChanges(ctx, s.tokens.forgetTenant, s.tokens.forgetAll)
 }
 
 // tokensChanged forgets the tenant's cached token checks here and tells the
@@ -192,6 +193,7 @@ func (s *Service) AuthenticateAdmin(ctx context.Context, tenant, token string) (
 	if name, ok := s.tokens.name(tenant, "admin:"+h); ok {
 		return name, nil
 	}
+	g := s.tokens.generation(tenant)
 	name, err := s.store.AdminTokenName(ctx, tenant, h)
 	if errors.Is(err, storage.ErrNotFound) {
 		// The first admin token lives in the tenant's settings.
@@ -208,7 +210,7 @@ func (s *Service) AuthenticateAdmin(ctx context.Context, tenant, token string) (
 	if err != nil {
 		return "", fromStorage(err, "tenant")
 	}
-	s.tokens.rememberName(tenant, "admin:"+h, name)
+	s.tokens.remember(tenant, "admin:"+h, name, g)
 	return name, nil
 }
 
@@ -262,10 +264,10 @@ func (s *Service) AdminTokens(ctx context.Context, tenant string) ([]AdminTokenN
 func (s *Service) RevokeAdminTokens(ctx context.Context, tenant, name string, a Actor) (int, error) {
 	ev := s.event(a, "adminToken.revoke", "AdminToken", name, nil)
 	n, err := s.store.RevokeAdminTokens(ctx, tenant, name, firstAdminName, ev.encode())
+	s.tokensChanged(ctx, tenant) // also when the outcome is unknown
 	if err != nil {
 		return 0, fromStorage(err, "admin tokens named "+strconv.Quote(name))
 	}
-	s.tokensChanged(ctx, tenant)
 	return int(n), nil
 }
 
@@ -280,6 +282,7 @@ func (s *Service) authenticate(ctx context.Context, tenant, kind, token string, 
 	if s.tokens.valid(tenant, h) {
 		return nil
 	}
+	g := s.tokens.generation(tenant)
 	t, err := s.store.GetTenant(ctx, tenant)
 	if errors.Is(err, storage.ErrNotFound) {
 		return errUnauthorized
@@ -291,7 +294,7 @@ func (s *Service) authenticate(ctx context.Context, tenant, kind, token string, 
 	if stored == "" || subtle.ConstantTimeCompare([]byte(stored), []byte(hashToken(token))) != 1 {
 		return errUnauthorized
 	}
-	s.tokens.remember(tenant, h)
+	s.tokens.remember(tenant, h, "", g)
 	return nil
 }
 
@@ -320,11 +323,18 @@ func hashToken(token string) string {
 
 // tokenCache remembers successful token checks for a short time so that a
 // request does not pay a Redis round trip for authentication.
+//
+// A check reads the tenant, then remembers; a token change landing in
+// between must not be undone by that late remember. So each tenant has a
+// generation, bumped when its entries are forgotten, and a check remembers
+// only if the generation it saw before reading is still current.
 type tokenCache struct {
 	ttl time.Duration
 	now func() time.Time
 	mu  sync.Mutex
 	m   map[string]cachedToken
+	gen map[string]uint64 // by tenant; bumped by forgetTenant
+	all uint64            // bumped by forgetAll
 }
 
 type cachedToken struct {
@@ -333,7 +343,16 @@ type cachedToken struct {
 }
 
 func newTokenCache(ttl time.Duration, now func() time.Time) *tokenCache {
-	return &tokenCache{ttl: ttl, now: now, m: make(map[string]cachedToken)}
+	return &tokenCache{ttl: ttl, now: now, m: make(map[string]cachedToken), gen: make(map[string]uint64)}
+}
+
+// generation is what a check must see unchanged to remember its result.
+type generation struct{ tenant, all uint64 }
+
+func (c *tokenCache) generation(tenant string) generation {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return generation{c.gen[tenant], c.all}
 }
 
 func (c *tokenCache) valid(tenant, hash string) bool {
@@ -354,11 +373,14 @@ func (c *tokenCache) name(tenant, hash string) (string, bool) {
 	return "", false
 }
 
-func (c *tokenCache) remember(tenant, hash string) { c.rememberName(tenant, hash, "") }
-
-func (c *tokenCache) rememberName(tenant, hash, name string) {
+// remember keeps a successful check made at generation g, unless the
+// tenant's tokens changed since.
+func (c *tokenCache) remember(tenant, hash, name string, g generation) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if (generation{c.gen[tenant], c.all}) != g {
+		return
+	}
 	// Only valid tokens enter, so the map is bounded by tenants x tokens;
 	// sweep expired entries when it grows, to keep it so.
 	if len(c.m) > 4096 {
@@ -375,9 +397,19 @@ func (c *tokenCache) rememberName(tenant, hash, name string) {
 func (c *tokenCache) forgetTenant(tenant string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen[tenant]++
 	for k := range c.m {
 		if strings.HasPrefix(k, tenant+"\x00") {
 			delete(c.m, k)
 		}
 	}
+}
+
+// forgetAll drops every entry: after a lost subscription, a change may
+// have been missed.
+func (c *tokenCache) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.all++
+	clear(c.m)
 }
