@@ -35,7 +35,8 @@ const defaultTimeout = 2 * time.Second
 // sentinel_username and sentinel_password in the query). The options are
 // go-redis's (dial_timeout, read_timeout, write_timeout, pool_size,
 // max_retries, ...); dial, read and write timeouts default to 2s, and
-// max_retries to -1 (no automatic resending, see noRetries). With TLS,
+// max_retries to -1 (no automatic resending, see noRetries; reads too: a
+// dead pooled connection answers 503 once). With TLS,
 // as go-redis does, every server's certificate is checked against the first
 // host of the URL, also for the cluster nodes and the Sentinel master that
 // are reached at the addresses they announce: managed services' certificates
@@ -134,7 +135,7 @@ func ReadTimeout(rdb redis.UniversalClient) time.Duration {
 }
 
 // noRetries turns go-redis's automatic retries off unless the URL sets
-// max_retries. go-redis resends a command whose connection broke after it
+// max_retries to a positive number (go-redis reads 0 as its default, 3). go-redis resends a command whose connection broke after it
 // was sent: a write script that had landed then runs twice (a create finds
 // its own user, a member change writes its audit event twice). scimd answers
 // 503 instead and the identity provider sends the whole request again,

@@ -86,6 +86,9 @@ func (s *Store) runScript(ctx context.Context, op string, script *redis.Script, 
 func (s *Store) eval(ctx context.Context, op string, script *redis.Script, keys []string, args []any) (any, error) {
 	var c redis.Cmdable = s.rdb
 	cc, cluster := s.rdb.(*redis.ClusterClient)
+	if cluster && len(keys) == 0 {
+		return nil, unavailable(op, badReply("a script without keys has no slot"))
+	}
 	if cluster {
 		// The master that holds the keys (a tenant's keys share one slot)
 		// runs the script directly: the cluster client resends a command
@@ -101,12 +104,26 @@ func (s *Store) eval(ctx context.Context, op string, script *redis.Script, keys 
 	}
 	res, err := s.evalOn(ctx, c, script, keys, args)
 	if err != nil {
-		if cluster && (redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")) {
-			cc.ReloadState(ctx)
+		if cluster && slotMapStale(err) {
+			cc.ReloadState(ctx) // in the background; the next request uses it
 		}
 		return nil, unavailable(op, err)
 	}
 	return res, nil
+}
+
+// slotMapStale reports whether err suggests the cluster's slot map moved
+// on: the slot moved (MOVED, ASK), the node is not a master any more or not
+// ready (READONLY, LOADING, CLUSTERDOWN, TRYAGAIN), or it did not answer at
+// all (a network error, not a reply).
+func slotMapStale(err error) bool {
+	for _, prefix := range []string{"MOVED", "ASK", "READONLY", "LOADING", "CLUSTERDOWN", "TRYAGAIN"} {
+		if redis.HasErrorPrefix(err, prefix) {
+			return true
+		}
+	}
+	var reply redis.Error
+	return !errors.As(err, &reply)
 }
 
 // evalOn runs script on c, with WAIT when Options.WaitReplicas asks.
