@@ -115,6 +115,7 @@ func TestErrors(t *testing.T) {
 			{"filter on unknown attribute", http.MethodGet, "/Users?filter=" + url.QueryEscape(`shoeSize eq "x"`), nil, nil, 400, "invalidFilter"},
 			{"value path on unknown attribute", http.MethodGet, "/Users?filter=" + url.QueryEscape(`shoes[type eq "x"]`), nil, nil, 400, "invalidFilter"},
 			{"value path a group does not have", http.MethodGet, "/Groups?filter=" + url.QueryEscape(`emails[type eq "work"]`), nil, nil, 400, "invalidFilter"},
+			{"value path on a simple attribute", http.MethodGet, "/Users?filter=" + url.QueryEscape(`userName[value eq "x"]`), nil, nil, 400, "invalidFilter"},
 			{"value path inside or", http.MethodGet, "/Groups?filter=" + url.QueryEscape(`displayName eq "x" or emails[type eq "work"].value eq "a"`), nil, nil, 400, "invalidFilter"},
 			{"unknown user", http.MethodGet, "/Users/nope", nil, nil, 404, ""},
 			{"unknown group", http.MethodPatch, "/Groups/nope", fixture(t, "09-update-group-displayname.PATCH-Groups.request.json"), nil, 404, ""},

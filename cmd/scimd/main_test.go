@@ -246,6 +246,7 @@ func TestWaitTimeoutBelowReadTimeout(t *testing.T) {
 	}{
 		{"default read timeout 2s, wait 1s", e.URL(), "1s", true},
 		{"wait as long as the read", e.URL(), "2s", false},
+		{"wait too close to the read", e.URL(), "1900ms", false},
 		{"read timeout set in the URL", e.URL() + "?read_timeout=500ms", "1s", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -50,6 +50,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
+// waitMargin is the least a Redis read must outlast --redis-wait-timeout:
+// the script and the round trip come on top of the WAIT.
+const waitMargin = 250 * time.Millisecond
+
 // instance is a running server and what it owns; tests start one on :0.
 type instance struct {
 	log        *slog.Logger
@@ -96,11 +100,12 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		return nil, fmt.Errorf("--redis-url: %w", err)
 	}
 	m.rdb = rdb
-	if rt := storage.ReadTimeout(rdb); cfg.RedisWaitReplicas > 0 && rt > 0 && cfg.RedisWaitTimeout >= rt {
-		// The WAIT would outlast the read of its reply: every write would
-		// time out as if Redis were gone.
+	if rt := storage.ReadTimeout(rdb); cfg.RedisWaitReplicas > 0 && rt > 0 && cfg.RedisWaitTimeout > rt-waitMargin {
+		// The WAIT would outlast the read of its reply (which also waits for
+		// the script and the network): every write would time out as if
+		// Redis were gone.
 		m.close()
-		return nil, fmt.Errorf("--redis-wait-timeout %s must be below the Redis read timeout %s (read_timeout in --redis-url)", cfg.RedisWaitTimeout, rt)
+		return nil, fmt.Errorf("--redis-wait-timeout %s must be below the Redis read timeout %s by %s or more (read_timeout in --redis-url)", cfg.RedisWaitTimeout, rt, waitMargin)
 	}
 	st := storage.New(rdb, storage.Options{AuditMaxLen: cfg.AuditMaxLen, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout})
 	if strings.Contains(url, "+sentinel://") && cfg.RedisWaitReplicas == 0 {

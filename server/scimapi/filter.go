@@ -24,7 +24,7 @@ var multiValuedComplex = map[string]bool{
 }
 
 // knownValuePaths refuses a filter whose value path (`attr[...]`) names an
-// attribute none of the schemas has: elimity's validation lets those through
+// attribute none of the schemas has, or a simple single-valued one: elimity's validation lets those through
 // (it checks only the attribute of a plain comparison), and the filter then
 // matched nothing, answering an empty 200 for `emails[...]` on Groups.
 func knownValuePaths(e filter.Expression, schemas ...schema.Schema) error {
@@ -34,9 +34,15 @@ func knownValuePaths(e filter.Expression, schemas ...schema.Schema) error {
 			if uri := e.AttributePath.URI(); uri != "" && !strings.EqualFold(uri, s.ID) {
 				continue
 			}
-			if _, ok := s.Attributes.ContainsAttribute(e.AttributePath.AttributeName); ok {
+			attr, ok := s.Attributes.ContainsAttribute(e.AttributePath.AttributeName)
+			if !ok {
+				continue
+			}
+			if attr.MultiValued() || attr.HasSubAttributes() {
 				return nil
 			}
+			return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidFilter,
+				Detail: fmt.Sprintf("the filter puts [...] after %q, which is neither multi-valued nor complex", e.AttributePath.AttributeName)}
 		}
 		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidFilter,
 			Detail: fmt.Sprintf("the filter names %q, which this resource does not have", e.AttributePath.AttributeName)}
