@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -123,7 +124,15 @@ func (a *API) createGroup(c *fiber.Ctx) error {
 	if err != nil {
 		return a.fail(c, err)
 	}
-	return a.showGroup(c, http.StatusCreated, g.ID, warnings)
+	// Answered from what was written, not read back: a failed read would
+	// report a 503 for a group that exists, and its retry a 409.
+	members := slices.Sorted(slices.Values(g.Members)) // as GET lists them
+	if members == nil {
+		members = []string{}
+	}
+	v := groupDetailJSON{groupJSON: groupView(g, []provision.Grant{}), Members: members, Warnings: warnings}
+	c.Set(fiber.HeaderETag, g.ETag())
+	return c.Status(http.StatusCreated).JSON(v)
 }
 
 // patchGroup renames a group or changes its members by hand:
