@@ -25,6 +25,9 @@ func tenantKey(t string) string { return tenantPrefix(t) + "tenant" }
 // seatsKey counts the tenant's active users.
 func seatsKey(t string) string { return tenantPrefix(t) + "seats" }
 
+// rateKey is the tenant's shared request bucket (rate.lua).
+func rateKey(t string) string { return tenantPrefix(t) + "rate" }
+
 // seqKey is the counter that orders users and groups by creation.
 func seqKey(t string) string { return tenantPrefix(t) + "seq" }
 
