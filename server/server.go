@@ -35,6 +35,8 @@ type Config struct {
 	// process (0: unlimited); RateBurst is the bucket (0: one second's worth).
 	RateLimit float64
 	RateBurst int
+	// RateLimitShared counts RateLimit across every replica, in Redis.
+	RateLimitShared bool
 	// RequestTimeout bounds the store work of one request; 0 means 10s.
 	RequestTimeout time.Duration
 	// ReadTimeout bounds reading a request, and frees idle keep-alive
@@ -94,7 +96,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	}
 
 	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout}).Register(app)
-	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst}).Register(app)
+	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared}).Register(app)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app

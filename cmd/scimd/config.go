@@ -28,6 +28,7 @@ type config struct {
 	PreflightBodyLimit int
 	RateLimit          float64
 	RateBurst          int
+	RateLimitShared    bool
 	LogFormat          string
 	LogLevel           string
 	AuditMaxLen        int64
@@ -73,6 +74,7 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.IntVar(&c.PreflightBodyLimit, "preflight-body-limit", 32<<20, "largest user export a migration preflight accepts, in bytes")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "SCIM requests per second one tenant may make to this process, answered 429 with Retry-After beyond it; 0 means no limit")
 	fs.IntVar(&c.RateBurst, "rate-burst", 0, "requests a tenant may send at once above --rate-limit; 0 means one second's worth")
+	fs.BoolVar(&c.RateLimitShared, "rate-limit-shared", false, "count --rate-limit across every replica, in Redis (one more round trip per SCIM request), instead of per process")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error; the access log is at info, health checks and scrapes at debug")
 	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed)")

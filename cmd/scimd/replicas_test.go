@@ -369,3 +369,51 @@ func TestReplicasForgetChangedTokens(t *testing.T) {
 		refusedSoon(t, users, token)
 	})
 }
+
+// TestReplicasSharedRateLimit: with --rate-limit-shared, a tenant's burst is
+// one for all replicas (here 4, at 1 request a second), where per-process
+// buckets would give it one burst per replica.
+func TestReplicasSharedRateLimit(t *testing.T) {
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		e, err := storage.StartEmbedded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(e.Close)
+		url = e.URL()
+	}
+	for _, tc := range []struct {
+		name    string
+		shared  bool
+		allowed int // of 16 requests, half through each replica
+	}{
+		{"shared", true, 4},
+		{"per process", false, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			flags := []string{"--rate-limit", "1", "--rate-burst", "4"}
+			if tc.shared {
+				flags = append(flags, "--rate-limit-shared")
+			}
+			a, b := startReplica(t, "A", url, flags...), startReplica(t, "B", url, flags...)
+			tn := newReplicaTenant(t, a, 10)
+			got := map[int]int{}
+			for i := range 16 {
+				r := a
+				if i%2 == 1 {
+					r = b
+				}
+				res := r.do(t, http.MethodGet, tn.users(), tn.scimToken, nil)
+				got[res.status]++
+				if res.status == http.StatusTooManyRequests && !strings.Contains(string(res.body), "too many requests") {
+					t.Fatalf("429 body: %s", res.body)
+				}
+			}
+			// A second may pass while the 16 requests run: one more token.
+			if got[http.StatusOK] < tc.allowed || got[http.StatusOK] > tc.allowed+2 || got[http.StatusOK]+got[http.StatusTooManyRequests] != 16 {
+				t.Fatalf("answers %v, want about %d allowed and the rest 429", got, tc.allowed)
+			}
+		})
+	}
+}

@@ -287,3 +287,8 @@ func (s meteredStore) RevokeAdminTokens(ctx context.Context, tenant, name, first
 	n, err := s.store.RevokeAdminTokens(ctx, tenant, name, firstName, audit)
 	return n, s.wrote(err, audit)
 }
+
+func (s meteredStore) AllowRequest(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error) {
+	ok, wait, err := s.store.AllowRequest(ctx, tenant, perSecond, burst)
+	return ok, wait, s.seen(err)
+}

@@ -271,6 +271,18 @@ func (s *Service) RevokeAdminTokens(ctx context.Context, tenant, name string, a 
 	return int(n), nil
 }
 
+// AllowRequest takes one of the tenant's requests from a bucket shared by
+// every replica (perSecond a second, burst at once), or says how long until
+// one is free. It fails open: with Redis out of reach the request itself
+// answers 503, and a limiter must not turn an outage into 429s.
+func (s *Service) AllowRequest(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration) {
+	ok, wait, err := s.store.AllowRequest(ctx, tenant, perSecond, burst)
+	if err != nil {
+		return true, 0
+	}
+	return ok, wait
+}
+
 // authenticate checks token against the kind of token want selects. The
 // cache key holds the kind, so that a token checked as one kind is never
 // taken for another.

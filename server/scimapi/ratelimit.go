@@ -1,6 +1,7 @@
 package scimapi
 
 import (
+	"context"
 	"math"
 	"sync"
 	"time"
@@ -8,8 +9,20 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// allow takes one of the tenant's requests: from a bucket every replica
+// shares (Options.RateLimitShared), or from this process's own.
+func (a *API) allow(ctx context.Context, tenant string) (bool, time.Duration) {
+	if a.limiter == nil {
+		return true, 0
+	}
+	if a.opts.RateLimitShared {
+		return a.svc.AllowRequest(ctx, tenant, float64(a.limiter.rate), a.limiter.burst)
+	}
+	return a.limiter.allow(tenant, time.Now())
+}
+
 // tenantLimiter is a token bucket per tenant, in this process: with N
-// replicas a tenant gets up to N times the rate. It is only consulted after
+// replicas a tenant gets up to N times the rate (unless it is shared). It is only consulted after
 // authentication, so its map holds real tenants alone.
 type tenantLimiter struct {
 	rate  rate.Limit

@@ -48,6 +48,9 @@ type Options struct {
 	// process (0: no limit); RateBurst the bucket size (0: one second's worth).
 	RateLimit float64
 	RateBurst int
+	// RateLimitShared counts RateLimit across every replica, in Redis (one
+	// more round trip per request), instead of in this process.
+	RateLimitShared bool
 	// MaxFilterLength bounds the filter parameter; 0 means 2048 bytes (a request line is at most 4 KiB anyway).
 	MaxFilterLength int
 }
@@ -143,7 +146,7 @@ func (a *API) serve(c *fiber.Ctx) error {
 		return sendError(c, scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: "the directory store is unavailable; try again later"}, retryAfterSeconds)
 	}
 
-	if ok, wait := a.limiter.allow(tenant, time.Now()); !ok {
+	if ok, wait := a.allow(ctx, tenant); !ok {
 		return sendError(c, scimerrors.ScimError{Status: http.StatusTooManyRequests,
 			Detail: "too many requests for this tenant; retry after the time in Retry-After"}, int(math.Ceil(wait.Seconds())))
 	}
