@@ -76,16 +76,22 @@ func startReplica(t *testing.T, name, redisURL string, flags ...string) replica 
 // twoReplicas starts A and B over one Redis.
 func twoReplicas(t *testing.T) (replica, replica) {
 	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		e, err := storage.StartEmbedded()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(e.Close)
-		url = e.URL()
-	}
+	url := sharedRedisURL(t)
 	return startReplica(t, "A", url), startReplica(t, "B", url)
+}
+
+// sharedRedisURL is REDIS_URL, else an embedded Redis for this test.
+func sharedRedisURL(t *testing.T) string {
+	t.Helper()
+	if url := os.Getenv("REDIS_URL"); url != "" {
+		return url
+	}
+	e, err := storage.StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e.URL()
 }
 
 // reply is one answer: status, ETag and body.
@@ -374,15 +380,7 @@ func TestReplicasForgetChangedTokens(t *testing.T) {
 // one for all replicas (here 4, at 1 request a second), where per-process
 // buckets would give it one burst per replica.
 func TestReplicasSharedRateLimit(t *testing.T) {
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		e, err := storage.StartEmbedded()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(e.Close)
-		url = e.URL()
-	}
+	url := sharedRedisURL(t)
 	for _, tc := range []struct {
 		name    string
 		shared  bool
