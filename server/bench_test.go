@@ -13,6 +13,12 @@ import (
 // benchHarness serves from REDIS_URL when set, else the embedded store.
 func benchHarness(b *testing.B) (*harness, tenant) {
 	b.Helper()
+	return benchHarnessWith(b, 64<<10)
+}
+
+// benchHarnessWith is benchHarness with another body limit.
+func benchHarnessWith(b *testing.B, bodyLimit int) (*harness, tenant) {
+	b.Helper()
 	t := &testing.T{}
 	u := os.Getenv("REDIS_URL")
 	if u == "" {
@@ -22,7 +28,7 @@ func benchHarness(b *testing.B) (*harness, tenant) {
 			}
 		}
 	}
-	h := newHarness(t, u)
+	h := newHarnessWith(t, u, bodyLimit)
 	h.t = t
 	tn := h.newTenant(10_000_000)
 	b.Cleanup(func() { h.serve("DELETE", "/admin/v1/tenants/"+tn.ID, operatorToken, nil) })

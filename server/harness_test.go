@@ -57,13 +57,20 @@ type harness struct {
 
 func newHarness(t *testing.T, url string) *harness {
 	t.Helper()
+	return newHarnessWith(t, url, 64<<10)
+}
+
+// newHarnessWith is newHarness with another body limit (the server's
+// default, 1 MiB, for the big-group benchmark).
+func newHarnessWith(t *testing.T, url string, bodyLimit int) *harness {
+	t.Helper()
 	rdb, err := storage.NewClient(url)
 	if err != nil {
 		t.Fatalf("redis client: %v", err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
 	svc := provision.New(storage.New(rdb, storage.Options{}), testEngine(t), provision.Options{})
-	app := server.New(server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: 64 << 10}, svc)
+	app := server.New(server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: bodyLimit}, svc)
 	return &harness{t: t, app: app}
 }
 
