@@ -34,6 +34,9 @@ func BenchmarkBigGroupAdd(b *testing.B) {
 	gctx.Request.Header.Set("Authorization", "Bearer "+tn.SCIMToken)
 	gctx.Request.SetBody([]byte(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"big"}`))
 	h.app.Handler()(&gctx)
+	if gctx.Response.StatusCode() != 201 {
+		b.Fatalf("group: %d %s", gctx.Response.StatusCode(), gctx.Response.Body())
+	}
 	var gresp response
 	gresp.t, gresp.body = &testing.T{}, gctx.Response.Body()
 	gid := gresp.json()["id"].(string)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/server"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/redistest"
 )
@@ -63,6 +64,29 @@ func TestRedisDown(t *testing.T) {
 	}
 	tn2 := h.newTenant(10)
 	h.do(http.MethodPost, tn2.Base+"/Users", tn2.SCIMToken, userBody("after@x")).want(201)
+}
+
+// TestSharedRateLimitWithoutRedis: when the shared bucket cannot be asked
+// (Redis gone, the token check still cached), the process's own bucket
+// stands in: past its burst, requests answer 429 rather than all going on
+// to the store.
+func TestSharedRateLimitWithoutRedis(t *testing.T) {
+	r := redistest.Start(t, 0, t.TempDir())
+	h := newHarnessConfig(t, r.URL(), func(c *server.Config) {
+		c.RateLimit, c.RateBurst, c.RateLimitShared = 0.01, 2, true
+	})
+	tn := h.newTenant(10)
+	h.do(http.MethodGet, tn.Base+"/Users", tn.SCIMToken, nil).want(200) // the token check is cached now
+	r.Kill()
+	got := map[int]int{}
+	for range 6 {
+		got[h.do(http.MethodGet, tn.Base+"/Users", tn.SCIMToken, nil).status]++
+	}
+	// The process's bucket still holds its whole burst (only the shared one
+	// was used while Redis answered): 2 pass (and find the store gone), 4 wait.
+	if got[http.StatusServiceUnavailable] != 2 || got[http.StatusTooManyRequests] != 4 {
+		t.Fatalf("answers %v, want 2 x 503 and 4 x 429", got)
+	}
 }
 
 // TestDurabilityWithAOF: Redis killed with SIGKILL under appendfsync always

@@ -64,13 +64,22 @@ func newHarness(t *testing.T, url string) *harness {
 // default, 1 MiB, for the big-group benchmark).
 func newHarnessWith(t *testing.T, url string, bodyLimit int) *harness {
 	t.Helper()
+	return newHarnessConfig(t, url, func(c *server.Config) { c.BodyLimit = bodyLimit })
+}
+
+// newHarnessConfig is newHarness with the server's configuration changed by
+// set.
+func newHarnessConfig(t *testing.T, url string, set func(*server.Config)) *harness {
+	t.Helper()
 	rdb, err := storage.NewClient(url)
 	if err != nil {
 		t.Fatalf("redis client: %v", err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
 	svc := provision.New(storage.New(rdb, storage.Options{}), testEngine(t), provision.Options{})
-	app := server.New(server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: bodyLimit}, svc)
+	cfg := server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: 64 << 10}
+	set(&cfg)
+	app := server.New(cfg, svc)
 	return &harness{t: t, app: app}
 }
 

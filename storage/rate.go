@@ -18,8 +18,10 @@ var (
 // AllowRequest takes one request from the tenant's bucket, shared by every
 // scimd on this Redis: perSecond requests a second, burst at once. When it
 // refuses, it says how long until the next request is allowed. It is not a
-// write that must survive a failover, so it never waits for replicas.
-// Returns ErrUnavailable.
+// write that must survive a failover, so it never waits for replicas; and
+// on a cluster it goes through the cluster client, which may resend it after
+// a broken connection: a request then counts twice, which only errs on the
+// strict side. Returns ErrUnavailable.
 func (s *Store) AllowRequest(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error) {
 	const op = "rate limit"
 	if perSecond <= 0 || burst <= 0 || !validTenantID(tenant) {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -11,7 +12,8 @@ func TestAllowRequest(t *testing.T) {
 	run(t, Options{}, 1, func(t *testing.T, e env) {
 		ctx := t.Context()
 		other := newTenant(t, e.s, 1)
-		const perSecond, burst = 1, 3 // slow enough that the test never refills
+		// 0.01 a second: the bucket never refills while the test runs.
+		const perSecond, burst = 0.01, 3
 		for i := range burst {
 			ok, _, err := e.s.AllowRequest(ctx, e.tenant, perSecond, burst)
 			must(t, err)
@@ -19,10 +21,28 @@ func TestAllowRequest(t *testing.T) {
 				t.Fatalf("request %d of a burst of %d refused", i+1, burst)
 			}
 		}
-		ok, wait, err := e.s.AllowRequest(ctx, e.tenant, perSecond, burst)
+		// The state is an integer count of microseconds (not a rounded
+		// float), kept no longer than the bucket needs.
+		stored, err := e.rdb.Get(ctx, rateKey(e.tenant)).Result()
 		must(t, err)
-		if ok || wait <= 0 || wait > time.Second {
-			t.Fatalf("past the burst: allowed %v, wait %s; want refused with a wait in (0, 1s]", ok, wait)
+		if _, err := strconv.ParseInt(stored, 10, 64); err != nil {
+			t.Fatalf("stored %q is not an integer", stored)
+		}
+		if ttl, err := e.rdb.PTTL(ctx, rateKey(e.tenant)).Result(); err != nil || ttl <= 0 || ttl > time.Duration(burst)*100*time.Second+time.Second {
+			t.Fatalf("expiry %s (%v), want in (0, %ds]", ttl, err, burst*100)
+		}
+		var waits []time.Duration
+		for range 2 {
+			ok, wait, err := e.s.AllowRequest(ctx, e.tenant, perSecond, burst)
+			must(t, err)
+			if ok || wait <= 0 || wait > 100*time.Second {
+				t.Fatalf("past the burst: allowed %v, wait %s; want refused with a wait in (0, 100s]", ok, wait)
+			}
+			waits = append(waits, wait)
+		}
+		// A refusal writes nothing: the second is not pushed later.
+		if after, _ := e.rdb.Get(ctx, rateKey(e.tenant)).Result(); after != stored || waits[1] > waits[0] {
+			t.Fatalf("a refusal moved the bucket: %q -> %q, waits %v", stored, after, waits)
 		}
 		if ok, _, err := e.s.AllowRequest(ctx, other, perSecond, burst); err != nil || !ok {
 			t.Fatalf("another tenant refused: %v %v", ok, err)

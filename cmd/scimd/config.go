@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -72,7 +73,7 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.StringVar(&c.PublicURL, "public-url", "", "externally visible scheme://host[:port] used in meta.location and scimBaseUrl; empty uses each request's Host")
 	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest request body accepted, in bytes")
 	fs.IntVar(&c.PreflightBodyLimit, "preflight-body-limit", 32<<20, "largest user export a migration preflight accepts, in bytes")
-	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "SCIM requests per second one tenant may make to this process, answered 429 with Retry-After beyond it; 0 means no limit")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "SCIM requests per second one tenant may make to this process (to all replicas with --rate-limit-shared), answered 429 with Retry-After beyond it; 0 means no limit")
 	fs.IntVar(&c.RateBurst, "rate-burst", 0, "requests a tenant may send at once above --rate-limit; 0 means one second's worth")
 	fs.BoolVar(&c.RateLimitShared, "rate-limit-shared", false, "count --rate-limit across every replica, in Redis (one more round trip per SCIM request), instead of per process")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
@@ -120,6 +121,14 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--redis-wait-replicas needs --redis-url: the embedded Redis has no replicas")
 	case c.RedisWaitTimeout <= 0:
 		return c, fmt.Errorf("--redis-wait-timeout must be positive")
+	}
+	switch {
+	case math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0) || c.RateLimit < 0 || c.RateLimit > 0 && c.RateLimit < 0.001:
+		return c, fmt.Errorf("--rate-limit must be 0 (no limit) or between 0.001 and a finite number of requests a second")
+	case c.RateBurst < 0:
+		return c, fmt.Errorf("--rate-burst must be 0 or more")
+	case c.RateLimitShared && c.RateLimit == 0:
+		return c, fmt.Errorf("--rate-limit-shared needs --rate-limit")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")

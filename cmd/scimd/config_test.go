@@ -129,6 +129,12 @@ func TestConfigErrors(t *testing.T) {
 		{"cert without key", "tls-cert = cert.pem\n", nil, nil, "--tls-cert and --tls-key go together"},
 		{"key without cert", "", []string{"--tls-key", "key.pem"}, nil, "--tls-cert and --tls-key go together"},
 		{"bad log level", "", nil, map[string]string{"SCIMD_LOG_LEVEL": "loud"}, "--log-level must be"},
+		{"negative rate", "", []string{"--rate-limit", "-1"}, nil, "--rate-limit must be"},
+		{"infinite rate", "", []string{"--rate-limit", "+Inf"}, nil, "--rate-limit must be"},
+		{"rate too small to count", "", []string{"--rate-limit", "0.0000001"}, nil, "--rate-limit must be"},
+		{"negative burst", "", []string{"--rate-limit", "5", "--rate-burst", "-2"}, nil, "--rate-burst must be"},
+		{"shared without a limit", "", []string{"--rate-limit-shared"}, nil, "--rate-limit-shared needs --rate-limit"},
+		{"wait replicas without redis", "", []string{"--redis-wait-replicas", "1"}, nil, "needs --redis-url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args
@@ -150,8 +156,11 @@ func TestServeHelp(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, name := range []string{"config", "addr", "redis-url", "operator-token", "public-url", "body-limit", "preflight-body-limit",
-		"rate-limit", "rate-burst", "log-format", "log-level", "audit-max-len", "policy-dir", "policy-tests", "metrics-addr", "tls-cert", "tls-key"} {
-		if !strings.Contains(out.String(), "-"+name+" ") || !strings.Contains(out.String(), "(env "+envName(name)+")") {
+		"rate-limit", "rate-burst", "rate-limit-shared", "redis-wait-replicas", "redis-wait-timeout",
+		"log-format", "log-level", "audit-max-len", "policy-dir", "policy-tests", "metrics-addr", "tls-cert", "tls-key"} {
+		// A boolean flag's line has no type after its name.
+		documented := strings.Contains(out.String(), "-"+name+" ") || strings.Contains(out.String(), "-"+name+"\n")
+		if !documented || !strings.Contains(out.String(), "(env "+envName(name)+")") {
 			t.Errorf("help does not document --%s with %s", name, envName(name))
 		}
 	}

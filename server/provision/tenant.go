@@ -273,14 +273,15 @@ func (s *Service) RevokeAdminTokens(ctx context.Context, tenant, name string, a 
 
 // AllowRequest takes one of the tenant's requests from a bucket shared by
 // every replica (perSecond a second, burst at once), or says how long until
-// one is free. It fails open: with Redis out of reach the request itself
-// answers 503, and a limiter must not turn an outage into 429s.
-func (s *Service) AllowRequest(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration) {
+// one is free. Returns KindUnavailable when Redis cannot be asked: the
+// caller then decides with a limit of its own rather than letting every
+// request through to a struggling Redis.
+func (s *Service) AllowRequest(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error) {
 	ok, wait, err := s.store.AllowRequest(ctx, tenant, perSecond, burst)
 	if err != nil {
-		return true, 0
+		return false, 0, fromStorage(err, "rate limit")
 	}
-	return ok, wait
+	return ok, wait, nil
 }
 
 // authenticate checks token against the kind of token want selects. The
