@@ -126,6 +126,14 @@ func TestAppGroups(t *testing.T) {
 		}
 		do(http.MethodPatch, "/groups/"+appID, map[string]any{"displayName": "Z"}, 403)
 
+		// POST answers what GET then shows, members in the same order.
+		two := do(http.MethodPost, "/groups", map[string]any{"displayName": "Pair", "members": []string{scimUser, manualUser, scimUser}}, 201).json()
+		again := do(http.MethodGet, "/groups/"+two["id"].(string), nil, 200).json()
+		for _, k := range []string{"members", "displayName", "version", "created", "modified", "managedBy", "grants"} {
+			eq(t, fmt.Sprint(two[k]), fmt.Sprint(again[k]))
+		}
+		eq(t, len(asList(two["members"])), 2)
+
 		// An app group can be deleted by hand, its grants with it.
 		other := do(http.MethodPost, "/groups", map[string]any{"displayName": "Temp"}, 201).json()["id"].(string)
 		do(http.MethodPut, "/groups/"+other+"/grants", map[string]any{"grants": []map[string]any{{"scope": "enterprise", "role": "Enterprise Admin"}}}, 200)
