@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -49,6 +50,25 @@ func (h *harness) serve(method, uri, token string, body []byte) int {
 	return ctx.Response.StatusCode()
 }
 
+// created POSTs body to uri in process and returns the new resource's id.
+func (h *harness) created(b *testing.B, uri, token string, body []byte) string {
+	b.Helper()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("POST")
+	ctx.Request.SetRequestURI(uri)
+	ctx.Request.Header.Set("Authorization", "Bearer "+token)
+	ctx.Request.SetBody(body)
+	h.app.Handler()(&ctx)
+	if ctx.Response.StatusCode() != 201 {
+		b.Fatalf("POST %s: %d %s", uri, ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	var out struct{ ID string }
+	if err := json.Unmarshal(ctx.Response.Body(), &out); err != nil || out.ID == "" {
+		b.Fatalf("POST %s: no id in %s (%v)", uri, ctx.Response.Body(), err)
+	}
+	return out.ID
+}
+
 var benchSeq atomic.Int64
 
 // BenchmarkCreateUser: Entra's create step, a userName filter then a POST.
@@ -84,29 +104,10 @@ func BenchmarkFilterUserName(b *testing.B) {
 // BenchmarkGroupMemberPatch: one member added to a group per request.
 func BenchmarkGroupMemberPatch(b *testing.B) {
 	h, tn := benchHarness(b)
-	gid := ""
-	{
-		var ctx fasthttp.RequestCtx
-		ctx.Request.Header.SetMethod("POST")
-		ctx.Request.SetRequestURI(tn.Base + "/Groups")
-		ctx.Request.Header.Set("Authorization", "Bearer "+tn.SCIMToken)
-		ctx.Request.SetBody([]byte(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"bench"}`))
-		h.app.Handler()(&ctx)
-		var resp response
-		resp.t, resp.body = &testing.T{}, ctx.Response.Body()
-		gid = resp.json()["id"].(string)
-	}
+	gid := h.created(b, tn.Base+"/Groups", tn.SCIMToken, []byte(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"bench"}`))
 	ids := make([]string, 0, 1024)
 	for i := 0; i < 1024; i++ {
-		var ctx fasthttp.RequestCtx
-		ctx.Request.Header.SetMethod("POST")
-		ctx.Request.SetRequestURI(tn.Base + "/Users")
-		ctx.Request.Header.Set("Authorization", "Bearer "+tn.SCIMToken)
-		ctx.Request.SetBody([]byte(userBody(fmt.Sprintf("member-%d@example.com", i))))
-		h.app.Handler()(&ctx)
-		var resp response
-		resp.t, resp.body = &testing.T{}, ctx.Response.Body()
-		ids = append(ids, resp.json()["id"].(string))
+		ids = append(ids, h.created(b, tn.Base+"/Users", tn.SCIMToken, []byte(userBody(fmt.Sprintf("member-%d@example.com", i)))))
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/valyala/fasthttp"
 )
 
 // BenchmarkBigGroupAdd: one PATCH adding 20,000 members to an empty group
@@ -15,31 +13,9 @@ func BenchmarkBigGroupAdd(b *testing.B) {
 	const n = 20000
 	ids := make([]string, 0, n)
 	for i := 0; i < n; i++ {
-		var ctx fasthttp.RequestCtx
-		ctx.Request.Header.SetMethod("POST")
-		ctx.Request.SetRequestURI(tn.Base + "/Users")
-		ctx.Request.Header.Set("Authorization", "Bearer "+tn.SCIMToken)
-		ctx.Request.SetBody([]byte(userBody(fmt.Sprintf("big-%d@example.com", i))))
-		h.app.Handler()(&ctx)
-		if ctx.Response.StatusCode() != 201 {
-			b.Fatalf("user %d: %d %s", i, ctx.Response.StatusCode(), ctx.Response.Body())
-		}
-		var resp response
-		resp.t, resp.body = &testing.T{}, ctx.Response.Body()
-		ids = append(ids, resp.json()["id"].(string))
+		ids = append(ids, h.created(b, tn.Base+"/Users", tn.SCIMToken, []byte(userBody(fmt.Sprintf("big-%d@example.com", i)))))
 	}
-	var gctx fasthttp.RequestCtx
-	gctx.Request.Header.SetMethod("POST")
-	gctx.Request.SetRequestURI(tn.Base + "/Groups")
-	gctx.Request.Header.Set("Authorization", "Bearer "+tn.SCIMToken)
-	gctx.Request.SetBody([]byte(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"big"}`))
-	h.app.Handler()(&gctx)
-	if gctx.Response.StatusCode() != 201 {
-		b.Fatalf("group: %d %s", gctx.Response.StatusCode(), gctx.Response.Body())
-	}
-	var gresp response
-	gresp.t, gresp.body = &testing.T{}, gctx.Response.Body()
-	gid := gresp.json()["id"].(string)
+	gid := h.created(b, tn.Base+"/Groups", tn.SCIMToken, []byte(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"big"}`))
 
 	var members strings.Builder
 	for i, id := range ids {

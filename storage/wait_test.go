@@ -2,8 +2,6 @@ package storage
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,16 +14,8 @@ import (
 // replica has it, and one no replica confirmed in time is ErrUnavailable.
 // It needs a master and a replica of its own.
 func TestWaitReplicas(t *testing.T) {
-	dir := t.TempDir()
-	sub := func(name string) string {
-		d := filepath.Join(dir, name)
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	master := redistest.Start(t, 0, sub("master"))
-	replica := redistest.Start(t, 0, sub("replica"), "--replicaof", "127.0.0.1", strconv.Itoa(master.Port))
+	master := redistest.Start(t, 0, redistest.Subdir(t, "master"))
+	replica := redistest.Start(t, 0, redistest.Subdir(t, "replica"), "--replicaof", "127.0.0.1", strconv.Itoa(master.Port))
 	rc := openClient(t, replica.URL())
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -38,27 +36,19 @@ import (
 // write is answered 503 instead, and no acknowledged create is lost.
 func TestSentinelFailover(t *testing.T) {
 	const name = "scimd-primary"
-	dir := t.TempDir()
-	subdir := func(n string) string {
-		d := filepath.Join(dir, n)
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
 	// With AOF, as the README asks: a master killed and started again
 	// comes back with its data and is made a replica of the new one. (An
 	// empty restarted master could be taken for the master by a sentinel
 	// that has not yet learnt of the failover, and empty its replicas:
 	// Redis warns against running Sentinel without persistence.)
 	aof := []string{"--appendonly", "yes", "--appendfsync", "everysec"}
-	servers := []*redistest.Server{redistest.Start(t, 0, subdir("a"), aof...)}
-	servers = append(servers, redistest.Start(t, 0, subdir("b"), append(aof, "--replicaof", "127.0.0.1", strconv.Itoa(servers[0].Port))...))
+	servers := []*redistest.Server{redistest.Start(t, 0, redistest.Subdir(t, "a"), aof...)}
+	servers = append(servers, redistest.Start(t, 0, redistest.Subdir(t, "b"), append(aof, "--replicaof", "127.0.0.1", strconv.Itoa(servers[0].Port))...))
 	waitReplicated(t, servers[1])
 	var sentinels []string
 	var scs []*redis.SentinelClient
 	for range 3 {
-		sentinels = append(sentinels, redistest.StartSentinel(t, subdir(fmt.Sprintf("s%d", len(sentinels))), name, servers[0].Addr(), 2).Addr())
+		sentinels = append(sentinels, redistest.StartSentinel(t, redistest.Subdir(t, fmt.Sprintf("s%d", len(sentinels))), name, servers[0].Addr(), 2).Addr())
 	}
 	for _, addr := range sentinels {
 		c := redis.NewSentinelClient(&redis.Options{Addr: addr})

@@ -51,14 +51,9 @@ func groupView(g provision.Group, grants []provision.Grant) groupJSON {
 // where an admin finds the id to grant roles to. ?displayName= finds one
 // group by name (any case).
 func (a *API) listGroups(c *fiber.Ctx) error {
-	start, count, ok := pageParams(c)
+	q, ok := listQuery[provision.Group](c, "displayName", provision.LookupDisplayName)
 	if !ok {
 		return Problem(c, http.StatusBadRequest, "startIndex must be >= 1 and count between 0 and 1000")
-	}
-	q := provision.ListQuery[provision.Group]{StartIndex: start, Count: count}
-	if name := c.Query("displayName"); name != "" {
-		q.Indexed = true
-		q.Lookups = []provision.Lookup{{Attr: provision.LookupDisplayName, Value: name}}
 	}
 	ctx, cancel := a.ctx()
 	defer cancel()
@@ -79,7 +74,7 @@ func (a *API) listGroups(c *fiber.Ctx) error {
 	for _, g := range page.Resources {
 		out = append(out, groupView(g, grants[g.ID]))
 	}
-	return c.JSON(fiber.Map{"totalResults": page.Total, "startIndex": start, "groups": out})
+	return c.JSON(fiber.Map{"totalResults": page.Total, "startIndex": q.StartIndex, "groups": out})
 }
 
 // getGroup shows one group with its members and grants.
@@ -173,10 +168,16 @@ func (a *API) deleteGroup(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"id": id, "deleted": true, "warnings": warnings})
 }
 
-// pageParams reads a list's startIndex (1-based, default 1) and count
-// (default 100, at most 1000).
-func pageParams(c *fiber.Ctx) (start, count int, ok bool) {
+// listQuery reads a list's startIndex (1-based, default 1), count (default
+// 100, at most 1000) and its one lookup by name (query parameter name, on
+// index attr), for the admin's user and group lists.
+func listQuery[T any](c *fiber.Ctx, name string, attr provision.LookupAttr) (provision.ListQuery[T], bool) {
 	start, err1 := strconv.Atoi(c.Query("startIndex", "1"))
 	count, err2 := strconv.Atoi(c.Query("count", "100"))
-	return start, count, err1 == nil && err2 == nil && start >= 1 && count >= 0 && count <= 1000
+	q := provision.ListQuery[T]{StartIndex: start, Count: count}
+	if v := c.Query(name); v != "" {
+		q.Indexed = true
+		q.Lookups = []provision.Lookup{{Attr: attr, Value: v}}
+	}
+	return q, err1 == nil && err2 == nil && start >= 1 && count >= 0 && count <= 1000
 }

@@ -205,14 +205,9 @@ func (a *API) updateUser(c *fiber.Ctx, in userBody) error {
 
 // listUsers pages through users in creation order; ?userName= looks one up.
 func (a *API) listUsers(c *fiber.Ctx) error {
-	start, count, ok := pageParams(c)
+	q, ok := listQuery[provision.User](c, "userName", provision.LookupUserName)
 	if !ok {
 		return Problem(c, http.StatusBadRequest, "startIndex must be >= 1 and count between 0 and 1000")
-	}
-	q := provision.ListQuery[provision.User]{StartIndex: start, Count: count}
-	if name := c.Query("userName"); name != "" {
-		q.Indexed = true
-		q.Lookups = []provision.Lookup{{Attr: provision.LookupUserName, Value: name}}
 	}
 	switch c.Query("managedBy") {
 	case "":
@@ -232,5 +227,5 @@ func (a *API) listUsers(c *fiber.Ctx) error {
 	for _, u := range page.Resources {
 		out = append(out, userView(u, nil))
 	}
-	return c.JSON(fiber.Map{"totalResults": page.Total, "startIndex": start, "users": out})
+	return c.JSON(fiber.Map{"totalResults": page.Total, "startIndex": q.StartIndex, "users": out})
 }

@@ -218,11 +218,9 @@ func (s *Service) DeleteGroup(ctx context.Context, tenant, id, ifMatch string, a
 }
 
 // UserGroups returns the groups a user is a member of, by name (without
-// their members). Returns KindNotFound (user), KindUnavailable.
+// their members); an unknown user is in none (callers that answer for one
+// user have read it already). Returns KindUnavailable.
 func (s *Service) UserGroups(ctx context.Context, tenant, userID string) ([]Group, error) {
-	if _, err := s.store.GetUser(ctx, tenant, userID); err != nil {
-		return nil, fromStorage(err, "user "+userID)
-	}
 	ids, err := s.store.UserGroups(ctx, tenant, userID)
 	if err != nil {
 		return nil, fromStorage(err, "groups")

@@ -40,6 +40,17 @@ func Binary(t testing.TB) string {
 	return bin
 }
 
+// Subdir makes directory name in t's temporary directory, for one server's
+// files.
+func Subdir(t testing.TB, name string) string {
+	t.Helper()
+	d := filepath.Join(t.TempDir(), name)
+	if err := os.Mkdir(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // FreePort returns a loopback port nobody listened on a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
