@@ -317,6 +317,13 @@ func TestDataConflict(t *testing.T) {
 func copyEmbedded(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
+	copyEmbeddedTo(t, dir)
+	return dir
+}
+
+// copyEmbeddedTo writes the embedded policies to dir.
+func copyEmbeddedTo(t *testing.T, dir string) {
+	t.Helper()
 	err := fs.WalkDir(embedded, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -333,7 +340,6 @@ func copyEmbedded(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir
 }
 
 func edit(t *testing.T, path, old, new string) {
@@ -347,5 +353,40 @@ func edit(t *testing.T, path, old, new string) {
 	}
 	if err := os.WriteFile(path, bytes.Replace(bs, []byte(old), []byte(new), 1), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRevisionPathForms: the revision is the digest of the files, whatever
+// form the directory is given in; an edited copy has another one.
+func TestRevisionPathForms(t *testing.T) {
+	builtin := mustNew(t).Revision()
+	root := t.TempDir()
+	for _, name := range []string{"policies", "edited"} {
+		copyEmbeddedTo(t, filepath.Join(root, name))
+	}
+	edit(t, filepath.Join(root, "edited", "roles", "data.json"), `"group_manager_penalty": 10`, `"group_manager_penalty": 11`)
+	t.Chdir(root)
+	for _, tt := range []struct {
+		dir  string
+		same bool
+	}{
+		{"./policies", true},
+		{"policies", true},
+		{"policies/", true},
+		{"./policies/", true},
+		{filepath.Join(root, "policies"), true},
+		{"./edited", false},
+		{"edited", false},
+		{filepath.Join(root, "edited"), false},
+	} {
+		t.Run(tt.dir, func(t *testing.T) {
+			e, err := New(Options{Dir: tt.dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.Revision() == builtin; got != tt.same {
+				t.Errorf("Revision() = %s, built-in %s: same = %v, want %v", e.Revision(), builtin, got, tt.same)
+			}
+		})
 	}
 }

@@ -19,7 +19,7 @@ type source struct {
 	label   string                 // the root, as errors and coverage name it
 	modules map[string]*ast.Module // by label/path
 	data    map[string]any         // the data document
-	digests map[string][sha256.Size]byte
+	digests map[string][sha256.Size]byte // by path relative to the root
 }
 
 // readSource reads every .rego file under fsys (and no *_test.rego unless
@@ -52,7 +52,7 @@ func readSource(fsys fs.FS, label string, tests bool) (*source, error) {
 			return err
 		}
 		name := path.Join(label, p)
-		s.digests[name] = sha256.Sum256(bs)
+		s.digests[p] = sha256.Sum256(bs)
 		if isRego {
 			m, err := ast.ParseModuleWithOpts(name, string(bs), ast.ParserOptions{
 				RegoVersion:       ast.RegoV1,
@@ -143,7 +143,7 @@ func (s *source) union(t *source) (*source, error) {
 			u.modules[k] = m
 		}
 		for k, d := range src.digests {
-			u.digests[k] = d
+			u.digests[path.Join(src.label, k)] = d
 		}
 		if err := mergeAt(u.data, nil, deepCopy(src.data)); err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidPolicy, u.label, err)
@@ -177,17 +177,18 @@ func copyValue(v any) any {
 	}
 }
 
-// revision digests the file names and contents, in name order.
+// revision digests the file names (relative to the root, so that the same
+// files give the same revision however the root is spelled: ./policies,
+// policies/, an absolute path) and contents, in name order.
 func (s *source) revision() string {
 	names := make([]string, 0, len(s.digests))
 	for name := range s.digests {
-		names = append(names, strings.TrimPrefix(name, s.label+"/"))
+		names = append(names, name)
 	}
 	sort.Strings(names)
 	h := sha256.New()
 	for _, name := range names {
-		d := s.digests[path.Join(s.label, name)]
-		fmt.Fprintf(h, "%s\x00%x\n", name, d)
+		fmt.Fprintf(h, "%s\x00%x\n", name, s.digests[name])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
