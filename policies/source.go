@@ -16,9 +16,9 @@ import (
 
 // source is a tree of Rego modules and data documents, read from one root.
 type source struct {
-	label   string                 // the root, as errors and coverage name it
-	modules map[string]*ast.Module // by label/path
-	data    map[string]any         // the data document
+	label   string                       // the root, as errors and coverage name it
+	modules map[string]*ast.Module       // by label/path
+	data    map[string]any               // the data document
 	digests map[string][sha256.Size]byte // by path relative to the root
 }
 
