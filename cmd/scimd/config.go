@@ -40,6 +40,9 @@ type config struct {
 	TLSKey             string
 }
 
+// minOperatorToken is the shortest operator token serve accepts, in bytes.
+const minOperatorToken = 32
+
 const serveUsage = `Usage: scimd serve [flags]
 
 Runs the SCIM and admin APIs, /healthz, /readyz and /metrics.
@@ -69,7 +72,7 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.StringVar(&c.RedisURL, "redis-url", "", "redis://, rediss://, redis+cluster://h1,h2,... or redis+sentinel://s1,s2/master URL; empty starts an embedded in-process Redis whose data is lost at exit")
 	fs.IntVar(&c.RedisWaitReplicas, "redis-wait-replicas", 0, "acknowledge a write only once this many Redis replicas have it (WAIT), else answer 503; set it with Sentinel so that a failover loses no acknowledged write; 0 does not wait")
 	fs.DurationVar(&c.RedisWaitTimeout, "redis-wait-timeout", time.Second, "how long a write waits for --redis-wait-replicas; keep it below the Redis read timeout (2s unless the URL says otherwise)")
-	fs.StringVar(&c.OperatorToken, "operator-token", "", "bearer token of the operator API; empty generates one and prints it once")
+	fs.StringVar(&c.OperatorToken, "operator-token", "", "bearer token of the operator API, at least 32 characters; empty generates one and prints it once")
 	fs.StringVar(&c.PublicURL, "public-url", "", "externally visible scheme://host[:port] used in meta.location and scimBaseUrl; empty uses each request's Host")
 	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest request body accepted, in bytes")
 	fs.IntVar(&c.PreflightBodyLimit, "preflight-body-limit", 32<<20, "largest user export a migration preflight accepts, in bytes")
@@ -110,6 +113,10 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return c, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if n := len(c.OperatorToken); n > 0 && n < minOperatorToken {
+		// The operator token opens every tenant: a short one can be guessed.
+		return c, fmt.Errorf("--operator-token must be at least %d characters (it has %d); `openssl rand -base64 32` makes one", minOperatorToken, n)
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return c, fmt.Errorf("--public-url must start with http:// or https://")

@@ -48,6 +48,10 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
+// testOperatorToken is the operator token of the servers tests start: serve
+// refuses one shorter than minOperatorToken.
+const testOperatorToken = "test-operator-token-0123456789abcdef"
+
 // env is a fake environment for parseServeEnv.
 func env(vars map[string]string) func(string) (string, bool) {
 	return func(name string) (string, bool) {
@@ -134,6 +138,8 @@ func TestConfigErrors(t *testing.T) {
 		{"rate too small to count", "", []string{"--rate-limit", "0.0000001"}, nil, "--rate-limit must be"},
 		{"negative burst", "", []string{"--rate-limit", "5", "--rate-burst", "-2"}, nil, "--rate-burst must be"},
 		{"shared without a limit", "", []string{"--rate-limit-shared"}, nil, "--rate-limit-shared needs --rate-limit"},
+		{"short operator token", "", []string{"--operator-token", "op-secret"}, nil, "--operator-token must be at least 32 characters (it has 9)"},
+		{"short operator token in environment", "", nil, map[string]string{"SCIMD_OPERATOR_TOKEN": strings.Repeat("x", 31)}, "--operator-token must be at least 32"},
 		{"wait replicas without redis", "", []string{"--redis-wait-replicas", "1"}, nil, "needs --redis-url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,7 +175,7 @@ func TestServeHelp(t *testing.T) {
 // startServe parses args, starts the server and stops it when the test ends.
 func startServe(t *testing.T, args ...string) *instance {
 	t.Helper()
-	cfg, err := parseServeEnv(append([]string{"--addr", "127.0.0.1:0", "--operator-token", "op-secret"}, args...), io.Discard, env(nil))
+	cfg, err := parseServeEnv(append([]string{"--addr", "127.0.0.1:0", "--operator-token", testOperatorToken}, args...), io.Discard, env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +276,7 @@ func TestServeTLS(t *testing.T) {
 // TestServeTLSBadFiles: a certificate that does not load stops the start.
 func TestServeTLSBadFiles(t *testing.T) {
 	certFile, _, _ := selfSigned(t)
-	cfg, err := parseServeEnv([]string{"--addr", "127.0.0.1:0", "--operator-token", "x", "--tls-cert", certFile, "--tls-key", certFile}, io.Discard, env(nil))
+	cfg, err := parseServeEnv([]string{"--addr", "127.0.0.1:0", "--operator-token", testOperatorToken, "--tls-cert", certFile, "--tls-key", certFile}, io.Discard, env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestShutdownClosesSilentConnections(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := parseServe(append([]string{"--addr", "127.0.0.1:0", "--operator-token", "op"}, tc.flags...), io.Discard)
+			cfg, err := parseServe(append([]string{"--addr", "127.0.0.1:0", "--operator-token", testOperatorToken}, tc.flags...), io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,7 +20,7 @@ import (
 // and a free port, drives it with the tenant subcommands, then stops it.
 func TestServeAndTenantCommands(t *testing.T) {
 	var out bytes.Buffer
-	cfg, err := parseServe([]string{"--addr", "127.0.0.1:0", "--operator-token", "op-secret"}, io.Discard)
+	cfg, err := parseServe([]string{"--addr", "127.0.0.1:0", "--operator-token", testOperatorToken}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestServeAndTenantCommands(t *testing.T) {
 
 	tenantCmd := func(args ...string) (int, string, string) {
 		var stdout, stderr bytes.Buffer
-		args = append(args, "--server", base, "--operator-token", "op-secret")
+		args = append(args, "--server", base, "--operator-token", testOperatorToken)
 		code := run(context.Background(), append([]string{"tenant"}, args...), &stdout, &stderr)
 		return code, stdout.String(), stderr.String()
 	}
@@ -131,7 +131,7 @@ func TestPolicyDirRefusesBrokenPolicies(t *testing.T) {
 	copyTree(t, filepath.Join("..", "..", "policies"), filepath.Join(root, "policies"))
 	copyTree(t, filepath.Join("..", "..", "policytests"), filepath.Join(root, "policytests"))
 	serve := func() error {
-		cfg, err := parseServe([]string{"--addr", "127.0.0.1:0", "--operator-token", "x", "--policy-dir", filepath.Join(root, "policies")}, io.Discard)
+		cfg, err := parseServe([]string{"--addr", "127.0.0.1:0", "--operator-token", testOperatorToken, "--policy-dir", filepath.Join(root, "policies")}, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +250,7 @@ func TestWaitTimeoutBelowReadTimeout(t *testing.T) {
 		{"read timeout set in the URL", e.URL() + "?read_timeout=500ms", "1s", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := parseServe([]string{"--addr", "127.0.0.1:0", "--operator-token", "x", "--redis-url", tc.url,
+			cfg, err := parseServe([]string{"--addr", "127.0.0.1:0", "--operator-token", testOperatorToken, "--redis-url", tc.url,
 				"--redis-wait-replicas", "1", "--redis-wait-timeout", tc.wait}, io.Discard)
 			if err != nil {
 				t.Fatal(err)

@@ -34,7 +34,7 @@ import (
 // published through Redis and the others forget at once
 // (TestReplicasForgetChangedTokens).
 
-const replicaOperatorToken = "replica-operator-token"
+const replicaOperatorToken = "replica-operator-token-0123456789abc"
 
 // replica is one running server and a client of its own.
 type replica struct {

@@ -106,10 +106,16 @@ type actorKey struct{}
 func (a *API) requireAdmin(c *fiber.Ctx) error {
 	tenant := strings.Clone(c.Params("tenant"))
 	actor := provision.Actor{Source: "admin", User: "operator", IP: c.IP()}
-	if !a.isOperator(c) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+	defer cancel()
+	if a.isOperator(c) {
+		// The operator reaches every tenant, but only tenants that exist: a
+		// list of a tenant that is not there is a 404, never an empty 200.
+		if err := a.svc.TenantExists(ctx, tenant); err != nil {
+			return a.fail(c, err)
+		}
+	} else {
 		token, _ := bearer(c.Get(fiber.HeaderAuthorization))
-		ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
-		defer cancel()
 		name, err := a.svc.AuthenticateAdmin(ctx, tenant, token)
 		if err != nil {
 			if provision.KindOf(err) == provision.KindUnauthorized {

@@ -118,6 +118,16 @@ func (s *Service) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	return tenantView(t, used), nil
 }
 
+// TenantExists answers nil when the tenant exists.
+// Returns KindNotFound, KindUnavailable.
+func (s *Service) TenantExists(ctx context.Context, id string) error {
+	if !ValidTenantID(id) {
+		return &Error{Kind: KindNotFound, Detail: "tenant not found"}
+	}
+	_, err := s.store.GetTenant(ctx, id)
+	return fromStorage(err, "tenant")
+}
+
 // ListTenants returns every tenant, oldest first. Returns KindUnavailable.
 func (s *Service) ListTenants(ctx context.Context) ([]Tenant, error) {
 	ts, err := s.store.ListTenants(ctx)

@@ -21,7 +21,7 @@ redis-server --bind 127.0.0.1 --port "$rp" --dir "$work" --appendonly yes --appe
   --maxmemory-policy noeviction >"$work/redis.log" 2>&1 &
 pids+=($!); redis_pid=$!
 sleep 0.5
-export SCIMD_OPERATOR_TOKEN=bench-operator SCIMD_REDIS_URL="redis://127.0.0.1:$rp/0" SCIMD_LOG_LEVEL=warn
+export SCIMD_OPERATOR_TOKEN=bench-operator-token-0123456789abcdef SCIMD_REDIS_URL="redis://127.0.0.1:$rp/0" SCIMD_LOG_LEVEL=warn
 SCIMD_ADDR="127.0.0.1:$pa" "$work/scimd" serve >"$work/a.log" 2>&1 & pids+=($!); a_pid=$!
 SCIMD_ADDR="127.0.0.1:$pb" "$work/scimd" serve >"$work/b.log" 2>&1 & pids+=($!); b_pid=$!
 for p in $pa $pb; do
@@ -29,7 +29,7 @@ for p in $pa $pb; do
 done
 cpu() { awk '{print $14+$15}' "/proc/$1/stat"; } # user+system ticks
 tenant() {
-  curl -sf -X POST "http://127.0.0.1:$pa/admin/v1/tenants" -H "Authorization: Bearer bench-operator" \
+  curl -sf -X POST "http://127.0.0.1:$pa/admin/v1/tenants" -H "Authorization: Bearer $SCIMD_OPERATOR_TOKEN" \
     -d "{\"id\":\"$1\",\"name\":\"bench\",\"licenseLimit\":1000000}" | python3 -c 'import json,sys;print(json.load(sys.stdin)["scimToken"])'
 }
 half=$((users / 2))
@@ -50,7 +50,7 @@ for r in $(seq 1 "$rounds"); do
     fi
     e=$(date +%s.%N)
     echo "$r $mode $s $e $(($(cpu $a_pid) - a0)) $(($(cpu $b_pid) - b0)) $(($(cpu $redis_pid) - r0))" >>"$work/rounds"
-    curl -sf -X DELETE "http://127.0.0.1:$pa/admin/v1/tenants/$t" -H "Authorization: Bearer bench-operator" >/dev/null
+    curl -sf -X DELETE "http://127.0.0.1:$pa/admin/v1/tenants/$t" -H "Authorization: Bearer $SCIMD_OPERATOR_TOKEN" >/dev/null
   done
 done
 python3 - "$work" <<'PY'
