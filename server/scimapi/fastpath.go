@@ -102,20 +102,7 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 	for _, r := range resources {
 		list = append(list, render(rt, r, base))
 	}
-	body, err := json.Marshal(map[string]any{
-		"schemas":      []string{"urn:ietf:params:scim:api:messages:2.0:ListResponse"},
-		"totalResults": total,
-		"itemsPerPage": count,
-		"startIndex":   start,
-		"Resources":    list,
-	})
-	if err != nil {
-		return true, err
-	}
-	c.Status(http.StatusOK)
-	c.Set("Content-Type", "application/scim+json")
-	c.Response().SetBodyRaw(body)
-	return true, nil
+	return true, sendList(c, total, start, list)
 }
 
 func (a *API) fastError(c *fiber.Ctx, ctx context.Context, err error) error {

@@ -165,10 +165,13 @@ func (a *API) serve(c *fiber.Ctx) error {
 	if rest == "/ServiceProviderConfig" && c.Method() == fiber.MethodGet {
 		return c.Status(http.StatusOK).JSON(serviceProviderConfig(base), "application/scim+json")
 	}
-	if c.Method() == fiber.MethodGet && (rest == "/Users" || rest == "/Groups") && !a.opts.DisableFastPath {
-		if handled, err := a.fastList(c, rest, tenant, base); handled {
-			return err
+	if types, root, search, ok := a.listRoute(c.Method(), rest); ok && !root && !search {
+		if !a.opts.DisableFastPath {
+			if handled, err := a.fastList(c, rest, tenant, base); handled {
+				return err
+			}
 		}
+		return a.list(c, types, root, search, tenant, base, slot)
 	}
 	if err := a.normalize(c, rest); err != nil {
 		return err
