@@ -184,3 +184,11 @@ func parseTenantKey(t, key string) (tenantKeyKind, string) {
 	}
 	return keyOther, ""
 }
+
+// migrateDoneKey is the hash of the `scimd migrate` steps finished for the
+// tenant: step name -> when (RFC 3339).
+func migrateDoneKey(t string) string { return tenantPrefix(t) + "migrate:done" }
+
+// migrateCursorKey is the hash of the cursors of the steps under way: step
+// name -> where the next batch starts, so an interrupted run resumes.
+func migrateCursorKey(t string) string { return tenantPrefix(t) + "migrate:cursor" }

@@ -23,6 +23,8 @@ func TestKeys(t *testing.T) {
 		{"roles", rolesKey("acme"), "t:{acme}:roles"},
 		{"grants", grantsKey("acme"), "t:{acme}:grants"},
 		{"admin tokens", adminTokensKey("acme"), "t:{acme}:adminTokens"},
+		{"migrate done", migrateDoneKey("acme"), "t:{acme}:migrate:done"},
+		{"migrate cursor", migrateCursorKey("acme"), "t:{acme}:migrate:cursor"},
 		{"users", usersKey("acme"), "t:{acme}:users"},
 		{"user", userKey("acme", "u1"), "t:{acme}:user:u1"},
 		{"user groups", userGroupsKey("acme", "u1"), "t:{acme}:user:u1:groups"},

@@ -27,6 +27,7 @@ Usage:
   scimd policy explain [flags]   evaluate a decision over a JSON input and show the explanation
   scimd policy test [flags]      run Rego tests against the policies
   scimd check --tenant ID|--all  verify indexes, member sets and seats against the records (--repair fixes them)
+  scimd migrate --tenant ID|--all  bring stored data to this release's form (--dry-run reports only)
 `
 
 func main() {
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runPolicy(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

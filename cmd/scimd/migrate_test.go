@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/scimd/scimd/storage"
+)
+
+// migrateEnv is an embedded Redis with tenants acme and other, and a runner
+// of `scimd migrate` against it.
+type migrateEnv struct {
+	url string
+	rdb redis.UniversalClient
+	st  *storage.Store
+}
+
+func newMigrateEnv(t *testing.T) migrateEnv {
+	t.Helper()
+	e, err := storage.StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	rdb, err := storage.NewClient(e.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := rdb.Close(); err != nil {
+			t.Errorf("close client: %v", err)
+		}
+	})
+	st := storage.New(rdb, storage.Options{})
+	at := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
+	for _, id := range []string{"acme", "other"} {
+		if err := st.CreateTenant(t.Context(), storage.Tenant{ID: id, Name: id, LicenseLimit: 10, Mode: "idp", Created: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return migrateEnv{url: e.URL(), rdb: rdb, st: st}
+}
+
+// cli runs a subcommand and returns its exit code, stdout and stderr.
+func cli(args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// TestMigrateCommandUsage pins the flags and exit codes of `scimd migrate`.
+func TestMigrateCommandUsage(t *testing.T) {
+	e := newMigrateEnv(t)
+	url := e.url
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"no tenant", []string{"--redis-url", url}, "--tenant ID or --all"},
+		{"tenant and all", []string{"--tenant", "acme", "--all", "--redis-url", url}, "--tenant ID or --all"},
+		{"no redis url", []string{"--tenant", "acme"}, "SCIMD_REDIS_URL is required"},
+		{"bad redis url", []string{"--tenant", "acme", "--redis-url", "http://x"}, "--redis-url"},
+		{"extra argument", []string{"--tenant", "acme", "--redis-url", url, "now"}, "unexpected argument"},
+		{"unknown flag", []string{"--tenant", "acme", "--force"}, "flag provided but not defined"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("SCIMD_REDIS_URL", "")
+			code, _, stderr := cli(append([]string{"migrate"}, tt.args...)...)
+			if code != 2 || !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tt.stderr)
+			}
+		})
+	}
+	t.Setenv("SCIMD_REDIS_URL", url)
+	if code, stdout, stderr := cli("migrate", "--list"); code != 0 || stderr != "" || strings.Count(stdout, "\n") != len(storage.Migrations()) {
+		t.Errorf("--list: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := cli("migrate", "--tenant", "nosuch"); code != 1 || !strings.Contains(stderr, `no tenant "nosuch"`) {
+		t.Errorf("unknown tenant: exit %d, %q", code, stderr)
+	}
+	if code, stdout, stderr := cli("migrate", "--tenant", "acme", "--redis-url", "redis://127.0.0.1:1"); code != 1 || stdout != "" || !strings.Contains(stderr, "unavailable") {
+		t.Errorf("unreachable redis: exit %d, %q, %q", code, stdout, stderr)
+	}
+	if code, _, _ := cli("help"); code != 0 {
+		t.Errorf("help: exit %d", code)
+	}
+	if _, stdout, _ := cli("help"); !strings.Contains(stdout, "scimd migrate") {
+		t.Errorf("usage does not name migrate:\n%s", stdout)
+	}
+	code, stdout, stderr := cli("migrate", "--all", "--json")
+	var out struct{ Reports []storage.MigrateReport }
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil || code != 0 || len(out.Reports) != 2 {
+		t.Fatalf("--all --json: exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
+	for _, rep := range out.Reports {
+		if len(rep.Steps) != len(storage.Migrations()) || !rep.Complete() {
+			t.Errorf("tenant %s: %+v", rep.Tenant, rep)
+		}
+	}
+}
