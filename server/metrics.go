@@ -74,6 +74,18 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// SetBuildInfo exports scimd_build_info, a gauge of 1 whose labels say
+// which build answers (to tell replicas apart during a rolling upgrade).
+func (m *Metrics) SetBuildInfo(version, revision, goVersion string) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "scimd_build_info",
+		Help:        "Always 1; its labels are the version, VCS revision and Go version of the running scimd.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+	})
+	g.Set(1)
+	m.reg.MustRegister(g)
+}
+
 // Handler serves the registry in Prometheus' exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})

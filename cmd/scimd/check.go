@@ -40,27 +40,23 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	all := fs.Bool("all", false, "check every tenant")
 	repair := fs.Bool("repair", false, "fix what the check finds, from the records")
 	asJSON := fs.Bool("json", false, "print the reports as JSON")
-	redisURL := fs.String("redis-url", envOr("SCIMD_REDIS_URL", ""), "URL of the Redis the server uses (env SCIMD_REDIS_URL); required")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	// No environment value as a default: usage text would show its password.
+	fs.String("redis-url", "", "URL of the Redis the server uses (env SCIMD_REDIS_URL); required")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
 	}
+	redisURL := fromEnv(fs, "redis-url", "SCIMD_REDIS_URL")
 	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "scimd check: unexpected argument %q\n", fs.Arg(0))
-		return 2
 	case (*tenant == "") == !*all:
 		fmt.Fprint(stderr, "scimd check: give --tenant ID or --all\n")
 		return 2
-	case *redisURL == "":
+	case redisURL == "":
 		// serve starts an embedded Redis without a URL; here it would only
 		// ever check an empty store and call it clean.
 		fmt.Fprint(stderr, "scimd check: --redis-url or SCIMD_REDIS_URL is required: an embedded store would be empty\n")
 		return 2
 	}
-	rdb, err := storage.NewClient(*redisURL)
+	rdb, err := storage.NewClient(redisURL)
 	if err != nil {
 		fmt.Fprintf(stderr, "scimd check: --redis-url: %v\n", err)
 		return 2

@@ -66,9 +66,10 @@ type composeService struct {
 
 // image is what the Dockerfile's last stage sets for the running container.
 type image struct {
-	env        map[string]string
-	entrypoint []string
-	cmd        []string
+	env         map[string]string
+	entrypoint  []string
+	cmd         []string
+	healthcheck []string // HEALTHCHECK's CMD
 }
 
 func readDockerfile(t *testing.T) image {
@@ -94,6 +95,12 @@ func readDockerfile(t *testing.T) image {
 				}
 				img.env[k] = strings.Trim(v, `"`)
 			}
+		case "HEALTHCHECK":
+			// Options (--interval=30s ...), then CMD and its exec form.
+			_, argv, ok := strings.Cut(rest, "CMD ")
+			if err := json.Unmarshal([]byte(argv), &img.healthcheck); !ok || err != nil {
+				t.Fatalf("Dockerfile: HEALTHCHECK %s: want CMD in the exec (JSON array) form: %v", rest, err)
+			}
 		case "ENTRYPOINT", "CMD":
 			var argv []string
 			if err := json.Unmarshal([]byte(rest), &argv); err != nil {
@@ -108,6 +115,9 @@ func readDockerfile(t *testing.T) image {
 	}
 	if len(img.entrypoint) == 0 || filepath.Base(img.entrypoint[0]) != "scimd" {
 		t.Fatalf("Dockerfile: the entrypoint %q is not scimd", img.entrypoint)
+	}
+	if len(img.healthcheck) == 0 || img.healthcheck[0] != img.entrypoint[0] {
+		t.Fatalf("Dockerfile: the HEALTHCHECK %q does not run scimd (distroless has no shell or curl)", img.healthcheck)
 	}
 	return img
 }
@@ -210,9 +220,7 @@ func (p *scimdProcess) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(self, p.args...)
-	// Only what the container would have: the image's and compose's
-	// variables, not this test's environment (REDIS_URL, SCIMD_*...).
-	cmd.Env = append([]string{runAsScimd + "=1", "PATH=" + os.Getenv("PATH")}, p.env...)
+	cmd.Env = processEnv(t, p.env)
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -238,6 +246,14 @@ func (p *scimdProcess) start(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// processEnv is what a container would have: the image's and compose's
+// variables, not this test's environment (REDIS_URL, SCIMD_*...). Under
+// go test -cover a coverage directory too, or the binary warns on stderr
+// at exit that it has none, in the middle of the JSON log.
+func processEnv(t *testing.T, env []string) []string {
+	return append([]string{runAsScimd + "=1", "PATH=" + os.Getenv("PATH"), "GOCOVERDIR=" + t.TempDir()}, env...)
 }
 
 // running reports whether the process was started and has not exited.
@@ -274,6 +290,7 @@ func (p *scimdProcess) stop(t *testing.T) int {
 
 // deployment is the example deployment, running.
 type deployment struct {
+	img    image
 	redis  *redistest.Server
 	scimd  []*scimdProcess // in service-name order
 	tokens []string        // secrets that must never reach a log
@@ -285,7 +302,7 @@ func startDeployment(t *testing.T) *deployment {
 	t.Helper()
 	img, c := readDockerfile(t), readCompose(t)
 	vars := map[string]string{"SCIMD_OPERATOR_TOKEN": replicaOperatorToken}
-	d := &deployment{tokens: []string{replicaOperatorToken}}
+	d := &deployment{img: img, tokens: []string{replicaOperatorToken}}
 
 	redisService := ""
 	var names []string
@@ -391,6 +408,15 @@ func TestDeployment(t *testing.T) {
 			}
 		}
 	})
+	t.Run("healthcheck", func(t *testing.T) {
+		// The image's HEALTHCHECK, run beside each replica with its
+		// environment, as the container runtime runs it inside.
+		for _, p := range d.scimd {
+			if code, out := d.healthcheck(t, p); code != 0 {
+				t.Errorf("%s: HEALTHCHECK exited %d: %s", p.name, code, out)
+			}
+		}
+	})
 	t.Run("shared users", func(t *testing.T) { testSharedUsers(t, a.replica, b.replica) })
 	t.Run("uniqueness", func(t *testing.T) { testUniqueness(t, a.replica, b.replica) })
 	t.Run("license", func(t *testing.T) { testLicense(t, a.replica, b.replica) })
@@ -421,6 +447,24 @@ func TestDeployment(t *testing.T) {
 			}
 		}
 	})
+}
+
+// healthcheck runs the image's HEALTHCHECK with p's environment and returns
+// its exit code and output.
+func (d *deployment) healthcheck(t *testing.T, p *scimdProcess) (int, string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, d.img.healthcheck[1:]...)
+	cmd.Env = processEnv(t, p.env)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
 }
 
 // testRollingRestart: while eight clients create users through both
@@ -500,6 +544,9 @@ func testRollingRestart(t *testing.T, d *deployment, a, b *scimdProcess) {
 	defer idle.Close()
 	if code := a.stop(t); code != 0 {
 		t.Fatalf("%s exited with %d after SIGTERM under load; its output:\n%s", a.name, code, a.log)
+	}
+	if code, out := d.healthcheck(t, a); code != 1 {
+		t.Errorf("HEALTHCHECK of the stopped %s exited %d, want 1: %s", a.name, code, out)
 	}
 	mu.Lock()
 	atStop := len(acked)

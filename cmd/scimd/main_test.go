@@ -95,7 +95,7 @@ func TestServeAndTenantCommands(t *testing.T) {
 	if code, _, stderr = tenantCmd("rotate-scim-token"); code != 2 {
 		t.Fatalf("rotate-scim-token without --id: %d %q", code, stderr)
 	}
-	if code, _, stderr = tenantCmd("delete", "--id", "acme"); code != 0 {
+	if code, _, stderr = tenantCmd("delete", "--id", "acme", "--yes"); code != 0 {
 		t.Fatalf("delete: %d %q", code, stderr)
 	}
 	if code, _, _ = tenantCmd("get", "--id", "acme"); code != 1 {
@@ -170,6 +170,8 @@ func TestPolicyDirRefusesBrokenPolicies(t *testing.T) {
 	}
 	if err := serve(); err == nil {
 		t.Fatal("a policy that does not compile started")
+	} else if strings.Contains(err.Error(), "policies: policies:") {
+		t.Errorf("error prefixed twice: %v", err)
 	}
 	var stderr bytes.Buffer
 	if code := runServe(context.Background(), []string{"--addr", "127.0.0.1:0", "--policy-dir", filepath.Join(root, "policies")}, io.Discard, &stderr); code == 0 {

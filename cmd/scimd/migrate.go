@@ -44,13 +44,12 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	dry := fs.Bool("dry-run", false, "write nothing; report what would change")
 	list := fs.Bool("list", false, "list the steps of this release and exit")
 	asJSON := fs.Bool("json", false, "print the reports as JSON")
-	redisURL := fs.String("redis-url", envOr("SCIMD_REDIS_URL", ""), "URL of the Redis the server uses (env SCIMD_REDIS_URL); required")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	// No environment value as a default: usage text would show its password.
+	fs.String("redis-url", "", "URL of the Redis the server uses (env SCIMD_REDIS_URL); required")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
 	}
+	redisURL := fromEnv(fs, "redis-url", "SCIMD_REDIS_URL")
 	if *list {
 		for _, st := range storage.Migrations() {
 			fmt.Fprintf(stdout, "%s\t%s\n", st.Name, st.Summary)
@@ -58,17 +57,14 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 0
 	}
 	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "scimd migrate: unexpected argument %q\n", fs.Arg(0))
-		return 2
 	case (*tenant == "") == !*all:
 		fmt.Fprint(stderr, "scimd migrate: give --tenant ID or --all\n")
 		return 2
-	case *redisURL == "":
+	case redisURL == "":
 		fmt.Fprint(stderr, "scimd migrate: --redis-url or SCIMD_REDIS_URL is required: an embedded store would be empty\n")
 		return 2
 	}
-	rdb, err := storage.NewClient(*redisURL)
+	rdb, err := storage.NewClient(redisURL)
 	if err != nil {
 		fmt.Fprintf(stderr, "scimd migrate: --redis-url: %v\n", err)
 		return 2

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,17 +11,34 @@ import (
 	"github.com/scimd/scimd/policies"
 )
 
+// policySubcommands are `scimd policy`'s, as help lists them.
+var policySubcommands = []subcommand{
+	{"explain", "evaluate a decision over a JSON input and show the explanation"},
+	{"test", "run Rego tests against the policies"},
+}
+
 // runPolicy serves policy authors: explain a decision over an input file, or
 // run tests, against the built-in policies or an edited directory.
 func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "explain" && args[0] != "test") {
-		fmt.Fprint(stderr, "scimd policy: explain or test\n")
+	switch {
+	case len(args) == 0:
+		fmt.Fprint(stderr, subUsage("policy", policySubcommands))
+		return 2
+	case isHelp(args[0]):
+		fmt.Fprint(stdout, subUsage("policy", policySubcommands))
+		return 0
+	case args[0] != "explain" && args[0] != "test":
+		fmt.Fprintf(stderr, "scimd policy: unknown subcommand %q\n\n%s", args[0], subUsage("policy", policySubcommands))
 		return 2
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("scimd policy "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("policy-dir", envOr("SCIMD_POLICY_DIR", ""), "directory of edited policies; empty uses the built-in ones")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: scimd policy %s [flags]\n\nFlags:\n", sub)
+		fs.PrintDefaults()
+	}
+	fs.String("policy-dir", "", "directory of edited policies; empty uses the built-in ones (env SCIMD_POLICY_DIR)")
 	tests := fs.String("tests", "", "directory of Rego tests (test: required)")
 	decisions := policies.Decisions()
 	names := make([]string, 0, len(decisions))
@@ -30,20 +46,21 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		names = append(names, fmt.Sprintf("%s: %s", n, d))
 	}
 	sort.Strings(names)
-	decision := fs.String("decision", "roles", fmt.Sprintf("the decision to explain: %v", names))
-	input := fs.String("input", "", "JSON input file (explain), - for standard input")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	var decision, input *string
+	if sub == "explain" {
+		decision = fs.String("decision", "roles", fmt.Sprintf("the decision to explain: %v", names))
+		input = fs.String("input", "", "JSON input file, - for standard input")
 	}
+	if code := parseFlags(fs, args[1:]); code >= 0 {
+		return code
+	}
+	dir := fromEnv(fs, "policy-dir", "SCIMD_POLICY_DIR")
 	if sub == "test" {
 		if *tests == "" {
 			fmt.Fprint(stderr, "scimd policy test: --tests is required\n")
 			return 2
 		}
-		if err := policies.Verify(ctx, policies.Options{Dir: *dir, TestDir: *tests}); err != nil {
+		if err := policies.Verify(ctx, policies.Options{Dir: dir, TestDir: *tests}); err != nil {
 			fmt.Fprintf(stderr, "scimd policy test: %v\n", err)
 			return 1
 		}
@@ -65,7 +82,7 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "scimd policy explain: %v\n", err)
 		return 1
 	}
-	engine, err := policies.New(policies.Options{Dir: *dir, TestDir: *tests})
+	engine, err := policies.New(policies.Options{Dir: dir, TestDir: *tests})
 	if err != nil {
 		fmt.Fprintf(stderr, "scimd policy explain: %v\n", err)
 		return 1

@@ -70,11 +70,13 @@ type instance struct {
 
 func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	m := &instance{log: log, served: make(chan error, 2)}
+	build := readBuildInfo()
+	log.Info("scimd starting", "version", build.Version, "revision", build.Revision, "go", build.GoVersion)
 	// Policies first: a policy that does not compile or fails its tests
 	// must stop the start before anything listens.
 	engine, err := policies.New(policies.Options{Dir: cfg.PolicyDir, TestDir: cfg.PolicyTests})
 	if err != nil {
-		return nil, fmt.Errorf("policies: %w", err)
+		return nil, err // says "policies:" itself
 	}
 	switch {
 	case cfg.PolicyDir == "":
@@ -122,6 +124,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		fmt.Fprintf(stdout, "operator token (generated for this run; set SCIMD_OPERATOR_TOKEN to keep one): %s\n", cfg.OperatorToken)
 	}
 	metrics := server.NewMetrics()
+	metrics.SetBuildInfo(build.Version, build.Revision, build.GoVersion)
 	svc := provision.New(st, engine, provision.Options{Metrics: metrics})
 	// Token checks cached here are dropped when another replica rotates a
 	// token or deletes a tenant.

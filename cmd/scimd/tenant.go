@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,68 +11,137 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 )
 
+// tenantSubcommands are `scimd tenant`'s, as help lists them.
+var tenantSubcommands = []subcommand{
+	{"create", "create a tenant (prints its SCIM and admin tokens once)"},
+	{"list", "list tenants"},
+	{"get", "show one tenant"},
+	{"delete", "delete a tenant and all its data (asks first unless --yes)"},
+	{"rotate-scim-token", "give a tenant a new SCIM token; the old one stops working"},
+}
+
+// tenantFlags are the flags of one tenant subcommand: the connection's,
+// then only those the subcommand uses.
+type tenantFlags struct {
+	fs                       *flag.FlagSet
+	id, name, caFile         *string
+	limit                    *int64
+	yes                      *bool
+	serverURL, operatorToken string // from the flags or the environment, after parsing
+}
+
+func newTenantFlags(sub string, stderr io.Writer) *tenantFlags {
+	f := &tenantFlags{fs: flag.NewFlagSet("scimd tenant "+sub, flag.ContinueOnError)}
+	fs := f.fs
+	fs.SetOutput(stderr)
+	// No environment value as a default: usage text would show it.
+	fs.String("server", "http://127.0.0.1:8080", "base URL of the scimd server (env SCIMD_URL)")
+	fs.String("operator-token", "", "operator bearer token (env SCIMD_OPERATOR_TOKEN)")
+	f.caFile = fs.String("ca-file", "", "PEM file of the CA certificates to trust for an https --server, instead of the system's (env SCIMD_CA_FILE)")
+	switch sub {
+	case "create":
+		f.id = fs.String("id", "", "tenant id: 1-63 lower-case letters, digits and dashes (required)")
+		f.name = fs.String("name", "", "display name (required)")
+		f.limit = fs.Int64("license-limit", -1, "license seats (required)")
+	case "get", "delete", "rotate-scim-token":
+		f.id = fs.String("id", "", "tenant id (required)")
+	}
+	if sub == "delete" {
+		f.yes = fs.Bool("yes", false, "delete without asking (needed when standard input is not a terminal)")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: scimd tenant %s [flags]\n\n", sub)
+		for _, s := range tenantSubcommands {
+			if s.name == sub {
+				fmt.Fprintf(fs.Output(), "%s, through a running server's operator API.\n\nFlags:\n", strings.ToUpper(s.summary[:1])+s.summary[1:])
+			}
+		}
+		fs.PrintDefaults()
+	}
+	return f
+}
+
+func (f *tenantFlags) parse(args []string) int {
+	if code := parseFlags(f.fs, args); code >= 0 {
+		return code
+	}
+	f.serverURL = fromEnv(f.fs, "server", "SCIMD_URL")
+	f.operatorToken = fromEnv(f.fs, "operator-token", "SCIMD_OPERATOR_TOKEN")
+	*f.caFile = fromEnv(f.fs, "ca-file", "SCIMD_CA_FILE")
+	return -1
+}
+
 // runTenant manages tenants through a running server's operator API, so
 // that the CLI and any other client go through the same checks.
 func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, "scimd tenant: create, list, get, delete or rotate-scim-token\n")
-		return 2
+	if len(args) == 0 || isHelp(args[0]) {
+		w := stderr
+		if len(args) > 0 {
+			w = stdout
+		}
+		fmt.Fprint(w, subUsage("tenant", tenantSubcommands))
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("scimd tenant "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	serverURL := fs.String("server", envOr("SCIMD_URL", "http://127.0.0.1:8080"), "base URL of the scimd server (env SCIMD_URL)")
-	token := fs.String("operator-token", envOr("SCIMD_OPERATOR_TOKEN", ""), "operator bearer token (env SCIMD_OPERATOR_TOKEN)")
-	id := fs.String("id", "", "tenant id: lower-case letters, digits and dashes")
-	name := fs.String("name", "", "display name (create)")
-	limit := fs.Int64("license-limit", -1, "license seats (create)")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	known := false
+	for _, s := range tenantSubcommands {
+		known = known || s.name == sub
+	}
+	if !known {
+		fmt.Fprintf(stderr, "scimd tenant: unknown subcommand %q\n\n%s", sub, subUsage("tenant", tenantSubcommands))
 		return 2
 	}
-	if *token == "" {
+	f := newTenantFlags(sub, stderr)
+	if code := f.parse(args[1:]); code >= 0 {
+		return code
+	}
+	switch {
+	case f.operatorToken == "":
 		fmt.Fprint(stderr, "scimd tenant: --operator-token or SCIMD_OPERATOR_TOKEN is required\n")
 		return 2
+	case sub == "create" && (*f.id == "" || *f.name == "" || *f.limit < 0):
+		fmt.Fprint(stderr, "scimd tenant create: --id, --name and --license-limit are required\n")
+		return 2
+	case f.id != nil && *f.id == "":
+		fmt.Fprintf(stderr, "scimd tenant %s: --id is required\n", sub)
+		return 2
 	}
-	c := operatorClient{base: strings.TrimRight(*serverURL, "/"), token: *token, http: &http.Client{Timeout: 30 * time.Second}}
+	httpClient, err := newHTTPClient(*f.caFile, 30*time.Second)
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd tenant %s: %v\n", sub, err)
+		return 2
+	}
+	if sub == "delete" && !*f.yes {
+		if code := confirmDelete(*f.id, stderr); code >= 0 {
+			return code
+		}
+	}
+	c := operatorClient{base: strings.TrimRight(f.serverURL, "/"), token: f.operatorToken, http: httpClient}
 	var (
 		status int
 		body   []byte
-		err    error
 	)
 	switch sub {
 	case "create":
-		if *id == "" || *name == "" || *limit < 0 {
-			fmt.Fprint(stderr, "scimd tenant create: --id, --name and --license-limit are required\n")
-			return 2
-		}
-		req, _ := json.Marshal(map[string]any{"id": *id, "name": *name, "licenseLimit": *limit})
+		req, _ := json.Marshal(map[string]any{"id": *f.id, "name": *f.name, "licenseLimit": *f.limit})
 		status, body, err = c.do(ctx, http.MethodPost, "/admin/v1/tenants", req)
 	case "list":
 		status, body, err = c.do(ctx, http.MethodGet, "/admin/v1/tenants", nil)
-	case "get", "delete":
-		if *id == "" {
-			fmt.Fprintf(stderr, "scimd tenant %s: --id is required\n", sub)
-			return 2
-		}
-		method := map[string]string{"get": http.MethodGet, "delete": http.MethodDelete}[sub]
-		status, body, err = c.do(ctx, method, "/admin/v1/tenants/"+url.PathEscape(*id), nil)
+	case "get":
+		status, body, err = c.do(ctx, http.MethodGet, "/admin/v1/tenants/"+url.PathEscape(*f.id), nil)
+	case "delete":
+		status, body, err = c.do(ctx, http.MethodDelete, "/admin/v1/tenants/"+url.PathEscape(*f.id), nil)
 	case "rotate-scim-token":
-		if *id == "" {
-			fmt.Fprintf(stderr, "scimd tenant %s: --id is required\n", sub)
-			return 2
-		}
-		status, body, err = c.do(ctx, http.MethodPost, "/admin/v1/tenants/"+url.PathEscape(*id)+"/scim-token", nil)
-	default:
-		fmt.Fprintf(stderr, "scimd tenant: unknown subcommand %q\n", sub)
-		return 2
+		status, body, err = c.do(ctx, http.MethodPost, "/admin/v1/tenants/"+url.PathEscape(*f.id)+"/scim-token", nil)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "scimd tenant %s: %v\n", sub, err)
@@ -90,7 +160,7 @@ func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case "list":
 		return printTenants(body, stdout, stderr)
 	case "delete":
-		fmt.Fprintf(stdout, "deleted tenant %s\n", *id)
+		fmt.Fprintf(stdout, "deleted tenant %s\n", *f.id)
 		return 0
 	}
 	var pretty bytes.Buffer
@@ -106,6 +176,34 @@ func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "Paste the new scimToken into the identity provider now: it is shown only once, and the old one no longer works.")
 	}
 	return 0
+}
+
+// terminal is where `tenant delete` asks for its confirmation: standard
+// input, and whether it is a terminal. Tests replace it.
+var terminal = func() (io.Reader, bool) {
+	st, err := os.Stdin.Stat()
+	return os.Stdin, err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// confirmDelete asks the person at the terminal to type the tenant's id.
+// It returns -1 to go on, else the exit code: a script without a terminal
+// must say --yes, so that a pipe's stray line never deletes a tenant.
+func confirmDelete(id string, stderr io.Writer) int {
+	in, tty := terminal()
+	if !tty {
+		fmt.Fprintf(stderr, "scimd tenant delete: standard input is not a terminal, so there is no one to ask; pass --yes to delete tenant %s and all its data\n", id)
+		return 2
+	}
+	fmt.Fprintf(stderr, "Delete tenant %s and ALL its data (users, groups, grants, audit log)? It cannot be undone.\nType the tenant id to confirm: ", id)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if strings.TrimSpace(line) != id {
+		if err != nil && !errors.Is(err, io.EOF) {
+			fmt.Fprintf(stderr, "\nscimd tenant delete: %v\n", err)
+		}
+		fmt.Fprintln(stderr, "\nscimd tenant delete: not confirmed; nothing deleted")
+		return 1
+	}
+	return -1
 }
 
 type operatorClient struct {
