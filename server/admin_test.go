@@ -150,7 +150,7 @@ func TestAdminTokenRevocation(t *testing.T) {
 
 		events := asList(h.do(http.MethodGet, admin+"/audit?action=adminToken.revoke", omar, nil).want(200).json()["events"])
 		eq(t, len(events), 2)
-		eq(t, path(events, 1, "actor"), "omar@acme.example")
+		eq(t, path(events, 1, "actor", "name"), "omar@acme.example")
 		eq(t, path(events, 1, "targetId"), "ines@acme.example")
 	})
 }

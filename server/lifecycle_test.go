@@ -307,7 +307,7 @@ func TestAuditStream(t *testing.T) {
 		}
 		// Newest first: the admin's edit, with its actor and address.
 		eq(t, path(events, 0, "source"), "admin")
-		eq(t, path(events, 0, "actor"), "ines@acme.example")
+		eq(t, path(events, 0, "actor", "name"), "ines@acme.example")
 		if ip, _ := path(events, 0, "ip").(string); ip == "" {
 			t.Fatalf("admin event without an address: %v", events[0])
 		}

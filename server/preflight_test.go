@@ -192,13 +192,13 @@ func TestPreflight(t *testing.T) {
 		eq(t, h.do(http.MethodGet, admin+"/users/"+m1, tn.AdminToken, nil).json()["active"], true)
 		offs := asList(h.do(http.MethodGet, admin+"/audit?action=user.deactivate", tn.AdminToken, nil).want(200).json()["events"])
 		eq(t, len(offs), 5)
-		eq(t, path(offs[0], "actor"), "tenant-admin")
+		eq(t, path(offs[0], "actor", "name"), "tenant-admin")
 		eq(t, path(offs[0], "source"), "admin")
 		eq(t, path(offs[0], "changes", 0, "attribute"), "active")
 		sums := asList(h.do(http.MethodGet, admin+"/audit?action=provisioning.finalize", tn.AdminToken, nil).want(200).json()["events"])
 		eq(t, len(sums), 2)
 		eq(t, path(sums, 0, "targetId"), tn.ID)
-		eq(t, path(sums, 0, "actor"), "tenant-admin")
+		eq(t, path(sums, 0, "actor", "name"), "tenant-admin")
 
 		// Twice is safe: nothing is left to deactivate.
 		fin = h.do(http.MethodPost, admin+"/provisioning/finalize", tn.AdminToken, nil).want(200).json()

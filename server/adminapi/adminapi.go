@@ -105,7 +105,7 @@ type actorKey struct{}
 // it records is who made the change, for the audit stream.
 func (a *API) requireAdmin(c *fiber.Ctx) error {
 	tenant := strings.Clone(c.Params("tenant"))
-	actor := provision.Actor{Source: "admin", User: "operator", IP: c.IP()}
+	actor := provision.Actor{Source: "admin", Operator: true, IP: c.IP()}
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
 	defer cancel()
 	if a.isOperator(c) {
@@ -124,7 +124,7 @@ func (a *API) requireAdmin(c *fiber.Ctx) error {
 			}
 			return a.fail(c, err)
 		}
-		actor.User = name
+		actor.Operator, actor.User = false, name
 	}
 	c.Locals(actorKey{}, actor)
 	return c.Next()

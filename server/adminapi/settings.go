@@ -23,7 +23,7 @@ func (a *API) patchTenant(c *fiber.Ctx) error {
 	ctx, cancel := a.ctx()
 	defer cancel()
 	t, err := a.svc.UpdateTenant(ctx, param(c, "tenant"), provision.TenantChange{Name: in.Name, LicenseLimit: in.LicenseLimit},
-		provision.Actor{Source: "admin", User: "operator", IP: c.IP()})
+		provision.Actor{Source: "admin", Operator: true, IP: c.IP()})
 	if err != nil {
 		return a.fail(c, err)
 	}
@@ -117,8 +117,9 @@ func (a *API) listAdminTokens(c *fiber.Ctx) error {
 		return a.fail(c, err)
 	}
 	type nameJSON struct {
-		Name   string `json:"name"`
-		Tokens int    `json:"tokens"`
+		Name    string `json:"name"`
+		Tokens  int    `json:"tokens"`
+		Warning string `json:"warning,omitempty"`
 	}
 	out := make([]nameJSON, 0, len(names))
 	for _, n := range names {

@@ -13,7 +13,7 @@ import (
 type AuditEvent struct {
 	Time       time.Time `json:"time"`
 	Source     string    `json:"source"`
-	Actor      *string   `json:"actor"`
+	Actor      *ActorRef `json:"actor"`
 	IP         *string   `json:"ip"`
 	Action     string    `json:"action"`
 	TargetType string    `json:"targetType"`
@@ -33,8 +33,11 @@ type Change struct {
 
 func (s *Service) event(a Actor, action, targetType, targetID string, changes []Change) AuditEvent {
 	e := AuditEvent{Time: s.now().UTC(), Source: a.Source, Action: action, TargetType: targetType, TargetID: targetID, Changes: changes, Dropped: a.Dropped}
-	if a.User != "" {
-		e.Actor = &a.User
+	switch {
+	case a.Operator:
+		e.Actor = &ActorRef{Kind: ActorOperator}
+	case a.User != "":
+		e.Actor = &ActorRef{Kind: ActorAdmin, Name: a.User}
 	}
 	if a.IP != "" {
 		e.IP = &a.IP

@@ -72,8 +72,10 @@ type store interface {
 // Actor says who made a change, for the audit stream.
 type Actor struct {
 	Source string // "scim" or "admin"
-	User   string // the acting admin; empty for SCIM
-	IP     string // the client address; empty for SCIM
+	// Operator says the operator token acted; User is then empty.
+	Operator bool
+	User     string // the acting admin token's name; empty for SCIM and the operator
+	IP       string // the client address; empty for SCIM
 	// Dropped lists the request's attributes the edge dropped (not in the
 	// published schemas, or never stored, like password), for the audit event.
 	Dropped []string

@@ -81,8 +81,10 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (Tenant, Tenan
 		return Tenant{}, TenantCredentials{}, &Error{Kind: KindInvalid, Attribute: "licenseLimit", Detail: "licenseLimit must not be negative"}
 	}
 	creds := TenantCredentials{SCIMToken: newToken("scim"), AdminToken: newToken("adm")}
-	if in.AdminName = strings.TrimSpace(in.AdminName); in.AdminName == "" {
-		in.AdminName = "tenant-admin"
+	if in.AdminName == "" {
+		in.AdminName = firstAdminName
+	} else if why := ValidAdminName(in.AdminName); why != "" {
+		return Tenant{}, TenantCredentials{}, &Error{Kind: KindInvalid, Attribute: "adminName", Detail: "adminName: " + why}
 	}
 	t := storage.Tenant{
 		AdminName:      in.AdminName,
@@ -228,9 +230,8 @@ func (s *Service) AuthenticateAdmin(ctx context.Context, tenant, token string) (
 // example the admin's email) and returns it; it is shown once.
 // Returns KindInvalid, KindNotFound, KindUnavailable.
 func (s *Service) CreateAdminToken(ctx context.Context, tenant, name string, a Actor) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 200 {
-		return "", &Error{Kind: KindInvalid, Attribute: "name", Detail: "an admin token needs a name of 1-200 characters, such as the admin's email"}
+	if why := ValidAdminName(name); why != "" {
+		return "", &Error{Kind: KindInvalid, Attribute: "name", Detail: why}
 	}
 	token := newToken("adm")
 	ev := s.event(a, "adminToken.create", "AdminToken", name, nil)
@@ -245,9 +246,14 @@ func (s *Service) CreateAdminToken(ctx context.Context, tenant, name string, a A
 const firstAdminName = "tenant-admin"
 
 // AdminTokenName is one name admin tokens are issued under, and how many.
+// Warning says why the name would not be accepted today (a token made by an
+// older scimd under a reserved name, or one with control characters), so
+// that the admin revokes it and mints one under another name; its events
+// still show it as an admin, never as what its name spells.
 type AdminTokenName struct {
-	Name   string
-	Tokens int
+	Name    string
+	Tokens  int
+	Warning string
 }
 
 // AdminTokens lists the names of the tenant's admin tokens, sorted (never
@@ -259,7 +265,11 @@ func (s *Service) AdminTokens(ctx context.Context, tenant string) ([]AdminTokenN
 	}
 	out := make([]AdminTokenName, 0, len(names))
 	for n, count := range names {
-		out = append(out, AdminTokenName{Name: n, Tokens: count})
+		var warn string
+		if why := ValidAdminName(n); why != "" {
+			warn = "this name is no longer accepted (" + why + "): revoke these tokens and make new ones under another name"
+		}
+		out = append(out, AdminTokenName{Name: n, Tokens: count, Warning: warn})
 	}
 	slices.SortFunc(out, func(a, b AdminTokenName) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
