@@ -48,6 +48,10 @@ func (s *Service) PutAccount(ctx context.Context, tenant, id, name string, a Act
 	if name == "" {
 		return Account{}, false, &Error{Kind: KindInvalid, Attribute: "name", Detail: "name is required"}
 	}
+	if len(name) > MaxAccountNameBytes {
+		return Account{}, false, &Error{Kind: KindInvalid, Attribute: "name",
+			Detail: fmt.Sprintf("name is %d bytes; a sub-account name may be at most %d bytes", len(name), MaxAccountNameBytes)}
+	}
 	acc := Account{ID: id, Name: name, Created: s.now().UTC()}
 	ev := s.event(a, "account.put", "Account", id, []Change{{Attribute: "name", New: name}})
 	created, err := s.store.PutAccount(ctx, tenant, acc, ev.encode())
@@ -97,6 +101,9 @@ func (s *Service) PutRole(ctx context.Context, tenant, name string, spec RoleSpe
 		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "level", Detail: `level must be "enterprise" or "account"`}
 	case len(spec.Permissions) == 0:
 		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "permissions", Detail: "a role needs at least one permission"}
+	case len(spec.Permissions) > MaxRolePermissions:
+		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "permissions",
+			Detail: fmt.Sprintf("a role lists at most %d permissions, not %d", MaxRolePermissions, len(spec.Permissions))}
 	}
 	custom, err := s.customRoles(ctx, tenant)
 	if err != nil {
@@ -132,6 +139,10 @@ func (s *Service) PutRole(ctx context.Context, tenant, name string, spec RoleSpe
 // Returns KindInvalid (unknown role or sub-account, a role of the wrong
 // level), KindNotFound (group), KindUnavailable.
 func (s *Service) PutGrants(ctx context.Context, tenant, groupID string, grants []Grant, a Actor) ([]Grant, error) {
+	if len(grants) > MaxGrantsPerGroup {
+		return nil, &Error{Kind: KindInvalid, Attribute: "grants",
+			Detail: fmt.Sprintf("a group has at most %d grants, not %d", MaxGrantsPerGroup, len(grants))}
+	}
 	roles, err := s.ListRoles(ctx, tenant)
 	if err != nil {
 		return nil, err

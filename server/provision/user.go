@@ -337,6 +337,9 @@ func canonical(attrs map[string]any) (map[string]any, []byte, error) {
 	if err != nil {
 		return nil, nil, &Error{Kind: KindInvalid, Detail: "the resource cannot be encoded", cause: err}
 	}
+	if err := checkSize(attrs, raw); err != nil {
+		return nil, nil, err
+	}
 	doc, err := decodeDoc(raw)
 	return doc, raw, err
 }
