@@ -253,6 +253,10 @@ func (a *API) fail(c *fiber.Ctx, err error) error {
 
 // Problem writes an RFC 9457 problem document.
 func Problem(c *fiber.Ctx, status int, detail string) error {
+	if status == http.StatusUnauthorized && len(c.Response().Header.Peek(fiber.HeaderWWWAuthenticate)) == 0 {
+		// RFC 9110 §11.6.1: every 401 carries a challenge.
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="scimd-admin"`)
+	}
 	c.Status(status)
 	return c.JSON(fiber.Map{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail}, "application/problem+json")
 }

@@ -187,5 +187,8 @@ func (a *API) getAudit(c *fiber.Ctx) error {
 	if err != nil {
 		return a.fail(c, err)
 	}
+	if page.Events == nil {
+		page.Events = []provision.StoredEvent{} // [], not null
+	}
 	return c.JSON(fiber.Map{"events": page.Events, "nextCursor": page.NextCursor})
 }

@@ -49,7 +49,8 @@ func scimError(ctx context.Context, err error) error {
 	case provision.KindForbidden:
 		return scimerrors.ScimError{Status: http.StatusForbidden, Detail: pe.Detail}
 	case provision.KindUnauthorized:
-		return scimerrors.ScimError{Status: http.StatusUnauthorized, Detail: pe.Detail}
+		// Parked: elimity would send it without WWW-Authenticate.
+		return park(ctx, scimerrors.ScimError{Status: http.StatusUnauthorized, Detail: pe.Detail}, 0)
 	case provision.KindUnavailable:
 		slog.WarnContext(ctx, "store unavailable", "request_id", requestID(ctx), "err", err)
 		return park(ctx, scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: pe.Detail}, retryAfterSeconds)

@@ -304,7 +304,6 @@ func bearer(h string) (string, bool) {
 }
 
 func unauthorized(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="scimd"`)
 	return sendError(c, scimerrors.ScimError{Status: http.StatusUnauthorized, Detail: "a valid bearer token for this tenant is required"}, 0)
 }
 
@@ -319,6 +318,10 @@ func sendError(c *fiber.Ctx, e scimerrors.ScimError, retryAfter int) error {
 	}
 	c.Response().Header.Del(fiber.HeaderETag)
 	c.Response().Header.Del(fiber.HeaderLocation)
+	if e.Status == http.StatusUnauthorized {
+		// RFC 9110 §11.6.1: every 401 carries a challenge.
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="scimd"`)
+	}
 	c.Set("Content-Type", "application/scim+json")
 	c.Status(e.Status)
 	c.Response().SetBodyRaw(bytes.Clone(body))
