@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -16,7 +17,8 @@ type unavailableError struct {
 }
 
 func (e *unavailableError) Error() string {
-	return "storage: " + e.op + ": unavailable: " + e.cause.Error()
+	// A cause of storage's own (ErrNotReplicated) says "storage:" already.
+	return "storage: " + e.op + ": unavailable: " + strings.TrimPrefix(e.cause.Error(), "storage: ")
 }
 
 // Is makes errors.Is(err, ErrUnavailable) work.

@@ -64,6 +64,9 @@ func TestWaitReplicas(t *testing.T) {
 			if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrNotReplicated) || !strings.Contains(err.Error(), st.want) {
 				t.Fatalf("got %v, want ErrUnavailable saying %q", err, st.want)
 			}
+			if strings.Count(err.Error(), "storage:") != 1 {
+				t.Errorf("%q says storage: more than once", err)
+			}
 		})
 	}
 	// The replica is gone now. A refusal wrote nothing, so it stands as
