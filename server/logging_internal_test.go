@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 // TestLogHandler: a record logged with a request's context gets its id,
@@ -23,7 +25,9 @@ func TestLogHandler(t *testing.T) {
 		{"named by caller", func() { log.InfoContext(ctx, "hello", "request_id", "rid-1") }, "msg=hello component=test request_id=rid-1\n"},
 		{"no request", func() { log.Info("hello") }, "msg=hello component=test\n"},
 		{"fiber local", func() {
-			log.InfoContext(context.WithValue(context.Background(), requestIDLocal, "rid-2"), "hello") // the key Fiber's locals use
+			var fctx fasthttp.RequestCtx // what Fiber's handlers pass on: its locals are the user values
+			fctx.SetUserValue(requestIDLocal, "rid-2")
+			log.InfoContext(&fctx, "hello")
 		}, "msg=hello component=test request_id=rid-2\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

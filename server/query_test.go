@@ -31,16 +31,6 @@ func queryDirectory(h *harness, users, groups int) (tenant, []string, []string) 
 	return tn, uids, gids
 }
 
-// ids lists the ids of a ListResponse's resources, in order.
-func ids(m map[string]any) []string {
-	var out []string
-	for _, r := range asList(m["Resources"]) {
-		id, _ := path(r, "id").(string)
-		out = append(out, id)
-	}
-	return out
-}
-
 // TestItemsPerPageCountsThePage: itemsPerPage is the number of resources in
 // the page (RFC 7644 §3.4.2), whatever count asked for and whichever path
 // (index lookup, plain listing, filter evaluation) answered.

@@ -51,10 +51,6 @@ func KindOf(err error) Kind {
 	return KindInternal
 }
 
-func errorf(kind Kind, format string, args ...any) *Error {
-	return &Error{Kind: kind, Detail: fmt.Sprintf(format, args...)}
-}
-
 // fromStorage translates storage's sentinels; what names the resource comes
 // from the caller so that the detail reads well.
 func fromStorage(err error, what string) error {

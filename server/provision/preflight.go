@@ -409,6 +409,7 @@ func indexEqual(identifier, a, b string) bool {
 	if identifier == MatchEmployeeNumber {
 		return a == b
 	}
+	//lint:ignore SA6005 the index lowercases; EqualFold folds otherwise (the Kelvin sign K is k to it)
 	return strings.ToLower(a) == strings.ToLower(b)
 }
 

@@ -65,7 +65,7 @@ func (a *API) list(c *fiber.Ctx, types []scim.ResourceType, root, search bool, t
 	ctx := context.WithValue(context.Background(), tenantKey{}, tenant)
 	ctx = context.WithValue(ctx, baseKey{}, base)
 	ctx = context.WithValue(ctx, slotKey{}, slot)
-	ctx = context.WithValue(ctx, "requestid", c.Locals("requestid"))
+	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
 	r := (&http.Request{Method: http.MethodGet, URL: &url.URL{RawQuery: q.Encode()}}).WithContext(ctx)
 
 	validators, se := lr.validators()

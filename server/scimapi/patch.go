@@ -38,7 +38,7 @@ func (a *API) patch(c *fiber.Ctx, rest, tenant, base string, slot *errSlot) (han
 	ctx := context.WithValue(context.Background(), tenantKey{}, tenant)
 	ctx = context.WithValue(ctx, baseKey{}, base)
 	ctx = context.WithValue(ctx, slotKey{}, slot)
-	ctx = context.WithValue(ctx, "requestid", c.Locals("requestid"))
+	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
 	r := (&http.Request{
 		Method: http.MethodPatch,
 		URL:    &url.URL{RawQuery: string(c.Request().URI().QueryString())},

@@ -376,6 +376,10 @@ func requestID(ctx context.Context) string {
 // request's values (elimity hands us fasthttp's context, which never ends).
 func (a *API) reqContext(r *http.Request) (context.Context, context.CancelFunc) {
 	ctx := context.WithValue(context.Background(), slotKey{}, r.Context().Value(slotKey{}))
-	ctx = context.WithValue(ctx, requestKey{}, r.Context().Value("requestid"))
+	id := r.Context().Value(requestKey{}) // the fast paths' own contexts
+	if id == nil {
+		id = r.Context().Value("requestid") // Fiber's locals, through fasthttp's context
+	}
+	ctx = context.WithValue(ctx, requestKey{}, id)
 	return context.WithTimeout(ctx, a.opts.Timeout)
 }

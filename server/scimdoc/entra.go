@@ -227,7 +227,7 @@ func NormalizePatchBody(body []byte) (out []byte, empty bool, err error) {
 	}
 	ops, ok := req[opsKey].([]interface{})
 	if !ok {
-		return nil, false, errors.Join(errPatchBody, errors.New("Operations is not an array"))
+		return nil, false, errors.Join(errPatchBody, errors.New("the Operations member is not an array"))
 	}
 
 	if k, ok := lookupKey(req, "schemas"); !ok || !isPatchOpSchemas(req[k]) {
