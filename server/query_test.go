@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // queryDirectory makes a tenant with users u0..u(n-1) (userName
@@ -59,6 +62,55 @@ func TestItemsPerPageCountsThePage(t *testing.T) {
 				eq(t, m["itemsPerPage"], float64(tc.wantItems))
 				eq(t, m["totalResults"], float64(tc.wantTotal))
 				eq(t, len(asList(m["Resources"])), tc.wantItems)
+			})
+		}
+	})
+}
+
+// TestSearchAnswersLikeGet: POST /Users/.search and /Groups/.search (RFC
+// 7644 §3.4.3) answer what the GET form with the same parameters answers.
+func TestSearchAnswersLikeGet(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn, _, gids := queryDirectory(h, 3, 2)
+		for _, tc := range []struct {
+			name, get string
+			search    map[string]any
+		}{
+			{"Users all", "/Users", map[string]any{}},
+			{"Users eq", "/Users?filter=" + url.QueryEscape(`userName eq "q1@example.com"`),
+				map[string]any{"filter": `userName eq "q1@example.com"`}},
+			{"Users scan paged", "/Users?filter=" + url.QueryEscape(`userName co "example"`) + "&count=1&startIndex=2&attributes=userName",
+				map[string]any{"filter": `userName co "example"`, "count": 1, "startIndex": 2, "attributes": []string{"userName"}}},
+			{"Users excluded", "/Users?excludedAttributes=title,displayName",
+				map[string]any{"excludedAttributes": []string{"title", "displayName"}}},
+			{"Groups id", "/Groups?filter=" + url.QueryEscape(`id eq "`+gids[1]+`"`) + "&excludedAttributes=members",
+				map[string]any{"filter": `id eq "` + gids[1] + `"`, "excludedAttributes": []string{"members"}}},
+			{"Groups none", "/Groups?filter=" + url.QueryEscape(`displayName eq "nothing"`),
+				map[string]any{"filter": `displayName eq "nothing"`}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				want := h.do(http.MethodGet, tn.Base+tc.get, tn.SCIMToken, nil).want(200).json()
+				endpoint, _, _ := strings.Cut(tc.get, "?")
+				tc.search["schemas"] = []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}
+				got := h.do(http.MethodPost, tn.Base+endpoint+"/.search", tn.SCIMToken, tc.search).want(200).json()
+				if d := cmp.Diff(want, got); d != "" {
+					t.Errorf("POST .search differs from GET (-get +search):\n%s", d)
+				}
+			})
+		}
+		for _, tc := range []struct {
+			name string
+			body any
+			want string
+		}{
+			{"not JSON", "{", "invalidSyntax"},
+			{"no schemas", map[string]any{"filter": `userName eq "x"`}, "invalidValue"},
+			{"bad filter", map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "filter": `userName eq`}, "invalidFilter"},
+			{"unknown attribute", map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "filter": `shoeSize eq "9"`}, "invalidFilter"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				m := h.do(http.MethodPost, tn.Base+"/Users/.search", tn.SCIMToken, tc.body).want(400).json()
+				eq(t, m["scimType"], tc.want)
 			})
 		}
 	})

@@ -165,8 +165,8 @@ func (a *API) serve(c *fiber.Ctx) error {
 	if rest == "/ServiceProviderConfig" && c.Method() == fiber.MethodGet {
 		return c.Status(http.StatusOK).JSON(serviceProviderConfig(base), "application/scim+json")
 	}
-	if types, root, search, ok := a.listRoute(c.Method(), rest); ok && !root && !search {
-		if !a.opts.DisableFastPath {
+	if types, root, search, ok := a.listRoute(c.Method(), rest); ok && !root {
+		if !root && !search && !a.opts.DisableFastPath {
 			if handled, err := a.fastList(c, rest, tenant, base); handled {
 				return err
 			}
