@@ -115,3 +115,81 @@ func TestSearchAnswersLikeGet(t *testing.T) {
 		}
 	})
 }
+
+// TestRootQuery: GET /scim/v2/{t}/?filter= and POST /.search query Users
+// and Groups together; a filter on an attribute one type lacks matches
+// nothing of that type; pages run Users then Groups, each in creation order.
+func TestRootQuery(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn, uids, gids := queryDirectory(h, 3, 2)
+		all := append(append([]string{}, uids...), gids...)
+		for _, tc := range []struct {
+			name, filter string
+			count, start int
+			want         []string
+			total        int
+		}{
+			{"everything", "", 0, 0, all, 5},
+			{"users only attribute", `userName sw "q"`, 0, 0, uids, 3},
+			{"groups only attribute", `displayName sw "Group"`, 0, 0, gids, 2},
+			{"both types", `displayName co "1"`, 0, 0, []string{uids[1], gids[1]}, 2},
+			{"page across the boundary", "", 2, 3, []string{uids[2], gids[0]}, 5},
+			{"page in the groups", "", 5, 5, []string{gids[1]}, 5},
+			{"page past the end", "", 5, 9, nil, 5},
+			{"count 0", "", -1, 0, nil, 5},
+			{"matches nothing", `displayName eq "nobody"`, 0, 0, nil, 0},
+			{"members filter", `members.value eq "` + uids[0] + `"`, 0, 0, nil, 0},
+		} {
+			q := url.Values{}
+			search := map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}}
+			if tc.filter != "" {
+				q.Set("filter", tc.filter)
+				search["filter"] = tc.filter
+			}
+			if tc.count != 0 {
+				n := max(tc.count, 0)
+				q.Set("count", fmt.Sprint(n))
+				search["count"] = n
+			}
+			if tc.start != 0 {
+				q.Set("startIndex", fmt.Sprint(tc.start))
+				search["startIndex"] = tc.start
+			}
+			check := func(t *testing.T, m map[string]any) {
+				t.Helper()
+				if d := cmp.Diff(tc.want, ids(m)); d != "" {
+					t.Errorf("ids (-want +got):\n%s", d)
+				}
+				eq(t, m["totalResults"], float64(tc.total))
+				eq(t, m["itemsPerPage"], float64(len(tc.want)))
+				for _, r := range asList(m["Resources"]) {
+					typ, _ := path(r, "meta", "resourceType").(string)
+					loc, _ := path(r, "meta", "location").(string)
+					if !strings.HasSuffix(loc, "/"+typ+"s/"+path(r, "id").(string)) {
+						t.Errorf("%s resource at %q", typ, loc)
+					}
+				}
+			}
+			t.Run(tc.name+"/GET", func(t *testing.T) {
+				check(t, h.do(http.MethodGet, tn.Base+"/?"+q.Encode(), tn.SCIMToken, nil).want(200).json())
+			})
+			t.Run(tc.name+"/POST", func(t *testing.T) {
+				check(t, h.do(http.MethodPost, tn.Base+"/.search", tn.SCIMToken, search).want(200).json())
+			})
+		}
+		m := h.do(http.MethodGet, tn.Base+"/?filter="+url.QueryEscape(`shoeSize eq "9"`), tn.SCIMToken, nil).want(400).json()
+		eq(t, m["scimType"], "invalidFilter")
+		g := h.do(http.MethodGet, tn.Base+"?filter="+url.QueryEscape(`displayName eq "Group 0"`), tn.SCIMToken, nil).want(200).json()
+		eq(t, fmt.Sprint(ids(g)), fmt.Sprint([]string{gids[0]}))
+	})
+}
+
+// ids lists the ids of a ListResponse's resources, in order.
+func ids(m map[string]any) []string {
+	var out []string
+	for _, r := range asList(m["Resources"]) {
+		id, _ := path(r, "id").(string)
+		out = append(out, id)
+	}
+	return out
+}

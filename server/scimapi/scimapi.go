@@ -165,7 +165,7 @@ func (a *API) serve(c *fiber.Ctx) error {
 	if rest == "/ServiceProviderConfig" && c.Method() == fiber.MethodGet {
 		return c.Status(http.StatusOK).JSON(serviceProviderConfig(base), "application/scim+json")
 	}
-	if types, root, search, ok := a.listRoute(c.Method(), rest); ok && !root {
+	if types, root, search, ok := a.listRoute(c.Method(), rest); ok {
 		if !root && !search && !a.opts.DisableFastPath {
 			if handled, err := a.fastList(c, rest, tenant, base); handled {
 				return err
