@@ -188,6 +188,9 @@ func (a *API) serve(c *fiber.Ctx) error {
 	if slot.set {
 		return sendError(c, slot.err, slot.retryAfter)
 	}
+	if c.Method() == fiber.MethodGet {
+		notModified(c)
+	}
 	return nil
 }
 
