@@ -37,6 +37,9 @@ type Config struct {
 	RateBurst int
 	// RateLimitShared counts RateLimit across every replica, in Redis.
 	RateLimitShared bool
+	// Scan bounds what filters without an index may cost a tenant (zero
+	// fields: the defaults, on).
+	Scan scimapi.ScanBudget
 	// RequestTimeout bounds the store work of one request; 0 means 10s.
 	RequestTimeout time.Duration
 	// ReadTimeout bounds reading a request, and frees idle keep-alive
@@ -96,7 +99,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	}
 
 	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout}).Register(app)
-	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared}).Register(app)
+	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared, Scan: cfg.Scan}).Register(app)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scimd/scimd/server/scimapi"
 )
 
 // config is everything `scimd serve` is told. Each setting comes from its
@@ -30,6 +32,7 @@ type config struct {
 	RateLimit          float64
 	RateBurst          int
 	RateLimitShared    bool
+	Scan               scimapi.ScanBudget
 	LogFormat          string
 	LogLevel           string
 	AuditMaxLen        int64
@@ -79,6 +82,10 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "SCIM requests per second one tenant may make to this process (to all replicas with --rate-limit-shared), answered 429 with Retry-After beyond it; 0 means no limit")
 	fs.IntVar(&c.RateBurst, "rate-burst", 0, "requests a tenant may send at once above --rate-limit; 0 means one second's worth")
 	fs.BoolVar(&c.RateLimitShared, "rate-limit-shared", false, "count --rate-limit across every replica, in Redis (one more round trip per SCIM request), instead of per process")
+	fs.IntVar(&c.Scan.MaxRecords, "scan-max-records", scimapi.DefaultScanMaxRecords, "most records one SCIM filter without an index (co, ew, pr, not, title eq…) may examine; beyond, 400 tooMany; -1 means no bound")
+	fs.Float64Var(&c.Scan.Rate, "scan-rate", scimapi.DefaultScanRate, "records per second a tenant's filters without an index may examine, per process; beyond, 429 with Retry-After; -1 means no bound")
+	fs.IntVar(&c.Scan.Burst, "scan-burst", 0, "records a tenant's scans may examine at once above --scan-rate; 0 means the larger of --scan-max-records and one second's worth")
+	fs.IntVar(&c.Scan.Concurrency, "scan-concurrency", scimapi.DefaultScanConcurrency, "filters without an index one tenant may run at once in this process; more answer 429; -1 means no bound")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error; the access log is at info, health checks and scrapes at debug")
 	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed)")
@@ -136,6 +143,16 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--rate-burst must be 0 or more")
 	case c.RateLimitShared && c.RateLimit == 0:
 		return c, fmt.Errorf("--rate-limit-shared needs --rate-limit")
+	}
+	switch {
+	case c.Scan.MaxRecords < -1 || c.Scan.MaxRecords == 0:
+		return c, fmt.Errorf("--scan-max-records must be positive, or -1 for no bound")
+	case math.IsNaN(c.Scan.Rate) || math.IsInf(c.Scan.Rate, 0) || c.Scan.Rate != -1 && c.Scan.Rate < 0.001:
+		return c, fmt.Errorf("--scan-rate must be at least 0.001 records a second and finite, or -1 for no bound")
+	case c.Scan.Burst < 0:
+		return c, fmt.Errorf("--scan-burst must be 0 or more")
+	case c.Scan.Concurrency < -1 || c.Scan.Concurrency == 0:
+		return c, fmt.Errorf("--scan-concurrency must be positive, or -1 for no bound")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")

@@ -258,6 +258,17 @@ func (s *Service) ListGroups(ctx context.Context, tenant string, q ListQuery[Gro
 		w.offer(groups)
 		return w.page(), nil
 	}
+	if q.Scan != nil {
+		_, n, err := s.store.PageGroups(ctx, tenant, 0, 0)
+		if err != nil {
+			return Page[Group]{}, fromStorage(err, "groups")
+		}
+		release, err := q.Scan(int(n))
+		if err != nil {
+			return Page[Group]{}, err
+		}
+		defer release()
+	}
 	var loadErr error
 	err := s.store.ScanGroups(ctx, tenant, func(batch []storage.Group) bool {
 		groups := make([]Group, 0, len(batch))

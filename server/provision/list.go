@@ -39,6 +39,10 @@ type ListQuery[T any] struct {
 	Count      int // 0 returns only the total
 	// WithMembers loads group members before Match and in the results.
 	WithMembers bool
+	// Scan, when set, is asked before the query examines every resource of
+	// the tenant, with their number: an error refuses the query and is
+	// returned as is; release is called when the scan ends.
+	Scan func(records int) (release func(), err error)
 }
 
 // Page is one page of a list and the number of all matches.
@@ -76,6 +80,17 @@ func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User
 			w.offer(users)
 			return w.page(), nil
 		}
+	}
+	if q.Scan != nil {
+		_, n, err := s.store.PageUsers(ctx, tenant, 0, 0)
+		if err != nil {
+			return Page[User]{}, fromStorage(err, "users")
+		}
+		release, err := q.Scan(int(n))
+		if err != nil {
+			return Page[User]{}, err
+		}
+		defer release()
 	}
 	var decodeErr error
 	err := s.store.ScanUsers(ctx, tenant, func(batch []storage.User) bool {

@@ -51,6 +51,8 @@ type Options struct {
 	// RateLimitShared counts RateLimit across every replica, in Redis (one
 	// more round trip per request), instead of in this process.
 	RateLimitShared bool
+	// Scan bounds the cost of filters without an index (on by default).
+	Scan ScanBudget
 	// MaxFilterLength bounds the filter parameter; 0 means 2048 bytes (a request line is at most 4 KiB anyway).
 	MaxFilterLength int
 }
@@ -59,6 +61,7 @@ type Options struct {
 type API struct {
 	svc     *provision.Service
 	limiter *tenantLimiter
+	scans   *scanGate
 	opts    Options
 	users   scim.ResourceType
 	groups  scim.ResourceType
@@ -84,7 +87,7 @@ func New(svc *provision.Service, opts Options) *API {
 	if opts.MaxFilterLength <= 0 {
 		opts.MaxFilterLength = 2048
 	}
-	a := &API{svc: svc, opts: opts, limiter: newTenantLimiter(opts.RateLimit, opts.RateBurst)}
+	a := &API{svc: svc, opts: opts, limiter: newTenantLimiter(opts.RateLimit, opts.RateBurst), scans: newScanGate(opts.Scan)}
 	a.users = scim.ResourceType{
 		ID:          optional.NewString("User"),
 		Name:        "User",
