@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -35,7 +37,14 @@ import (
 // first round reports how many). With --redis-wait-replicas 1, such a
 // write is answered 503 instead, and no acknowledged create is lost.
 func TestSentinelFailover(t *testing.T) {
-	const name = "scimd-primary"
+	// A name of this run's own: a sentinel of another run on this machine
+	// (other packages' tests, other checkouts) that meets our servers on a
+	// reused port ignores hello messages for a name it does not monitor.
+	var rb [4]byte
+	if _, err := rand.Read(rb[:]); err != nil {
+		t.Fatal(err)
+	}
+	name := "scimd-primary-" + hex.EncodeToString(rb[:])
 	// With AOF, as the README asks: a master killed and started again
 	// comes back with its data and is made a replica of the new one. (An
 	// empty restarted master could be taken for the master by a sentinel
@@ -44,7 +53,7 @@ func TestSentinelFailover(t *testing.T) {
 	aof := []string{"--appendonly", "yes", "--appendfsync", "everysec"}
 	servers := []*redistest.Server{redistest.Start(t, 0, redistest.Subdir(t, "a"), aof...)}
 	servers = append(servers, redistest.Start(t, 0, redistest.Subdir(t, "b"), append(aof, "--replicaof", "127.0.0.1", strconv.Itoa(servers[0].Port))...))
-	waitReplicated(t, servers[1])
+	waitReplicated(t, servers[0])
 	var sentinels []string
 	var scs []*redis.SentinelClient
 	for range 3 {
@@ -56,10 +65,15 @@ func TestSentinelFailover(t *testing.T) {
 		scs = append(scs, c)
 	}
 	sc := scs[0]
-	eventually(t, "the sentinels know the replica and each other", func() bool {
-		replicas, err := sc.Replicas(t.Context(), name).Result()
-		others, err2 := sc.Sentinels(t.Context(), name).Result()
-		return err == nil && err2 == nil && len(replicas) == 1 && len(others) == 2
+	eventually(t, "the sentinels know the replica and each other", func() error {
+		for _, c := range scs {
+			replicas, err := c.Replicas(t.Context(), name).Result()
+			others, err2 := c.Sentinels(t.Context(), name).Result()
+			if err := errors.Join(err, err2); err != nil || len(replicas) != 1 || len(others) != 2 {
+				return fmt.Errorf("a sentinel knows %d replicas and %d other sentinels (%v)", len(replicas), len(others), err)
+			}
+		}
+		return nil
 	})
 
 	url := "redis+sentinel://" + strings.Join(sentinels, ",") + "/" + name
@@ -67,24 +81,39 @@ func TestSentinelFailover(t *testing.T) {
 	waiting := startReplica(t, "wait", url, "--redis-wait-replicas", "1")
 	tn := newReplicaTenant(t, plain, 100000)
 
-	// master is the server the sentinels name now.
-	master := func() *redistest.Server {
-		addr, err := sc.GetMasterAddrByName(t.Context(), name).Result()
+	// masterOf is the server sentinel c names now.
+	masterOf := func(c *redis.SentinelClient) (*redistest.Server, error) {
+		addr, err := c.GetMasterAddrByName(t.Context(), name).Result()
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		for _, s := range servers {
 			if s.Addr() == addr[0]+":"+addr[1] {
-				return s
+				return s, nil
 			}
 		}
-		t.Fatalf("the sentinels name %v, not one of ours", addr)
-		return nil
+		return nil, fmt.Errorf("the sentinel names %v, not one of ours", addr)
 	}
 	askSentinels := func(*redistest.Server) {
 		if err := sc.Failover(t.Context(), name).Err(); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Each sentinel announces the end of a failover on +switch-master.
+	switched := make(chan string, 64)
+	for _, c := range scs {
+		ps := c.Subscribe(t.Context(), "+switch-master")
+		defer ps.Close()
+		if _, err := ps.Receive(t.Context()); err != nil { // the subscription is in place
+			t.Fatal(err)
+		}
+		go func() {
+			for msg := range ps.Channel() {
+				if strings.HasPrefix(msg.Payload, name+" ") {
+					switched <- msg.Payload
+				}
+			}
+		}()
 	}
 
 	for _, tc := range []struct {
@@ -108,8 +137,30 @@ func TestSentinelFailover(t *testing.T) {
 				acked    []string
 				answered = map[int]int{}
 				bad      []string
+				progress = make(chan struct{}, 1) // a create was answered 201
+				refused  = make(chan struct{}, 1) // a create was answered 503
 			)
 			created := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+			signal := func(c chan struct{}) {
+				select {
+				case c <- struct{}{}:
+				default:
+				}
+			}
+			// waitFor waits, without polling, until cond holds, each time
+			// ev says something happened that could make it so.
+			waitFor := func(what string, ev <-chan struct{}, cond func() bool) {
+				t.Helper()
+				deadline := time.NewTimer(2 * time.Minute)
+				defer deadline.Stop()
+				for !cond() {
+					select {
+					case <-ev:
+					case <-deadline.C:
+						t.Fatalf("waited two minutes for %s", what)
+					}
+				}
+			}
 			// load creates users with four clients until it is stopped.
 			load := func(prefix string) (stop func()) {
 				done := make(chan struct{})
@@ -129,6 +180,7 @@ func TestSentinelFailover(t *testing.T) {
 							case res.status == http.StatusCreated:
 								id, _ := res.json(t)["id"].(string)
 								acked = append(acked, id)
+								signal(progress)
 							case res.status != http.StatusServiceUnavailable,
 								bytes.Contains(bytes.ToLower(res.body), []byte("readonly")),
 								bytes.Contains(bytes.ToLower(res.body), []byte("redis")):
@@ -136,7 +188,14 @@ func TestSentinelFailover(t *testing.T) {
 							}
 							mu.Unlock()
 							if res.status == http.StatusServiceUnavailable {
-								time.Sleep(20 * time.Millisecond) // as a client honouring Retry-After would, sooner
+								signal(refused)
+								// Back off as a client honouring Retry-After
+								// would, sooner; or stop.
+								select {
+								case <-done:
+									return
+								case <-time.After(20 * time.Millisecond):
+								}
 							}
 						}
 					})
@@ -146,18 +205,21 @@ func TestSentinelFailover(t *testing.T) {
 			}
 			prefix := strings.ReplaceAll(tc.name, " ", "-")
 
-			old := master()
+			old, err := masterOf(sc)
+			if err != nil {
+				t.Fatal(err)
+			}
 			stop := load(prefix + "-before")
 			defer stop() // also when the round fails
-			eventually(t, "50 creates", func() bool { return created() >= 50 })
+			waitFor("50 creates", progress, func() bool { return created() >= 50 })
 			stop()
 			// What the master holds now, the replica has: it must survive.
 			safe := created()
 			// WAIT covers the writes of its own connection: one write here,
 			// after every acknowledged create, makes it cover them all.
 			oc := redis.NewClient(&redis.Options{Addr: old.Addr()})
-			err := oc.Incr(t.Context(), "scimd-sentinel-test:probe").Err()
-			n, werr := oc.Wait(t.Context(), 1, 5000).Result()
+			err = oc.Incr(t.Context(), "scimd-sentinel-test:probe").Err()
+			n, werr := oc.Wait(t.Context(), 1, 5*time.Second).Result()
 			oc.Close()
 			err = errors.Join(err, werr)
 			if err != nil || n < 1 {
@@ -166,26 +228,43 @@ func TestSentinelFailover(t *testing.T) {
 
 			stop = load(prefix + "-during")
 			defer stop()
+			// Drop announcements of earlier rounds (a slow sentinel's).
+			for len(switched) > 0 {
+				<-switched
+			}
 			tc.failover(old)
-			eventually(t, "a new master all sentinels agree on", func() bool {
-				next := master()
-				if next == old {
-					return false
+			// Every sentinel announces the switch once it has it.
+			deadline := time.NewTimer(2 * time.Minute)
+			for seen := 0; seen < len(scs); seen++ {
+				select {
+				case <-switched:
+				case <-deadline.C:
+					t.Fatalf("after two minutes, %d of %d sentinels have announced a new master", seen, len(scs))
 				}
-				for _, c := range scs {
-					addr, err := c.GetMasterAddrByName(t.Context(), name).Result()
-					if err != nil || addr[0]+":"+addr[1] != next.Addr() {
-						return false
-					}
+			}
+			deadline.Stop()
+			next, err := masterOf(sc)
+			if err != nil || next == old {
+				t.Fatalf("the new master is %v (%v), the old was %s", next, err, old.Addr())
+			}
+			for _, c := range scs {
+				if m, err := masterOf(c); err != nil || m != next {
+					t.Fatalf("the sentinels disagree on the new master: %v, %v (%v)", next, m, err)
 				}
-				return true
-			})
+			}
 			if tc.promoted != nil {
+				// Until the killed server is back, the new master has no
+				// replica, so scimd must refuse waiting writes on it: see
+				// it do so before that server returns, else the round might
+				// pass without ever meeting the case.
+				waitFor("a write refused for want of a replica", refused, func() bool {
+					return unreplicated(t, r) > 0
+				})
 				tc.promoted(old)
 			}
 			// Creates go through again once scimd follows the sentinels.
 			after := created() + 50
-			eventually(t, "50 creates on the new master", func() bool { return created() >= after })
+			waitFor("50 creates on the new master", progress, func() bool { return created() >= after })
 			stop()
 
 			mu.Lock()
@@ -206,14 +285,6 @@ func TestSentinelFailover(t *testing.T) {
 			if len(bad) > 0 {
 				t.Errorf("%d answers other than 201 or a clean 503, e.g. %s", len(bad), bad[0])
 			}
-			if tc.promoted != nil {
-				// Until the killed server is back as a replica, writes are
-				// refused for want of one; an operator sees it in the metrics.
-				metrics := string(r.want(t, http.StatusOK, http.MethodGet, "/metrics", "", nil).body)
-				if !regexp.MustCompile(`(?m)^scimd_redis_unreplicated_writes_total [1-9]`).MatchString(metrics) {
-					t.Errorf("scimd_redis_unreplicated_writes_total is not above 0 after %d answers 503", answered[http.StatusServiceUnavailable])
-				}
-			}
 
 			var out, errOut bytes.Buffer
 			if code := run(context.Background(), []string{"check", "--redis-url", url, "--tenant", tn.id}, &out, &errOut); code != 0 {
@@ -221,30 +292,50 @@ func TestSentinelFailover(t *testing.T) {
 			}
 			// The old master must follow the new one before the next round
 			// fails that over.
-			waitReplicated(t, old)
+			waitReplicated(t, next)
 		})
 	}
 }
 
-// waitReplicated waits until s is a replica whose link to its master is up.
-func waitReplicated(t *testing.T, s *redistest.Server) {
+// waitReplicated waits until master has a replica that has all its writes:
+// WAIT returns as soon as one acknowledges a write made just before.
+func waitReplicated(t *testing.T, master *redistest.Server) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	rdb := redis.NewClient(&redis.Options{Addr: master.Addr()})
 	defer rdb.Close()
-	eventually(t, s.Addr()+" replicating", func() bool {
-		info, err := rdb.Info(t.Context(), "replication").Result()
-		return err == nil && strings.Contains(info, "role:slave") && strings.Contains(info, "master_link_status:up")
-	})
+	if err := rdb.Incr(t.Context(), "scimd-sentinel-test:probe").Err(); err != nil {
+		t.Fatal(err)
+	}
+	// A server the sentinels demote becomes a replica some seconds after
+	// the switch, then syncs.
+	if n, err := rdb.Wait(t.Context(), 1, 2*time.Minute).Result(); err != nil || n < 1 {
+		t.Fatalf("%s: no replica has its writes after two minutes (%d, %v)", master.Addr(), n, err)
+	}
 }
 
-// eventually polls cond every 50 ms for up to a minute.
-func eventually(t *testing.T, what string, cond func() bool) {
+// unreplicated reads scimd_redis_unreplicated_writes_total from r.
+func unreplicated(t *testing.T, r replica) int {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
+	metrics := string(r.want(t, http.StatusOK, http.MethodGet, "/metrics", "", nil).body)
+	m := regexp.MustCompile(`(?m)^scimd_redis_unreplicated_writes_total (\d+)`).FindStringSubmatch(metrics)
+	if m == nil {
+		t.Fatal("/metrics has no scimd_redis_unreplicated_writes_total")
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// eventually asks cond until it returns nil, for up to two minutes; cond
+// waits on the servers itself (each call is a round trip to them).
+func eventually(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for err := cond(); err != nil; err = cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("waited a minute for %s", what)
+			t.Fatalf("waited two minutes for %s: %v", what, err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		<-tick.C
 	}
 }
