@@ -79,7 +79,8 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (co
 	fs := flag.NewFlagSet("scimload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.URL, "url", "", "the tenant's SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2/acme (required)")
-	fs.StringVar(&c.Token, "token", getenv("SCIMLOAD_TOKEN"), "the tenant's SCIM bearer token (env SCIMLOAD_TOKEN)")
+	// No environment value as a default: usage text would show the token.
+	fs.StringVar(&c.Token, "token", "", "the tenant's SCIM bearer token (env SCIMLOAD_TOKEN)")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a --url whose host is not a loopback address (only for servers you own)")
 	fs.StringVar(&c.Prefix, "prefix", "", "prefix of generated userNames and group names (default: a random run id, so reruns do not collide)")
 	fs.BoolVar(&c.JSON, "json", false, "also print the final table as JSON on stdout (the text table then goes to stderr)")
@@ -101,6 +102,9 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (co
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.Token == "" {
+		c.Token = getenv("SCIMLOAD_TOKEN")
 	}
 	for _, p := range strings.Split(phases, ",") {
 		p = strings.TrimSpace(p)

@@ -94,6 +94,22 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+// TestUsageHidesToken: help and flag mistakes print the defaults; the
+// token from the environment is never one of them.
+func TestUsageHidesToken(t *testing.T) {
+	const secret = "scimload-token-from-env-5e1b"
+	getenv := func(k string) string { return map[string]string{"SCIMLOAD_TOKEN": secret}[k] }
+	for _, args := range [][]string{{"--help"}, {"--users", "many"}, {"--bogus"}} {
+		var out bytes.Buffer
+		if _, err := parseFlags(args, &out, getenv); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+		if !strings.Contains(out.String(), "-token") || strings.Contains(out.String(), secret) {
+			t.Errorf("%v: usage shows the token from the environment, or no usage:\n%s", args, out.String())
+		}
+	}
+}
+
 func TestParseFlagsRandomPrefix(t *testing.T) {
 	a, errA := parseFlags([]string{"--url", "http://127.0.0.1/", "--token", "t"}, io.Discard, noEnv)
 	b, errB := parseFlags([]string{"--url", "http://127.0.0.1/", "--token", "t"}, io.Discard, noEnv)
