@@ -27,8 +27,9 @@ type Change struct {
 	Attribute string `json:"attribute"`
 	Old       any    `json:"old,omitempty"`
 	New       any    `json:"new,omitempty"`
-	Added     []any  `json:"added,omitempty"`
-	Removed   []any  `json:"removed,omitempty"`
+	// Added and Removed are lists, or a Truncated marker in their place.
+	Added   any `json:"added,omitempty"`
+	Removed any `json:"removed,omitempty"`
 }
 
 func (s *Service) event(a Actor, action, targetType, targetID string, changes []Change) AuditEvent {
@@ -45,8 +46,9 @@ func (s *Service) event(a Actor, action, targetType, targetID string, changes []
 	return e
 }
 
+// encode is the event as stored, bounded to MaxAuditEventBytes.
 func (e AuditEvent) encode() []byte {
-	b, err := json.Marshal(e)
+	b, err := json.Marshal(e.bound())
 	if err != nil {
 		// Every field is plain data decoded from JSON; failing here is a bug.
 		panic("provision: audit event does not encode: " + err.Error())

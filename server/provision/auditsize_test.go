@@ -1,0 +1,110 @@
+package provision
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAuditEventBound: whatever a change holds, its stored event is at most
+// MaxAuditEventBytes (one tenant's stream reached 106 MB for 120 events of
+// 1 MB values); small values stay whole, large ones become a marker whose
+// hash matches the value.
+func TestAuditEventBound(t *testing.T) {
+	big := strings.Repeat("é", 1<<20) // 2 MB, and cut only at a character boundary
+	ids := make([]any, 20000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
+	}
+	many := make([]Change, 5000)
+	for i := range many {
+		many[i] = Change{Attribute: fmt.Sprintf("urn:x:attr%d", i), Old: strings.Repeat("o", 400), New: strings.Repeat("n", 400)}
+	}
+	dropped := make([]string, 10000)
+	for i := range dropped {
+		dropped[i] = strings.Repeat("x", 1000)
+	}
+	actor := &ActorRef{Kind: ActorAdmin, Name: "ines@acme.example"}
+	for _, tc := range []struct {
+		name string
+		e    AuditEvent
+		// check looks at the stored event, decoded.
+		check func(t *testing.T, got map[string]any)
+	}{
+		{"small values stay whole", AuditEvent{Changes: []Change{{Attribute: "displayName", Old: "Ines", New: "Inès"}}},
+			func(t *testing.T, got map[string]any) {
+				want := `[{"attribute":"displayName","new":"Inès","old":"Ines"}]`
+				if g := compact(t, got["changes"]); g != want {
+					t.Errorf("changes %s, want %s", g, want)
+				}
+			}},
+		{"a 2 MB value", AuditEvent{Actor: actor, Changes: []Change{{Attribute: "displayName", Old: "Ines", New: big}}},
+			func(t *testing.T, got map[string]any) {
+				sum := sha256.Sum256([]byte(big))
+				nv := got["changes"].([]any)[0].(map[string]any)["new"].(map[string]any)
+				if nv["truncated"] != true || nv["sha256"] != hex.EncodeToString(sum[:]) || nv["bytes"] != float64(len(big)) || !strings.HasPrefix(big, nv["prefix"].(string)) || nv["prefix"] == "" {
+					t.Errorf("marker %v", nv)
+				}
+				if old := got["changes"].([]any)[0].(map[string]any)["old"]; old != "Ines" {
+					t.Errorf("old %v", old)
+				}
+			}},
+		{"20,000 members added", AuditEvent{Changes: []Change{{Attribute: "members", Added: ids, Removed: ids[:3]}}},
+			func(t *testing.T, got map[string]any) {
+				c := got["changes"].([]any)[0].(map[string]any)
+				if m, ok := c["added"].(map[string]any); !ok || m["count"] != float64(20000) || m["truncated"] != true {
+					t.Errorf("added %v", c["added"])
+				}
+				if l, ok := c["removed"].([]any); !ok || len(l) != 3 {
+					t.Errorf("removed %v", c["removed"])
+				}
+			}},
+		{"5,000 attributes", AuditEvent{Changes: many},
+			func(t *testing.T, got map[string]any) {
+				c := got["changes"].([]any)
+				if len(c) != 1 || c[0].(map[string]any)["attribute"] != "*" || c[0].(map[string]any)["new"].(map[string]any)["count"] != float64(5000) {
+					t.Errorf("changes %.200v", c)
+				}
+			}},
+		{"10,000 dropped attributes", AuditEvent{Dropped: dropped},
+			func(t *testing.T, got map[string]any) {
+				d := got["droppedAttributes"].([]any)
+				if len(d) != auditDroppedNames+1 || d[auditDroppedNames] != "(9968 more)" {
+					t.Errorf("dropped %d names, last %v", len(d), d[len(d)-1])
+				}
+			}},
+		{"a huge target id", AuditEvent{TargetID: big}, func(t *testing.T, got map[string]any) {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.e.Time, tc.e.Source, tc.e.Action, tc.e.TargetType = time.Now(), "admin", "user.update", "User"
+			b := tc.e.encode()
+			raw, _ := json.Marshal(tc.e)
+			t.Logf("%d bytes unbounded, %d stored", len(raw), len(b))
+			if len(b) > MaxAuditEventBytes {
+				t.Fatalf("event is %d bytes, more than %d", len(b), MaxAuditEventBytes)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			var back AuditEvent
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatalf("does not read back: %v", err)
+			}
+			tc.check(t, got)
+		})
+	}
+}
+
+func compact(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
