@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -48,6 +49,12 @@ type Config struct {
 	// Metrics records the requests and serves /metrics; nil makes a registry
 	// of the app's own.
 	Metrics *Metrics
+	// TrustedProxies are the addresses whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed; nobody's when empty.
+	TrustedProxies []netip.Prefix
+	// AllowedHosts, when not empty, are the Host headers answered (421
+	// otherwise); see allowedHosts.
+	AllowedHosts []string
 	// MetricsElsewhere leaves /metrics off this app, for a listener of its
 	// own (Metrics.App).
 	MetricsElsewhere bool
@@ -75,6 +82,10 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		IdleTimeout:           2 * cfg.ReadTimeout,
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler,
+		// X-Forwarded-Proto (and the like) only from trusted proxies: Fiber
+		// believes anyone's without the check.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          prefixStrings(cfg.TrustedProxies),
 	})
 	// observe comes first: it sets the request id (X-Request-ID) that the
 	// rest logs, and sees a panic as the 500 that recover makes of it.
@@ -83,6 +94,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		slog.Error("panic", "request_id", c.Locals(requestIDLocal), "panic", e)
 	}}))
 	app.Use(securityHeaders)
+	app.Use(clientAddr(cfg.TrustedProxies), allowedHosts(cfg.AllowedHosts))
 	app.Use(bodyLimit(cfg.BodyLimit))
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
@@ -98,11 +110,19 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		app.Get("/metrics", adaptor.HTTPHandler(cfg.Metrics.Handler()))
 	}
 
-	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout}).Register(app)
+	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, ClientIP: ClientIP}).Register(app)
 	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared, Scan: cfg.Scan}).Register(app)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
 }
 
 // bodyLimit holds every route but the preflight, whose user exports are

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,6 +42,8 @@ type config struct {
 	MetricsAddr        string
 	TLSCert            string
 	TLSKey             string
+	TrustedProxies     []netip.Prefix
+	AllowedHosts       []string
 }
 
 // minOperatorToken is the shortest operator token serve accepts, in bytes.
@@ -94,6 +97,31 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address of a separate plain-HTTP listener for /metrics; empty serves /metrics on --addr")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate chain to serve HTTPS with (TLS 1.2 or later); needs --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.Func("trusted-proxies", "comma-separated `CIDRs` or addresses of the proxies in front of scimd: only their X-Forwarded-For (read from the right) and X-Forwarded-Proto are believed; empty believes no one's", func(v string) error {
+		c.TrustedProxies = nil
+		for _, s := range splitList(v) {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				a, aerr := netip.ParseAddr(s)
+				if aerr != nil {
+					return fmt.Errorf("%q is neither a CIDR nor an address", s)
+				}
+				p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
+		return nil
+	})
+	fs.Func("allowed-hosts", "comma-separated `hosts` (name or name:port) the server answers for; another Host header gets 421. Empty answers any Host (then set --public-url in production)", func(v string) error {
+		c.AllowedHosts = nil
+		for _, s := range splitList(v) {
+			if strings.ContainsAny(s, "/ @") {
+				return fmt.Errorf("%q is not a host or host:port", s)
+			}
+			c.AllowedHosts = append(c.AllowedHosts, s)
+		}
+		return nil
+	})
 	fs.VisitAll(func(f *flag.Flag) { f.Usage += " (env " + envName(f.Name) + ")" })
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
@@ -158,6 +186,17 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")
 	}
 	return c, nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // envName is the variable that sets a flag: SCIMD_ and the flag's name in

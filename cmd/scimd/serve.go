@@ -136,6 +136,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		log.Warn("redis: token-change subscription not confirmed yet; cached token checks expire within 5s meanwhile")
 	}
 	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared,
+		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts,
 		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != ""}, svc)
 	ln, silent, err := listen(cfg.Addr, cfg.TLSCert, cfg.TLSKey)
 	if err != nil {

@@ -25,6 +25,9 @@ type Options struct {
 	PublicURL string
 	// Timeout bounds the work of one request.
 	Timeout time.Duration
+	// ClientIP is the client's address for the audit log (behind trusted
+	// proxies, from X-Forwarded-For); nil means the peer's.
+	ClientIP func(*fiber.Ctx) string
 }
 
 // API serves /admin/v1/...
@@ -38,6 +41,9 @@ type API struct {
 func New(svc *provision.Service, opts Options) *API {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
+	}
+	if opts.ClientIP == nil {
+		opts.ClientIP = func(c *fiber.Ctx) string { return c.IP() }
 	}
 	return &API{svc: svc, opts: opts, operator: sha256.Sum256([]byte(opts.OperatorToken))}
 }
@@ -105,7 +111,7 @@ type actorKey struct{}
 // it records is who made the change, for the audit stream.
 func (a *API) requireAdmin(c *fiber.Ctx) error {
 	tenant := strings.Clone(c.Params("tenant"))
-	actor := provision.Actor{Source: "admin", Operator: true, IP: c.IP()}
+	actor := provision.Actor{Source: "admin", Operator: true, IP: a.opts.ClientIP(c)}
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
 	defer cancel()
 	if a.isOperator(c) {

@@ -23,7 +23,7 @@ func (a *API) patchTenant(c *fiber.Ctx) error {
 	ctx, cancel := a.ctx()
 	defer cancel()
 	t, err := a.svc.UpdateTenant(ctx, param(c, "tenant"), provision.TenantChange{Name: in.Name, LicenseLimit: in.LicenseLimit},
-		provision.Actor{Source: "admin", Operator: true, IP: c.IP()})
+		provision.Actor{Source: "admin", Operator: true, IP: a.opts.ClientIP(c)})
 	if err != nil {
 		return a.fail(c, err)
 	}
