@@ -93,7 +93,7 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error; the access log is at info, health checks and scrapes at debug")
 	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed)")
 	fs.StringVar(&c.PolicyDir, "policy-dir", "", "directory of edited policies (laid out like policies/); empty uses the built-in ones")
-	fs.StringVar(&c.PolicyTests, "policy-tests", "", "directory of Rego tests the policies must pass before the server starts; default with --policy-dir: a policytests/ folder beside it, if there is one")
+	fs.StringVar(&c.PolicyTests, "policy-tests", "", "directory of Rego tests the policies must pass before the server starts; default with --policy-dir: a policytests/ folder beside it, and without one the start is refused; none starts edited policies untested")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address of a separate plain-HTTP listener for /metrics; empty serves /metrics on --addr")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate chain to serve HTTPS with (TLS 1.2 or later); needs --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
@@ -140,6 +140,8 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		sibling := filepath.Join(filepath.Dir(filepath.Clean(c.PolicyDir)), "policytests")
 		if st, err := os.Stat(sibling); err == nil && st.IsDir() {
 			c.PolicyTests = sibling
+		} else {
+			return c, fmt.Errorf("--policy-dir %s: no tests found (no %s): edited policies must pass their tests to start; name them with --policy-tests DIR, or pass --policy-tests none to start untested", c.PolicyDir, sibling)
 		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {

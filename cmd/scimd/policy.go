@@ -95,3 +95,7 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fmt.Fprintln(stdout, string(out))
 	return 0
 }
+
+// policyTestsNone, given as --policy-tests, starts edited policies without
+// testing them: an explicit choice, since an untested edit is refused.
+const policyTestsNone = "none"

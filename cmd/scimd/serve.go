@@ -74,15 +74,21 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	log.Info("scimd starting", "version", build.Version, "revision", build.Revision, "go", build.GoVersion)
 	// Policies first: a policy that does not compile or fails its tests
 	// must stop the start before anything listens.
-	engine, err := policies.New(policies.Options{Dir: cfg.PolicyDir, TestDir: cfg.PolicyTests})
+	testDir := cfg.PolicyTests
+	if testDir == policyTestsNone {
+		testDir = ""
+	}
+	engine, err := policies.New(policies.Options{Dir: cfg.PolicyDir, TestDir: testDir})
 	if err != nil {
 		return nil, err // says "policies:" itself
 	}
 	switch {
-	case cfg.PolicyDir == "":
+	case cfg.PolicyDir == "" && testDir == "":
 		log.Info("policies: built-in", "revision", engine.Revision())
-	case cfg.PolicyTests == "":
-		log.Warn("policies: loaded without tests; pass --policy-tests to check them at start", "dir", cfg.PolicyDir, "revision", engine.Revision())
+	case cfg.PolicyDir == "":
+		log.Info("policies: built-in, tested", "tests", testDir, "revision", engine.Revision())
+	case testDir == "":
+		log.Warn("policies: loaded untested (--policy-tests none)", "dir", cfg.PolicyDir, "revision", engine.Revision())
 	default:
 		log.Info("policies: loaded and tested", "dir", cfg.PolicyDir, "tests", cfg.PolicyTests, "revision", engine.Revision())
 	}
