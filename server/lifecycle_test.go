@@ -46,10 +46,17 @@ func TestManualUsersAndModes(t *testing.T) {
 			t.Fatalf("refusal does not name the locked attribute: %q", d)
 		}
 		h.do(http.MethodPost, admin+"/users/"+scimID+"/deactivate", tn.AdminToken, nil).want(403)
-		// ...while app-only settings stay editable.
-		upd := h.do(http.MethodPatch, admin+"/users/"+scimID, tn.AdminToken, map[string]any{"department": "Newsroom"}).want(200).json()
-		eq(t, upd["department"], "Newsroom")
-		eq(t, upd["managedBy"], "scim")
+		// ...and so is every other attribute SCIM manages, the enterprise
+		// extension's included (the FAQ's linking identifier employeeNumber).
+		for field, value := range map[string]string{"displayName": "Sammy", "employeeNumber": "E9", "department": "Newsroom"} {
+			res = h.do(http.MethodPatch, admin+"/users/"+scimID, tn.AdminToken, map[string]any{field: value}).want(403).json()
+			if d, _ := res["detail"].(string); !strings.Contains(d, field+" can only be changed there") {
+				t.Fatalf("refusal of %s does not name it: %q", field, d)
+			}
+		}
+		kept := h.do(http.MethodGet, admin+"/users/"+scimID, tn.AdminToken, nil).want(200).json()
+		eq(t, kept["department"], nil)
+		eq(t, kept["managedBy"], "scim")
 
 		// Mode manual: manual adds and edits are allowed again, with a warning on SCIM users.
 		h.setMode(tn, map[string]any{"mode": "manual"})
@@ -295,6 +302,8 @@ func TestAuditStream(t *testing.T) {
 
 		uid := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("audited@x", `,"password":"hunter2","shoeSize":"44","name":{"givenName":"Old"}`)).want(201).json()["id"].(string)
 		h.do(http.MethodPatch, tn.Base+"/Users/"+uid, tn.SCIMToken, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"name.givenName","value":"New"}]}`).want(200)
+		// Mode manual, so that an admin may edit a SCIM-managed user.
+		h.setMode(tn, map[string]any{"mode": "manual"})
 		h.do(http.MethodPatch, admin+"/users/"+uid, tok, map[string]any{"department": "Sports"}).want(200)
 
 		all := h.do(http.MethodGet, admin+"/audit?targetId="+uid, tn.AdminToken, nil).want(200)
@@ -311,6 +320,8 @@ func TestAuditStream(t *testing.T) {
 		if ip, _ := path(events, 0, "ip").(string); ip == "" {
 			t.Fatalf("admin event without an address: %v", events[0])
 		}
+		// An extension attribute is named by its URN, a colon and its name.
+		eq(t, path(events, 0, "changes", 0, "attribute"), "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department")
 		eq(t, path(events, 1, "source"), "scim")
 		eq(t, path(events, 1, "actor"), nil)
 		eq(t, path(events, 1, "ip"), nil)

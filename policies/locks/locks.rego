@@ -3,10 +3,12 @@
 # description: >-
 #   Decides whether an admin may make a manual change to a user or a group.
 #   The identity provider is the system of record for what it provisions: in
-#   mode idp, the attributes it sends (data.locks.scim_owned_attributes for
-#   users, data.locks.scim_owned_group_attributes for groups) are locked on a
+#   mode idp, the attributes it sends (data.locks.scim_owned_attributes and
+#   data.locks.scim_owned_extension_attributes for users,
+#   data.locks.scim_owned_group_attributes for groups) are locked on a
 #   SCIM-managed user or group, while app-only settings, such as roles granted
-#   in the app, stay editable. A user or group made in the app is editable. In
+#   in the app, and the core roles and entitlements, which are not synced,
+#   stay editable. A user or group made in the app is editable. In
 #   mode manual, manual changes are allowed again, with a warning when the
 #   next SCIM cycle may overwrite them. In mode idp, creating a user manually
 #   is refused; creating a group is allowed (an app group, for granting roles).
@@ -73,7 +75,7 @@ _decide(mode, action, managed_by, locked) := _refuse(sprintf("Unknown provisioni
 } else := _refuse(
 	sprintf(
 		"This user is managed by your identity provider (SCIM): %s can only be changed there. App settings, such as roles granted here, stay editable.",
-		[_and_list(locked)],
+		[_and_list([_display(name) | some name in locked])],
 	),
 	locked,
 ) if {
@@ -100,25 +102,66 @@ _manual_mode_warnings(action, managed_by, locked) := [
 } else := []
 
 # The SCIM-owned attributes, by their canonical names, that the changed paths
-# touch, sorted.
+# touch, sorted: a core attribute by its name ("displayName"), an extension
+# attribute by its full path (the extension's URN, a colon, its name).
 _locked(changed) := sort({name |
 	some path in changed
-	name := _scim_owned[_root(path)]
+	name := _scim_owned[_attribute(path, _user_schema)]
+} | {name |
+	# A whole extension (a path-less change hands it over as one value).
+	some path in changed
+	some urn, names in data.locks.scim_owned_extension_attributes
+	lower(path) == lower(urn)
+	some attribute in names
+	name := sprintf("%s:%s", [urn, attribute])
 })
 
-# The canonical names of the SCIM-owned attributes, by their lower-case names.
-_scim_owned := {lower(name): name | some name in data.locks.scim_owned_attributes}
-
-# _root reduces a SCIM attribute path to its top-level attribute, lower-cased:
-# "urn:ietf:params:scim:schemas:core:2.0:User:name.givenName" and
-# "Name.GivenName" both give "name"; `emails[type eq "work"].value` gives
-# "emails"; `members[value eq "x"]` gives "members".
-_root(path) := split(split(_unqualified(lower(path)), "[")[0], ".")[0]
-
-_unqualified(path) := trim_prefix(
-	trim_prefix(path, "urn:ietf:params:scim:schemas:core:2.0:user:"),
-	"urn:ietf:params:scim:schemas:core:2.0:group:",
+# The SCIM-owned user attributes, canonical names by their lower-cased
+# [schema, attribute] pairs: those of the core User schema, and those of each
+# extension the identity provider sends (the enterprise extension), each also
+# under the core schema, since an unqualified path names the core schema and a
+# bare extension attribute name must not slip past the lock.
+_scim_owned := object.union(
+	{[_user_schema, lower(name)]: name | some name in data.locks.scim_owned_attributes},
+	object.union(
+		{[_user_schema, lower(name)]: sprintf("%s:%s", [urn, name]) |
+			some urn, names in data.locks.scim_owned_extension_attributes
+			some name in names
+		},
+		{[lower(urn), lower(name)]: sprintf("%s:%s", [urn, name]) |
+			some urn, names in data.locks.scim_owned_extension_attributes
+			some name in names
+		},
+	),
 )
+
+_user_schema := "urn:ietf:params:scim:schemas:core:2.0:user"
+
+_group_schema := "urn:ietf:params:scim:schemas:core:2.0:group"
+
+# _attribute reduces a SCIM attribute path to the [schema, top-level
+# attribute] it changes, lower-cased; core is the schema of an unqualified
+# path. "urn:ietf:params:scim:schemas:core:2.0:User:name.givenName" and
+# "Name.GivenName" both give [core User, "name"]; `emails[type eq
+# "work"].value` gives [core, "emails"]; `members[value eq "x"]` gives [core,
+# "members"]; "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:
+# manager.value" gives [that URN, "manager"]: the URN is everything before
+# the last colon of the path outside any filter, since an attribute name has
+# no colon while a URN has several.
+_attribute(path, core) := [core, _root(unqualified)] if {
+	unqualified := split(lower(path), "[")[0]
+	not startswith(unqualified, "urn:")
+} else := [concat(":", array.slice(parts, 0, count(parts) - 1)), _root(parts[count(parts) - 1])] if {
+	parts := split(split(lower(path), "[")[0], ":")
+}
+
+_root(attribute) := split(attribute, ".")[0]
+
+# The name the reason gives an attribute: an extension attribute without its
+# URN.
+_display(name) := parts[count(parts) - 1] if {
+	parts := split(name, ":")
+}
 
 _and_list(items) := items[0] if {
 	count(items) == 1
@@ -192,7 +235,7 @@ _manual_mode_group_warnings(action, managed_by, locked) := [
 # paths touch, sorted.
 _locked_group(changed) := sort({name |
 	some path in changed
-	name := _scim_owned_group[_root(path)]
+	name := _scim_owned_group[_attribute(path, _group_schema)]
 })
 
-_scim_owned_group := {lower(name): name | some name in data.locks.scim_owned_group_attributes}
+_scim_owned_group := {[_group_schema, lower(name)]: name | some name in data.locks.scim_owned_group_attributes}

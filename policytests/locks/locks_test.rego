@@ -12,12 +12,75 @@ _action(mode, action, managed_by) := {"mode": mode, "action": action, "managed_b
 # A SCIM-managed user's provisioned attributes are locked in mode idp.
 
 test_edit_locks_each_scim_attribute_refused if {
-	every attribute in ["name", "emails", "userName", "externalId", "active", "groups"] {
+	every attribute in ["name", "emails", "userName", "externalId", "active", "groups", "displayName", "title", "phoneNumbers", "addresses"] {
 		got := locks.decision with input as _edit("idp", "scim", [attribute])
 		got.allow == false
 		got.locked_attributes == [attribute]
 		got.warnings == []
 	}
+}
+
+_enterprise := "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+test_edit_locks_each_enterprise_attribute_refused if {
+	every attribute in ["employeeNumber", "costCenter", "organization", "division", "department", "manager"] {
+		path := sprintf("%s:%s", [_enterprise, attribute])
+		got := locks.decision with input as _edit("idp", "scim", [path])
+		got.allow == false
+		got.locked_attributes == [path]
+	}
+}
+
+test_edit_locks_extension_path_keeps_the_urn_whole if {
+	every path in [
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+		"URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER:EMPLOYEENUMBER",
+		"employeeNumber",
+	] {
+		got := locks.decision with input as _edit("idp", "scim", [path])
+		got.allow == false
+		got.locked_attributes == ["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"]
+	}
+}
+
+test_edit_locks_extension_sub_attribute_refused if {
+	got := locks.decision with input as _edit("idp", "scim", ["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"])
+	got.locked_attributes == ["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"]
+}
+
+test_edit_locks_whole_extension_refused if {
+	got := locks.decision with input as _edit("idp", "scim", [_enterprise])
+	got.allow == false
+	count(got.locked_attributes) == 6
+}
+
+test_edit_locks_other_extension_not_locked if {
+	got := locks.decision with input as _edit("idp", "scim", ["urn:ietf:params:scim:schemas:extension:CustomExt:2.0:User:costCenter"])
+	got.allow == true
+}
+
+test_edit_locks_reason_names_extension_attributes_briefly if {
+	got := locks.decision with input as _edit("idp", "scim", [
+		"displayName",
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+	])
+	contains(got.reason, ": displayName, department and employeeNumber can only be changed there.")
+}
+
+test_edit_locks_filter_values_do_not_split_the_path if {
+	got := locks.decision with input as _edit("idp", "scim", [`emails[value eq "a:b.c"].primary`])
+	got.locked_attributes == ["emails"]
+}
+
+test_edit_locks_core_roles_and_entitlements_editable if {
+	got := locks.decision with input as _edit("idp", "scim", [
+		"roles",
+		`entitlements[value eq "x"].display`,
+		"urn:ietf:params:scim:schemas:core:2.0:User:roles",
+	])
+	got.allow == true
+	got.locked_attributes == []
 }
 
 test_edit_locks_attribute_paths_normalised if {

@@ -60,8 +60,8 @@ func (e AuditEvent) encode() []byte {
 // dotted paths (extension attributes keep their URN prefix), in name order.
 func diff(old, new map[string]any) []Change {
 	fo, fn := map[string]any{}, map[string]any{}
-	flatten("", old, fo)
-	flatten("", new, fn)
+	flatten(old, fo)
+	flatten(new, fn)
 	var out []Change
 	for k, nv := range fn {
 		if ov, ok := fo[k]; !ok || !reflect.DeepEqual(ov, nv) {
@@ -77,18 +77,28 @@ func diff(old, new map[string]any) []Change {
 	return out
 }
 
-func flatten(prefix string, m map[string]any, out map[string]any) {
+// flatten writes m's leaves to out by path: sub-attributes after a dot, the
+// attributes of an extension after its URN and a colon (the URN itself holds
+// dots: "urn:...:2.0:User:employeeNumber", "urn:...:2.0:User:manager.value").
+func flatten(m map[string]any, out map[string]any) {
 	for k, v := range m {
-		name := k
-		if prefix != "" {
-			sep := "."
-			if strings.HasPrefix(prefix, "urn:") && !strings.Contains(prefix, ".") {
-				sep = ":"
-			}
-			name = prefix + sep + k
+		sep := "."
+		if strings.HasPrefix(k, "urn:") {
+			sep = ":"
 		}
 		if sub, ok := v.(map[string]any); ok {
-			flatten(name, sub, out)
+			flattenUnder(k, sep, sub, out)
+			continue
+		}
+		out[k] = v
+	}
+}
+
+func flattenUnder(prefix, sep string, m map[string]any, out map[string]any) {
+	for k, v := range m {
+		name := prefix + sep + k
+		if sub, ok := v.(map[string]any); ok {
+			flattenUnder(name, ".", sub, out)
 			continue
 		}
 		out[name] = v
