@@ -12,6 +12,7 @@ import (
 // Converting them to Go values and through JSON cost more than evaluating.
 
 var (
+	keyActive     = ast.StringTerm("active")
 	keyCandidates = ast.StringTerm("candidates")
 	keyIgnored    = ast.StringTerm("ignored")
 	keyReason     = ast.StringTerm("reason")
@@ -37,6 +38,9 @@ func decodeAccess(v any) (Access, error) {
 		return Access{}, fmt.Errorf("%s is not an object", ast.ValueName(t.Value))
 	}
 	var out Access
+	if out.Active, err = boolField(obj, keyActive); err != nil {
+		return Access{}, err
+	}
 	if out.Enterprise, err = effectiveRole(obj.Get(keyEnterprise)); err != nil {
 		return Access{}, fmt.Errorf("enterprise: %w", err)
 	}
@@ -55,6 +59,9 @@ func decodeExplanation(v any) (Explanation, error) {
 		return Explanation{}, fmt.Errorf("%s is not an object", ast.ValueName(t.Value))
 	}
 	var out Explanation
+	if out.Active, err = boolField(obj, keyActive); err != nil {
+		return Explanation{}, err
+	}
 	if out.Enterprise, err = explainedRole(obj.Get(keyEnterprise)); err != nil {
 		return Explanation{}, fmt.Errorf("enterprise: %w", err)
 	}
@@ -237,6 +244,20 @@ func stringField(obj ast.Object, key *ast.Term) (string, error) {
 		return "", fmt.Errorf("%v: %s is not a string", key, ast.ValueName(t.Value))
 	}
 	return string(s), nil
+}
+
+// boolField reads a boolean field that must be there: a policy that does not
+// say whether the user is active has not decided on it.
+func boolField(obj ast.Object, key *ast.Term) (bool, error) {
+	t := obj.Get(key)
+	if t == nil {
+		return false, fmt.Errorf("%v: missing", key)
+	}
+	b, ok := t.Value.(ast.Boolean)
+	if !ok {
+		return false, fmt.Errorf("%v: %s is not a boolean", key, ast.ValueName(t.Value))
+	}
+	return bool(b), nil
 }
 
 // intField reads an integer field; missing or null is 0.

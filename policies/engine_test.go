@@ -209,6 +209,40 @@ func TestResolveRoles(t *testing.T) {
 
 // TestExplainRoles checks the whole explanation of one answer, and that it
 // carries the decision ResolveRoles gives.
+// TestInactiveUser: the policy grants a deactivated user nothing, and says so.
+func TestInactiveUser(t *testing.T) {
+	e := mustNew(t)
+	in := RoleInput{
+		Accounts: []string{"news"},
+		Grants:   []Grant{enterpriseGrant("admins", "Enterprise Admin"), accountGrant("eds", "news", "Editor")},
+		Inactive: true,
+	}
+	got, err := e.ResolveRoles(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Access{Active: false, Accounts: map[string]*EffectiveRole{"news": nil}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ResolveRoles(inactive) (-want +got):\n%s", diff)
+	}
+	explained, err := e.ExplainRoles(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if explained.Active || explained.Enterprise != nil || explained.Accounts["news"] != nil || len(explained.Ignored) != 2 {
+		t.Errorf("ExplainRoles(inactive) = %+v, want inactive, no role, both grants ignored", explained)
+	}
+	for _, g := range explained.Ignored {
+		if g.Reason != IgnoredInactiveUser {
+			t.Errorf("ignored %+v, want reason %s", g, IgnoredInactiveUser)
+		}
+	}
+	in.Inactive = false
+	if got, err := e.ResolveRoles(context.Background(), in); err != nil || !got.Active || got.Accounts["news"] == nil {
+		t.Errorf("ResolveRoles(active) = %+v, %v: want active with a role", got, err)
+	}
+}
+
 func TestExplainRoles(t *testing.T) {
 	e := mustNew(t)
 	in := RoleInput{
@@ -226,6 +260,7 @@ func TestExplainRoles(t *testing.T) {
 	admin := EffectiveRole{Role: "Enterprise Admin", Score: 140, Rule: RuleHighestScore}
 	adminGrant := Candidate{Role: "Enterprise Admin", Score: 140, Group: "admins", Scope: LevelEnterprise}
 	want := Explanation{
+		Active:     true,
 		Enterprise: &ExplainedRole{EffectiveRole: admin, Candidates: []Candidate{adminGrant}},
 		Accounts: map[string]*ExplainedRole{
 			"news": {
@@ -250,7 +285,7 @@ func TestExplainRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromExplanation := Access{Enterprise: &got.Enterprise.EffectiveRole, Accounts: map[string]*EffectiveRole{}}
+	fromExplanation := Access{Active: got.Active, Enterprise: &got.Enterprise.EffectiveRole, Accounts: map[string]*EffectiveRole{}}
 	for a, r := range got.Accounts {
 		fromExplanation.Accounts[a] = &r.EffectiveRole
 	}

@@ -181,6 +181,18 @@ func (e *Engine) smokePrepared(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The policy reads input.active: it says back whether the user is active.
+	for _, inactive := range []bool{false, true} {
+		in := in
+		in.Inactive = inactive
+		got, err := e.ResolveRoles(ctx, in)
+		if err != nil {
+			return err
+		}
+		if got.Active == inactive {
+			return fmt.Errorf("%s answers active %v for a user whose input.active is %v", queryAccess, got.Active, !inactive)
+		}
+	}
 	v, err := eval(ctx, e.access, queryAccess, in.value(nil, true))
 	if err != nil {
 		return err

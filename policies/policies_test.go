@@ -216,6 +216,24 @@ func TestNewWithDir(t *testing.T) {
 			wantMsg: "decides on input.catalog and input.granted otherwise",
 		},
 		{
+			name: "policy ignoring input.active",
+			opts: func(dir string) Options { return Options{Dir: dir} },
+			corrupt: func(t *testing.T, dir string) {
+				edit(t, filepath.Join(dir, "roles", "roles.rego"), "access := {\n\t\"active\": _active,", "access := {\n\t\"active\": true,")
+			},
+			wantErr: ErrInvalidPolicy,
+			wantMsg: "answers active true for a user whose input.active is false",
+		},
+		{
+			name: "policy without active in its answer",
+			opts: func(dir string) Options { return Options{Dir: dir} },
+			corrupt: func(t *testing.T, dir string) {
+				edit(t, filepath.Join(dir, "roles", "roles.rego"), "access := {\n\t\"active\": _active,", "access := {")
+			},
+			wantErr: ErrInvalidPolicy,
+			wantMsg: `"active": missing`,
+		},
+		{
 			name: "missing entrypoint",
 			opts: func(dir string) Options { return Options{Dir: dir} },
 			corrupt: func(t *testing.T, dir string) {

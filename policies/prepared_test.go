@@ -59,6 +59,7 @@ func randomRoleInput(r *rand.Rand) RoleInput {
 		}
 		in.Grants = append(in.Grants, grant)
 	}
+	in.Inactive = r.IntN(10) == 0
 	return in
 }
 
@@ -85,6 +86,7 @@ func plainInput(in RoleInput) ast.Value {
 		ast.Item(keyRoles, rolesTerm(in.Roles)),
 		ast.Item(keyAccounts, ast.ArrayTerm(accounts...)),
 		ast.Item(keyGrants, ast.ArrayTerm(grants...)),
+		ast.Item(keyActive, ast.BooleanTerm(!in.Inactive)),
 	)
 }
 
@@ -201,6 +203,8 @@ func TestSameRoles(t *testing.T) {
 func TestDecodeWrongShape(t *testing.T) {
 	for _, src := range []string{
 		`[]`,
+		`{"enterprise": null, "accounts": {}}`,
+		`{"active": "yes"}`,
 		`{"enterprise": 1}`,
 		`{"enterprise": {"role": 1}}`,
 		`{"enterprise": {"role": "A", "score": "high"}}`,
@@ -236,7 +240,7 @@ func TestDecodeWrongShape(t *testing.T) {
 	if _, err := decodeExplanation("not a term"); err == nil {
 		t.Error("decodeExplanation(string) = nil error")
 	}
-	if _, err := decodeAccess(ast.MustParseTerm(`{1: null}`)); err != nil {
+	if _, err := decodeAccess(ast.MustParseTerm(`{"active": true, 1: null}`)); err != nil {
 		t.Errorf("decodeAccess of an object without known keys: %v", err)
 	}
 	if _, err := decodeAccess(ast.MustParseTerm(`{"accounts": {1: null}}`)); err == nil {

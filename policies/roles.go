@@ -50,6 +50,7 @@ const (
 	IgnoredInvalidScope   IgnoreReason = "invalid_scope"   // scope is neither enterprise nor account
 	IgnoredLevelMismatch  IgnoreReason = "level_mismatch"  // the role's level is not the grant's scope
 	IgnoredUnknownAccount IgnoreReason = "unknown_account" // the sub-account is not the tenant's
+	IgnoredInactiveUser   IgnoreReason = "inactive_user"   // the user is deactivated
 )
 
 // Role is a custom role of a tenant, as the tenant defined it.
@@ -72,10 +73,16 @@ type RoleInput struct {
 	Roles    map[string]Role // the tenant's custom roles, by name
 	Accounts []string        // the tenant's sub-accounts
 	Grants   []Grant         // every grant of every group the user belongs to
+	// Inactive is true for a deactivated user (input.active false); what
+	// such a user gets is the policy's decision.
+	Inactive bool
 }
 
 // Access is a user's effective roles: the decision, without its explanation.
 type Access struct {
+	// Active repeats whether the user is active (the policy grants a
+	// deactivated user no role).
+	Active bool `json:"active"`
 	// Enterprise is the role at enterprise level; nil without one.
 	Enterprise *EffectiveRole `json:"enterprise"`
 	// Accounts has an entry for each sub-account of the input; nil means no
@@ -94,6 +101,7 @@ type EffectiveRole struct {
 // Explanation is the access decision with, for each answer, the candidates it
 // was chosen from, and the grants that took no part.
 type Explanation struct {
+	Active     bool                      `json:"active"`
 	Enterprise *ExplainedRole            `json:"enterprise"`
 	Accounts   map[string]*ExplainedRole `json:"accounts"`
 	Ignored    []IgnoredGrant            `json:"ignored"`
@@ -258,13 +266,14 @@ func (in RoleInput) value(catalog *roleCatalog, withGrants bool) ast.Value {
 	for i, a := range in.Accounts {
 		accounts[i] = t.term(a)
 	}
+	active := ast.Item(keyActive, ast.BooleanTerm(!in.Inactive))
 	if withGrants {
-		return ast.NewObject(roles,
+		return ast.NewObject(roles, active,
 			ast.Item(keyAccounts, ast.ArrayTerm(accounts...)),
 			ast.Item(keyGrants, in.grants(&t)),
 		)
 	}
-	return ast.NewObject(roles,
+	return ast.NewObject(roles, active,
 		ast.Item(keyAccounts, ast.ArrayTerm(accounts...)),
 		ast.Item(keyGranted, in.granted(&t)),
 	)

@@ -18,9 +18,12 @@ package roles
 #   (the tenant's custom roles by name), accounts (the tenant's sub-accounts)
 #   and grants (every grant of every group the user belongs to); optionally
 #   catalog (the answer of catalog for those roles) instead of roles, and
-#   granted (the role names of the grants, by level) instead of grants.
+#   granted (the role names of the grants, by level) instead of grants; and
+#   active (false for a deactivated user, who is granted no role; absent
+#   means true, any other value false). The answer repeats active.
 # entrypoint: true
 access := {
+	"active": _active,
 	"enterprise": _enterprise,
 	"accounts": _accounts,
 }
@@ -34,6 +37,7 @@ access := {
 #   grant sets, so the explanation cannot drift from the decision.
 # entrypoint: true
 explain := {
+	"active": _active,
 	"enterprise": _explained(access.enterprise, _candidates(_enterprise_grants)),
 	"accounts": {account: _explained(decision, _candidates(_account_grants[account]) | _inherited_candidates) |
 		some account, decision in access.accounts
@@ -167,6 +171,13 @@ _grants_by_account := {account: grants |
 	grants := {grant | some grant in input.grants; grant.scope == "account"; grant.account == account}
 }
 
+# A deactivated user has no access: no grant of theirs takes part. Absent
+# means active (the documented input before it); anything but true or absent
+# is not active, so that a malformed input grants nothing.
+default _active := false
+
+_active if object.get(input, "active", true) == true
+
 default _enterprise := null
 
 # The enterprise roles granted compete: roles of another level, or unknown, do
@@ -176,6 +187,7 @@ _enterprise := {
 	"score": _catalog.scores.enterprise[winner],
 	"rule": _enterprise_rule(top),
 } if {
+	_active
 	top := _top(_catalog.scores.enterprise, _granted.enterprise)
 	winner := min(top)
 }
@@ -197,7 +209,9 @@ _inherited := _enterprise if {
 
 # Sub-accounts granted the same role names get the same answer, which OPA
 # computes once: _account depends on nothing else.
-_accounts := {account: _account(object.get(granted, account, []), inherited) |
+_accounts := {account: null | some account in input.accounts} if {
+	not _active
+} else := {account: _account(object.get(granted, account, []), inherited) |
 	granted := _granted.account
 	inherited := _inherited
 	some account in input.accounts
@@ -237,9 +251,9 @@ _top(scores, names) := {name | some name in names; scores[name] == high} if {
 # Explanation helpers: only the explain query evaluates them.
 
 # The grants behind the roles the decision compared.
-_enterprise_grants := {grant | some grant in _grants_at_enterprise; _catalog.scores.enterprise[grant.role]}
+_enterprise_grants := {grant | _active; some grant in _grants_at_enterprise; _catalog.scores.enterprise[grant.role]}
 
-_account_grants := {account: {grant | some grant in grants; _catalog.scores.account[grant.role]} |
+_account_grants := {account: {grant | _active; some grant in grants; _catalog.scores.account[grant.role]} |
 	some account, grants in _grants_by_account
 }
 
@@ -270,7 +284,9 @@ _ignored := {object.union(grant, {"reason": _reason(grant)}) | some grant in _un
 
 _unused := ({grant | some grant in input.grants; is_object(grant)} - _enterprise_grants) - union({grants | some grants in _account_grants})
 
-_reason(grant) := "unknown_role" if {
+_reason(grant) := "inactive_user" if {
+	not _active
+} else := "unknown_role" if {
 	not _catalog.roles[grant.role]
 } else := "invalid_scope" if {
 	not grant.scope in {"enterprise", "account"}

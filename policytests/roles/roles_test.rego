@@ -79,6 +79,7 @@ test_highest_score_candidates_explain_every_grant if {
 test_highest_score_no_grants if {
 	got := roles.access with input as _input([])
 	got == {
+		"active": true,
 		"enterprise": null,
 		"accounts": {"news": null, "sports": null, "weather": null},
 	}
@@ -401,7 +402,7 @@ test_ignored_invalid_scope if {
 
 test_ignored_malformed_input if {
 	got := roles.explain with input as {"grants": ["not a grant"], "roles": "not roles"}
-	got == {"enterprise": null, "accounts": {}, "ignored": set()}
+	got == {"active": true, "enterprise": null, "accounts": {}, "ignored": set()}
 }
 
 # The explanation is the decision plus candidates: it cannot drift.
@@ -538,5 +539,54 @@ test_prepared_inputs_explain_alike if {
 test_prepared_inputs_missing_parts if {
 	catalog := roles.catalog with input as {}
 	got := roles.access with input as {"catalog": catalog, "accounts": ["news"], "granted": {}}
-	got == {"enterprise": null, "accounts": {"news": null}}
+	got == {"active": true, "enterprise": null, "accounts": {"news": null}}
+}
+
+# A deactivated user has no access.
+
+_inactive_grants := [
+	_enterprise_grant("A", "Enterprise Admin"),
+	_account_grant("B", "news", "Editor"),
+]
+
+test_active_inactive_user_granted_nothing if {
+	got := roles.access with input as object.union(_input(_inactive_grants), {"active": false})
+	got == {
+		"active": false,
+		"enterprise": null,
+		"accounts": {"news": null, "sports": null, "weather": null},
+	}
+}
+
+test_active_inactive_user_grants_all_ignored if {
+	got := roles.explain with input as object.union(_input(_inactive_grants), {"active": false})
+	got.active == false
+	got.enterprise == null
+	got.ignored == {object.union(grant, {"reason": "inactive_user"}) | some grant in _inactive_grants}
+}
+
+test_active_malformed_is_inactive if {
+	every value in ["true", null, 1] {
+		got := roles.access with input as object.union(_input(_inactive_grants), {"active": value})
+		got.active == false
+		got.enterprise == null
+	}
+}
+
+test_active_inactive_user_prepared_input if {
+	catalog := roles.catalog with input as {}
+	got := roles.access with input as {
+		"catalog": catalog, "accounts": ["news"], "active": false,
+		"granted": {"enterprise": ["Enterprise Admin"], "account": {"news": ["Editor"]}},
+	}
+	got == {"active": false, "enterprise": null, "accounts": {"news": null}}
+}
+
+test_active_true_or_absent_resolves if {
+	every extra in [{}, {"active": true}] {
+		got := roles.access with input as object.union(_input(_inactive_grants), extra)
+		got.active == true
+		got.enterprise.role == "Enterprise Admin"
+		got.accounts.news.role == "Editor"
+	}
 }

@@ -236,7 +236,8 @@ func (s *Service) UserAccess(ctx context.Context, tenant, userID string) (Access
 }
 
 func (s *Service) roleInput(ctx context.Context, tenant, userID string) (policies.RoleInput, error) {
-	if _, err := s.store.GetUser(ctx, tenant, userID); err != nil {
+	u, err := s.store.GetUser(ctx, tenant, userID)
+	if err != nil {
 		return policies.RoleInput{}, fromStorage(err, "user "+userID)
 	}
 	groups, err := s.store.UserGroups(ctx, tenant, userID)
@@ -256,7 +257,7 @@ func (s *Service) roleInput(ctx context.Context, tenant, userID string) (policie
 	if err != nil {
 		return policies.RoleInput{}, fromStorage(err, "accounts")
 	}
-	in := policies.RoleInput{Roles: custom, Accounts: make([]string, 0, len(accounts))}
+	in := policies.RoleInput{Roles: custom, Accounts: make([]string, 0, len(accounts)), Inactive: !u.Active}
 	for _, acc := range accounts {
 		in.Accounts = append(in.Accounts, acc.ID)
 	}

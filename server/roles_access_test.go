@@ -1,0 +1,77 @@
+package server_test
+
+import (
+	"net/http"
+	"testing"
+)
+
+// accessFixture is a tenant with two sub-accounts and a SCIM user in one
+// group, for the role and access tests.
+type accessFixture struct {
+	h     *harness
+	tn    tenant
+	admin string
+	user  string
+	group string
+}
+
+func newAccessFixture(t *testing.T, h *harness) accessFixture {
+	t.Helper()
+	tn := h.newTenant(100)
+	f := accessFixture{h: h, tn: tn, admin: adminPath(tn)}
+	for _, id := range []string{"news", "sports"} {
+		h.do(http.MethodPut, f.admin+"/accounts/"+id, tn.AdminToken, map[string]any{"name": id}).want(201)
+	}
+	f.user = h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("pat@x")).want(201).json()["id"].(string)
+	f.group = f.newGroup(t, "Staff")
+	return f
+}
+
+// newGroup makes a SCIM group holding the fixture's user.
+func (f accessFixture) newGroup(t *testing.T, name string) string {
+	t.Helper()
+	id := f.h.do(http.MethodPost, f.tn.Base+"/Groups", f.tn.SCIMToken, map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": name,
+	}).want(201).json()["id"].(string)
+	f.h.do(http.MethodPatch, f.tn.Base+"/Groups/"+id, f.tn.SCIMToken, fixtureWith(t, "10-group-add-members.PATCH-Groups.request.json", "f648f8d5ea4e4cd38e9c", f.user)).want(204)
+	return id
+}
+
+func (f accessFixture) access() map[string]any {
+	return f.h.do(http.MethodGet, f.admin+"/users/"+f.user+"/access", f.tn.AdminToken, nil).want(200).json()
+}
+
+// TestDeactivatedUserHasNoAccess: users/{id}/access of a deactivated user
+// says active false and grants no role; reactivation brings the roles back.
+func TestDeactivatedUserHasNoAccess(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		f := newAccessFixture(t, h)
+		h.do(http.MethodPut, f.admin+"/groups/"+f.group+"/grants", f.tn.AdminToken, map[string]any{"grants": []any{
+			map[string]any{"scope": "enterprise", "role": "Enterprise Admin"},
+			map[string]any{"scope": "account", "account": "news", "role": "Editor"},
+		}}).want(200)
+		access := f.access()
+		eq(t, access["active"], true)
+		eq(t, path(access, "enterprise", "role"), "Enterprise Admin")
+
+		active := func(v string) string {
+			return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"` + v + `"}]}`
+		}
+		h.do(http.MethodPatch, f.tn.Base+"/Users/"+f.user, f.tn.SCIMToken, active("False")).want(200)
+		access = f.access()
+		eq(t, access["active"], false)
+		eq(t, access["enterprise"], nil)
+		eq(t, path(access, "accounts", "news"), nil)
+		eq(t, path(access, "accounts", "sports"), nil)
+		ignored := asList(access["ignored"])
+		eq(t, len(ignored), 2)
+		for _, g := range ignored {
+			eq(t, path(g, "reason"), "inactive_user")
+		}
+
+		h.do(http.MethodPatch, f.tn.Base+"/Users/"+f.user, f.tn.SCIMToken, active("True")).want(200)
+		access = f.access()
+		eq(t, access["active"], true)
+		eq(t, path(access, "accounts", "news", "role"), "Editor")
+	})
+}
