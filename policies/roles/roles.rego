@@ -189,7 +189,7 @@ _enterprise := {
 } if {
 	_active
 	top := _top(_catalog.scores.enterprise, _granted.enterprise)
-	winner := min(top)
+	winner := _first_by_name(top)
 }
 
 # The penalty decided when the best roles without it are not the best roles
@@ -226,7 +226,7 @@ _account(names, inherited) := {
 	"rule": _account_rule(top, inherited),
 } if {
 	top := _top(_catalog.scores.account, names)
-	winner := min(top)
+	winner := _first_by_name(top)
 } else := {
 	"role": inherited.role,
 	"score": inherited.score,
@@ -238,6 +238,18 @@ _account(names, inherited) := {
 _account_rule(top, inherited) := "sub_account_override" if {
 	inherited != null
 } else := _tie_rule(top)
+
+# Of role names, the first alphabetically as a person reads it: case and
+# accents do not count (data.roles.collation.fold maps each lower-case
+# accented letter, and each combining mark, to what it sorts as), so "apex"
+# comes before "Editor" and "Éditeur" before "Editor"; names equal that way go
+# by byte order.
+_first_by_name(names) := name if {
+	count(names) == 1
+	some name in names
+} else := min({[_sort_key(name), name] | some name in names})[1]
+
+_sort_key(name) := strings.replace_n(data.roles.collation.fold, lower(name))
 
 _tie_rule(top) := "tie_by_name" if {
 	count(top) > 1

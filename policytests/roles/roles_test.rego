@@ -292,6 +292,64 @@ test_tie_by_name_at_enterprise_level if {
 	got.accounts.news.role == "Chief"
 }
 
+# Ties go by name as a person reads it: case and accents do not count; byte
+# order decides last.
+
+_editor_like := _account_role("account", ["edit_content", "view_reports", "view_content"])
+
+_tie_winner(names) := got.accounts.news.role if {
+	custom := {name: _editor_like | some name in names; name != "Editor"}
+	got := roles.access with input as _input_with_roles(custom, [_account_grant(name, "news", name) | some name in names])
+	got.accounts.news.rule == "tie_by_name"
+}
+
+test_tie_by_name_case_insensitive if {
+	_tie_winner(["apex", "Editor"]) == "apex"
+	_tie_winner(["Editor", "editorial"]) == "Editor"
+	_tie_winner(["zeta", "Alpha", "beta"]) == "Alpha"
+}
+
+test_tie_by_name_accents_folded if {
+	_tie_winner(["Éditeur", "Editor"]) == "Éditeur"
+	_tie_winner(["Ödön", "Oscar"]) == "Ödön"
+	_tie_winner(["Zoë", "Zoey"]) == "Zoë"
+	_tie_winner(["Straße", "Strasse x"]) == "Straße"
+	_tie_winner(["Ærø", "Af"]) == "Ærø"
+}
+
+test_tie_by_name_combining_marks_folded if {
+	# "E" followed by U+0301 COMBINING ACUTE ACCENT reads as "É".
+	_tie_winner(["E\u0301diteur", "Editor"]) == "E\u0301diteur"
+}
+
+test_tie_by_name_byte_order_last if {
+	# Equal but for case or accents: byte order decides.
+	_tie_winner(["zed", "Zed"]) == "Zed"
+	_tie_winner(["Éditeur", "Editeur"]) == "Editeur"
+	_tie_winner(["éditeur", "Éditeur"]) == "Éditeur"
+}
+
+test_tie_by_name_at_enterprise_level_case_insensitive if {
+	full := data.roles.builtin_roles["Enterprise Admin"].permissions
+	custom := {"chief": {"level": "enterprise", "permissions": full}, "Director": {"level": "enterprise", "permissions": full}}
+	got := roles.access with input as _input_with_roles(custom, [
+		_enterprise_grant("A", "Enterprise Admin"),
+		_enterprise_grant("B", "chief"),
+		_enterprise_grant("C", "Director"),
+	])
+	got.enterprise.role == "chief"
+	got.enterprise.rule == "tie_by_name"
+}
+
+test_tie_by_name_fold_table_comes_from_data if {
+	got := roles.access with input as _input_with_roles({"Quill": _editor_like}, [
+		_account_grant("A", "news", "Quill"),
+		_account_grant("B", "news", "Editor"),
+	])
+		with data.roles.collation.fold as {"q": "a"}
+	got.accounts.news.role == "Quill"
+}
+
 test_tie_by_name_not_for_one_role_from_two_groups if {
 	got := roles.access with input as _input([
 		_account_grant("A", "news", "Editor"),
