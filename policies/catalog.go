@@ -82,6 +82,10 @@ func (e *Engine) catalog(ctx context.Context, custom map[string]Role) (*roleCata
 	copied := make(map[string]Role, len(custom))
 	for name, r := range custom {
 		r.Permissions = slices.Clone(r.Permissions)
+		if r.FullAccess != nil {
+			v := *r.FullAccess
+			r.FullAccess = &v
+		}
 		copied[name] = r
 	}
 	c.mu.Lock()
@@ -117,6 +121,12 @@ func (c *catalogs) hash(roles map[string]Role) uint64 {
 		if r.GroupManager {
 			h.WriteByte(1)
 		}
+		if r.FullAccess != nil {
+			h.WriteByte(2)
+			if *r.FullAccess {
+				h.WriteByte(3)
+			}
+		}
 		for _, p := range r.Permissions {
 			h.WriteByte(0)
 			h.WriteString(p)
@@ -132,9 +142,14 @@ func sameRoles(a, b map[string]Role) bool {
 	}
 	for name, ra := range a {
 		rb, ok := b[name]
-		if !ok || ra.Level != rb.Level || ra.GroupManager != rb.GroupManager || !slices.Equal(ra.Permissions, rb.Permissions) {
+		if !ok || ra.Level != rb.Level || ra.GroupManager != rb.GroupManager || !sameFlag(ra.FullAccess, rb.FullAccess) || !slices.Equal(ra.Permissions, rb.Permissions) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameFlag: both unset, or both set to the same value.
+func sameFlag(a, b *bool) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }

@@ -86,8 +86,8 @@ func TestResolveRoles(t *testing.T) {
 			grants:         []Grant{enterpriseGrant("A", "Enterprise Admin")},
 			wantEnterprise: &brief{"Enterprise Admin", 140, RuleHighestScore},
 			wantAccounts: map[string]*brief{
-				"news":   {"Enterprise Admin", 140, RuleInheritedEnterpriseAdmin},
-				"sports": {"Enterprise Admin", 140, RuleInheritedEnterpriseAdmin},
+				"news":   {"Enterprise Admin", 140, RuleInheritedFullAccess},
+				"sports": {"Enterprise Admin", 140, RuleInheritedFullAccess},
 			},
 		},
 		{
@@ -99,7 +99,7 @@ func TestResolveRoles(t *testing.T) {
 			wantEnterprise: &brief{"Enterprise Admin", 140, RuleHighestScore},
 			wantAccounts: map[string]*brief{
 				"news":   {"Reports Only", 5, RuleSubAccountOverride},
-				"sports": {"Enterprise Admin", 140, RuleInheritedEnterpriseAdmin},
+				"sports": {"Enterprise Admin", 140, RuleInheritedFullAccess},
 			},
 		},
 		{
@@ -110,8 +110,8 @@ func TestResolveRoles(t *testing.T) {
 			},
 			wantEnterprise: &brief{"Enterprise Admin", 140, RuleGroupManagerPenalty},
 			wantAccounts: map[string]*brief{
-				"news":   {"Enterprise Admin", 140, RuleInheritedEnterpriseAdmin},
-				"sports": {"Enterprise Admin", 140, RuleInheritedEnterpriseAdmin},
+				"news":   {"Enterprise Admin", 140, RuleInheritedFullAccess},
+				"sports": {"Enterprise Admin", 140, RuleInheritedFullAccess},
 			},
 		},
 		{
@@ -271,7 +271,7 @@ func TestExplainRoles(t *testing.T) {
 				},
 			},
 			"sports": {
-				EffectiveRole: EffectiveRole{Role: "Enterprise Admin", Score: 140, Rule: RuleInheritedEnterpriseAdmin},
+				EffectiveRole: EffectiveRole{Role: "Enterprise Admin", Score: 140, Rule: RuleInheritedFullAccess},
 				Candidates:    []Candidate{adminGrant},
 			},
 		},

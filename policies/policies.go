@@ -96,6 +96,9 @@ func New(opts Options) (*Engine, error) {
 			return nil, err
 		}
 	}
+	if err := policies.checkFullAccess(); err != nil {
+		return nil, err
+	}
 	compiler, err := compile(policies.modules, false)
 	if err != nil {
 		return nil, err
@@ -181,6 +184,33 @@ func (e *Engine) smokePrepared(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	v, err := eval(ctx, e.access, queryAccess, in.value(nil, true))
+	if err != nil {
+		return err
+	}
+	var plain Access
+	if err := decode(v, queryAccess, &plain); err != nil {
+		return err
+	}
+	if !reflect.DeepEqual(prepared, plain) {
+		return fmt.Errorf("%s decides on input.catalog and input.granted otherwise than on input.roles and input.grants", queryAccess)
+	}
+	// The policy reads full_access: a custom enterprise role is inherited by
+	// the sub-accounts when it says so, and only then.
+	for _, full := range []bool{false, true} {
+		in := RoleInput{
+			Roles:    map[string]Role{"Smoke Chief": {Level: LevelEnterprise, Permissions: []string{"view_reports"}, FullAccess: &full}},
+			Accounts: []string{"news"},
+			Grants:   []Grant{{Group: "a", Scope: LevelEnterprise, Role: "Smoke Chief"}},
+		}
+		got, err := e.ResolveRoles(ctx, in)
+		if err != nil {
+			return err
+		}
+		if inherited := got.Accounts["news"] != nil; inherited != full {
+			return fmt.Errorf("%s ignores full_access: a custom enterprise role with full_access %v is inherited by the sub-accounts: %v (see policies/README.md)", queryAccess, full, inherited)
+		}
+	}
 	// The policy reads input.active: it says back whether the user is active.
 	for _, inactive := range []bool{false, true} {
 		in := in
@@ -192,17 +222,6 @@ func (e *Engine) smokePrepared(ctx context.Context) error {
 		if got.Active == inactive {
 			return fmt.Errorf("%s answers active %v for a user whose input.active is %v", queryAccess, got.Active, !inactive)
 		}
-	}
-	v, err := eval(ctx, e.access, queryAccess, in.value(nil, true))
-	if err != nil {
-		return err
-	}
-	var plain Access
-	if err := decode(v, queryAccess, &plain); err != nil {
-		return err
-	}
-	if !reflect.DeepEqual(prepared, plain) {
-		return fmt.Errorf("%s decides on input.catalog and input.granted otherwise than on input.roles and input.grants", queryAccess)
 	}
 	return nil
 }

@@ -216,6 +216,24 @@ func TestNewWithDir(t *testing.T) {
 			wantMsg: "decides on input.catalog and input.granted otherwise",
 		},
 		{
+			name: "data without full_access",
+			opts: func(dir string) Options { return Options{Dir: dir} },
+			corrupt: func(t *testing.T, dir string) {
+				edit(t, filepath.Join(dir, "roles", "data.json"), "\"full_access\": true,", "")
+			},
+			wantErr: ErrInvalidPolicy,
+			wantMsg: `built-in role "Enterprise Admin" does not say "full_access"`,
+		},
+		{
+			name: "policy ignoring full_access",
+			opts: func(dir string) Options { return Options{Dir: dir} },
+			corrupt: func(t *testing.T, dir string) {
+				edit(t, filepath.Join(dir, "roles", "roles.rego"), "} else := said if {", "} else := true if {")
+			},
+			wantErr: ErrInvalidPolicy,
+			wantMsg: "ignores full_access",
+		},
+		{
 			name: "policy ignoring input.active",
 			opts: func(dir string) Options { return Options{Dir: dir} },
 			corrupt: func(t *testing.T, dir string) {

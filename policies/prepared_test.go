@@ -36,6 +36,12 @@ func randomRoleInput(r *rand.Rand) RoleInput {
 				"publish", "edit_content", "view_reports", "view_content",
 			}}
 		}
+		switch r.IntN(3) { // says full_access, or leaves it to the default
+		case 0:
+			role.FullAccess = new(false)
+		case 1:
+			role.FullAccess = new(true)
+		}
 		in.Roles[name] = role
 		names = append(names, name)
 	}

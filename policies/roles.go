@@ -33,9 +33,10 @@ const (
 	// RuleSubAccountOverride: an explicit grant for the sub-account won over
 	// the role inherited from enterprise level, even if lower.
 	RuleSubAccountOverride Rule = "sub_account_override"
-	// RuleInheritedEnterpriseAdmin: no explicit grant for the sub-account; the
-	// enterprise role applies there.
-	RuleInheritedEnterpriseAdmin Rule = "inherited_enterprise_admin"
+	// RuleInheritedFullAccess: no explicit grant for the sub-account; the
+	// user's best enterprise role that grants full access to all sub-accounts
+	// applies there.
+	RuleInheritedFullAccess Rule = "inherited_full_access"
 	// RuleGroupManagerPenalty: the Group Manager penalty decided between
 	// enterprise roles.
 	RuleGroupManagerPenalty Rule = "group_manager_penalty"
@@ -58,6 +59,10 @@ type Role struct {
 	Level        Level    `json:"level"`
 	Permissions  []string `json:"permissions"`
 	GroupManager bool     `json:"group_manager"`
+	// FullAccess says whether an enterprise role grants full access to all
+	// sub-accounts; nil leaves it to the policy's default (roles stored
+	// before they said it).
+	FullAccess *bool `json:"full_access,omitempty"`
 }
 
 // Grant maps a group to a role, at enterprise level or for one sub-account.
@@ -135,8 +140,10 @@ type RoleScore struct {
 	Level        Level    `json:"level"`
 	Permissions  []string `json:"permissions"`
 	GroupManager bool     `json:"group_manager"`
-	Builtin      bool     `json:"builtin"`
-	Score        int      `json:"score"`
+	// FullAccess: the role grants full access to all sub-accounts.
+	FullAccess bool `json:"full_access"`
+	Builtin    bool `json:"builtin"`
+	Score      int  `json:"score"`
 	// UnknownPermissions are permissions the matrix does not know; they weigh
 	// nothing. The admin API can refuse a custom role that has some.
 	UnknownPermissions []string `json:"unknown_permissions"`
@@ -386,11 +393,15 @@ func rolesTerm(roles map[string]Role) *ast.Term {
 		for i, p := range r.Permissions {
 			perms[i] = ast.StringTerm(p)
 		}
-		obj.Insert(ast.StringTerm(name), ast.ObjectTerm(
+		items := [][2]*ast.Term{
 			ast.Item(ast.InternedTerm("level"), ast.StringTerm(string(r.Level))),
 			ast.Item(ast.InternedTerm("permissions"), ast.ArrayTerm(perms...)),
 			ast.Item(ast.InternedTerm("group_manager"), ast.BooleanTerm(r.GroupManager)),
-		))
+		}
+		if r.FullAccess != nil {
+			items = append(items, ast.Item(ast.InternedTerm("full_access"), ast.BooleanTerm(*r.FullAccess)))
+		}
+		obj.Insert(ast.StringTerm(name), ast.ObjectTerm(items...))
 	}
 	return ast.NewTerm(obj)
 }

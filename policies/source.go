@@ -192,3 +192,24 @@ func (s *source) revision() string {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
+
+// checkFullAccess refuses data written before roles said whether they grant
+// full access to all sub-accounts: every built-in role of data.roles must say
+// full_access, else the policies would decide inheritance on a missing value.
+// It returns an error wrapping ErrInvalidPolicy naming the role.
+func (s *source) checkFullAccess() error {
+	roles, _ := s.data["roles"].(map[string]any)
+	builtins, _ := roles["builtin_roles"].(map[string]any)
+	names := make([]string, 0, len(builtins))
+	for name := range builtins {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		role, _ := builtins[name].(map[string]any)
+		if _, ok := role["full_access"].(bool); !ok {
+			return fmt.Errorf(`%w: %s: roles/data.json: built-in role %q does not say "full_access" (true or false: whether it grants full access to all sub-accounts), which this release of scimd needs; add it to every built-in role (Enterprise Admin true, the others false) and see policies/README.md`, ErrInvalidPolicy, s.label, name)
+		}
+	}
+	return nil
+}

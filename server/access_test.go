@@ -74,7 +74,7 @@ func TestAccessAdmin(t *testing.T) {
 		h.do(http.MethodPatch, tn.Base+"/Groups/"+d, tn.SCIMToken, fixtureWith(t, "11-group-remove-members.PATCH-Groups.request.json", "f648f8d5ea4e4cd38e9c", uid)).want(204)
 		access = h.do(http.MethodGet, admin+"/users/"+uid+"/access", tn.AdminToken, nil).want(200).json()
 		eq(t, path(access, "accounts", "sports", "role"), "Enterprise Admin")
-		eq(t, path(access, "accounts", "sports", "rule"), "inherited_enterprise_admin")
+		eq(t, path(access, "accounts", "sports", "rule"), "inherited_full_access")
 
 		// Deleting a sub-account removes its grants.
 		h.do(http.MethodDelete, admin+"/accounts/news", tn.AdminToken, nil).want(204)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 )
 
@@ -73,5 +74,75 @@ func TestDeactivatedUserHasNoAccess(t *testing.T) {
 		access = f.access()
 		eq(t, access["active"], true)
 		eq(t, path(access, "accounts", "news", "role"), "Editor")
+	})
+}
+
+// TestFullAccessInheritance: whether an enterprise role grants full access
+// to all sub-accounts is a property of the role; a user holding such a grant
+// inherits it in every sub-account whichever enterprise role wins, so that
+// gaining an enterprise grant never takes sub-account access away.
+func TestFullAccessInheritance(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		f := newAccessFixture(t, h)
+		role := func(name string, body map[string]any, status int) map[string]any {
+			t.Helper()
+			return h.do(http.MethodPut, f.admin+"/roles/"+url.PathEscape(name), f.tn.AdminToken, body).want(status).json()
+		}
+		// A custom enterprise role that does not say (as every role stored
+		// before the property) grants full access unless it is a Group Manager.
+		chief := role("Regional Chief", map[string]any{"level": "enterprise", "permissions": []string{"manage_accounts", "manage_users"}}, 201)
+		eq(t, chief["fullAccess"], true)
+		observer := role("Observer", map[string]any{"level": "enterprise", "permissions": []string{"view_reports"}, "fullAccess": false}, 201)
+		eq(t, observer["fullAccess"], false)
+		lead := role("Team Lead", map[string]any{"level": "enterprise", "permissions": []string{"manage_groups"}, "groupManager": true}, 201)
+		eq(t, lead["fullAccess"], false)
+		for _, r := range asList(h.do(http.MethodGet, f.admin+"/roles", f.tn.AdminToken, nil).want(200).json()["roles"]) {
+			switch path(r, "name") {
+			case "Enterprise Admin":
+				eq(t, path(r, "fullAccess"), true)
+			case "Enterprise Group Manager":
+				eq(t, path(r, "fullAccess"), false)
+			}
+		}
+
+		grant := func(group, role string) {
+			t.Helper()
+			h.do(http.MethodPut, f.admin+"/groups/"+group+"/grants", f.tn.AdminToken, map[string]any{"grants": []any{
+				map[string]any{"scope": "enterprise", "role": role},
+			}}).want(200)
+		}
+		grant(f.group, "Regional Chief")
+		access := f.access()
+		eq(t, path(access, "accounts", "news", "role"), "Regional Chief")
+		eq(t, path(access, "accounts", "news", "rule"), "inherited_full_access")
+
+		// Gaining Enterprise Group Manager wins at enterprise level, and keeps
+		// the sub-account access.
+		grant(f.newGroup(t, "Managers"), "Enterprise Group Manager")
+		access = f.access()
+		eq(t, path(access, "enterprise", "role"), "Enterprise Group Manager")
+		eq(t, path(access, "accounts", "news", "role"), "Regional Chief")
+		eq(t, path(access, "accounts", "sports", "rule"), "inherited_full_access")
+
+		// A role that says no is not inherited.
+		grant(f.group, "Observer")
+		access = f.access()
+		eq(t, path(access, "accounts", "news"), nil)
+
+		for _, tc := range []struct {
+			name string
+			body map[string]any
+		}{
+			{"full access on an account role", map[string]any{"level": "account", "permissions": []string{"publish"}, "fullAccess": true}},
+			{"full access on a Group Manager role", map[string]any{"level": "enterprise", "permissions": []string{"publish"}, "groupManager": true, "fullAccess": true}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				h.t = t
+				res := role("Odd", tc.body, 400)
+				if d, _ := res["detail"].(string); d == "" {
+					t.Fatalf("no detail: %v", res)
+				}
+			})
+		}
 	})
 }

@@ -35,6 +35,10 @@ type Role struct {
 	Level        string   `json:"level"`
 	Permissions  []string `json:"permissions"`
 	GroupManager bool     `json:"groupManager"`
+	// FullAccess says whether an enterprise role grants full access to all
+	// sub-accounts; nil for a role stored before roles said it (the policies
+	// then decide its default).
+	FullAccess *bool `json:"fullAccess,omitempty"`
 }
 
 // Grant maps a group to a role at enterprise level or for one sub-account.

@@ -4,7 +4,9 @@
 #   Resolves a user's effective role at enterprise level and in every
 #   sub-account of the tenant, from the grants of all the user's groups, and
 #   explains each answer. Power scores come from the role-priority matrix in
-#   data.roles: permission_weights, group_manager_penalty and builtin_roles.
+#   data.roles: permission_weights, group_manager_penalty and builtin_roles,
+#   where each enterprise role also says whether it grants full access to all
+#   sub-accounts (full_access).
 #   The tenant's custom roles arrive in input.roles and are scored by the same
 #   matrix; a custom role cannot shadow a built-in one.
 package roles
@@ -55,6 +57,7 @@ explain := {
 scores[name] := {
 	"level": role.level,
 	"group_manager": role.group_manager,
+	"full_access": role.full_access,
 	"permissions": sort(_distinct(role.permissions)),
 	"builtin": _builtin(name),
 	"score": score(role),
@@ -114,16 +117,32 @@ _custom_roles := {name: _custom_role(role) |
 }
 
 _custom_role(role) := {
-	"level": object.get(role, "level", ""),
+	"level": level,
 	"permissions": _list(object.get(role, "permissions", [])),
-	"group_manager": object.get(role, "group_manager", false) == true,
+	"group_manager": group_manager,
+	"full_access": _full_access(level, group_manager, object.get(role, "full_access", null)),
+} if {
+	level := object.get(role, "level", "")
+	group_manager := object.get(role, "group_manager", false) == true
 }
+
+# Only an enterprise role can grant full access to all sub-accounts, never a
+# Group Manager role. A custom enterprise role says whether it does; one that
+# does not say (stored before roles said it) does unless it is a Group
+# Manager role, as every enterprise role but a Group Manager role did then.
+_full_access(level, group_manager, said) := false if {
+	level != "enterprise"
+} else := false if {
+	group_manager
+} else := said if {
+	is_boolean(said)
+} else := true
 
 _list(xs) := xs if {
 	is_array(xs)
 } else := []
 
-_rating(role) := {"level": role.level, "group_manager": role.group_manager, "score": score(role)}
+_rating(role) := {"level": role.level, "group_manager": role.group_manager, "full_access": role.full_access, "score": score(role)}
 
 # The catalog resolution reads: input.catalog when the caller kept the answer
 # of catalog for these roles, else that of the roles the grants name, rated
@@ -138,6 +157,7 @@ _catalog_of(ratings) := {
 		some level in ["enterprise", "account"]
 	},
 	"unpenalised": {name: _unpenalised(role) | some name, role in ratings; role.level == "enterprise"},
+	"full_access": {name: role.score | some name, role in ratings; role.level == "enterprise"; role.full_access == true},
 }
 
 # The role names input.grants (or input.granted) name.
@@ -199,12 +219,19 @@ _enterprise_rule(top) := "group_manager_penalty" if {
 	top != _top(_catalog.unpenalised, _granted.enterprise)
 } else := _tie_rule(top)
 
-# An enterprise role is inherited by every sub-account unless it is a Group
-# Manager role, which grants no access to the sub-accounts.
+# A role that grants full access to all sub-accounts (full_access) is
+# inherited by every sub-account, whichever enterprise role wins at enterprise
+# level: gaining an enterprise grant never takes sub-account access away. Of
+# several such roles the highest score is inherited, ties going by name.
 default _inherited := null
 
-_inherited := _enterprise if {
-	_catalog.roles[_enterprise.role].group_manager == false
+_inherited := {
+	"role": winner,
+	"score": _catalog.full_access[winner],
+} if {
+	_active
+	top := _top(_catalog.full_access, _granted.enterprise)
+	winner := _first_by_name(top)
 }
 
 # Sub-accounts granted the same role names get the same answer, which OPA
@@ -230,7 +257,7 @@ _account(names, inherited) := {
 } else := {
 	"role": inherited.role,
 	"score": inherited.score,
-	"rule": "inherited_enterprise_admin",
+	"rule": "inherited_full_access",
 } if {
 	inherited != null
 } else := null
@@ -269,8 +296,9 @@ _account_grants := {account: {grant | _active; some grant in grants; _catalog.sc
 	some account, grants in _grants_by_account
 }
 
-# The candidates every sub-account inherits with the enterprise role.
-_inherited_candidates := _candidates({grant | some grant in _enterprise_grants; grant.role == _inherited.role})
+# The candidates of the role every sub-account inherits: the grants of the
+# roles that grant full access to all sub-accounts, which competed for it.
+_inherited_candidates := _candidates({grant | some grant in _enterprise_grants; _catalog.full_access[grant.role]})
 
 _explained(decision, candidates) := object.union(decision, {"candidates": candidates}) if {
 	decision != null

@@ -103,42 +103,120 @@ test_highest_score_between_enterprise_roles if {
 	got.enterprise.rule == "highest_score"
 }
 
-# Rule 2: Enterprise Admin is inherited by every sub-account.
+# Rule 2: a role that grants full access to all sub-accounts is inherited by
+# every sub-account, whichever enterprise role wins at enterprise level.
 
-test_inherited_enterprise_admin_every_account if {
+test_inherited_full_access_every_account if {
 	got := roles.explain with input as _input([_enterprise_grant("A", "Enterprise Admin")])
 	got.enterprise.role == "Enterprise Admin"
 	got.enterprise.rule == "highest_score"
 	every account in ["news", "sports", "weather"] {
 		got.accounts[account].role == "Enterprise Admin"
 		got.accounts[account].score == 140
-		got.accounts[account].rule == "inherited_enterprise_admin"
+		got.accounts[account].rule == "inherited_full_access"
 		got.accounts[account].candidates == {{"role": "Enterprise Admin", "score": 140, "group": "A", "scope": "enterprise", "account": null}}
 	}
 }
 
-test_inherited_enterprise_admin_only_the_winning_role if {
-	custom := {"Enterprise Auditor": {"level": "enterprise", "permissions": ["view_reports"]}}
+test_inherited_full_access_candidates_are_the_full_access_grants if {
+	custom := {
+		"Enterprise Auditor": {"level": "enterprise", "permissions": ["view_reports"]},
+		"Enterprise Observer": {"level": "enterprise", "permissions": ["view_reports"], "full_access": false},
+	}
 	got := roles.explain with input as _input_with_roles(custom, [
 		_enterprise_grant("A", "Enterprise Auditor"),
 		_enterprise_grant("B", "Enterprise Admin"),
+		_enterprise_grant("C", "Enterprise Observer"),
 	])
-	got.accounts.news.candidates == {{"role": "Enterprise Admin", "score": 140, "group": "B", "scope": "enterprise", "account": null}}
+	got.accounts.news.role == "Enterprise Admin"
+	got.accounts.news.candidates == {
+		{"role": "Enterprise Admin", "score": 140, "group": "B", "scope": "enterprise", "account": null},
+		{"role": "Enterprise Auditor", "score": 5, "group": "A", "scope": "enterprise", "account": null},
+	}
 }
 
-test_inherited_enterprise_admin_custom_enterprise_role if {
-	custom := {"Enterprise Auditor": {"level": "enterprise", "permissions": ["view_reports", "view_content"]}}
+test_inherited_full_access_custom_enterprise_role if {
+	custom := {"Enterprise Auditor": {"level": "enterprise", "permissions": ["view_reports", "view_content"], "full_access": true}}
 	got := roles.access with input as _input_with_roles(custom, [_enterprise_grant("A", "Enterprise Auditor")])
 	got.accounts.sports.role == "Enterprise Auditor"
 	got.accounts.sports.score == 7
-	got.accounts.sports.rule == "inherited_enterprise_admin"
+	got.accounts.sports.rule == "inherited_full_access"
 }
 
-test_inherited_enterprise_admin_not_for_group_managers if {
+test_inherited_full_access_default_for_roles_stored_without_it if {
+	# A custom enterprise role stored before roles said full_access keeps
+	# full access, unless it is a Group Manager role.
+	custom := {
+		"Old Chief": {"level": "enterprise", "permissions": ["view_reports"]},
+		"Old Manager": {"level": "enterprise", "permissions": ["view_reports"], "group_manager": true},
+	}
+	scored := roles.scores with input as {"roles": custom}
+	scored["Old Chief"].full_access == true
+	scored["Old Manager"].full_access == false
+	got := roles.access with input as _input_with_roles(custom, [_enterprise_grant("A", "Old Chief")])
+	got.accounts.news.role == "Old Chief"
+}
+
+test_inherited_full_access_not_when_the_role_says_no if {
+	custom := {"Enterprise Observer": {"level": "enterprise", "permissions": ["view_reports"], "full_access": false}}
+	got := roles.access with input as _input_with_roles(custom, [_enterprise_grant("A", "Enterprise Observer")])
+	got.enterprise.role == "Enterprise Observer"
+	got.accounts == {"news": null, "sports": null, "weather": null}
+}
+
+test_inherited_full_access_never_for_group_managers if {
 	got := roles.access with input as _input([_enterprise_grant("A", "Enterprise Group Manager")])
 	got.enterprise.role == "Enterprise Group Manager"
 	got.enterprise.score == 130
 	got.accounts == {"news": null, "sports": null, "weather": null}
+	custom := {"Says Full": {"level": "enterprise", "permissions": ["publish"], "group_manager": true, "full_access": true}}
+	scored := roles.scores with input as {"roles": custom}
+	scored["Says Full"].full_access == false
+}
+
+test_inherited_full_access_never_for_account_roles if {
+	custom := {"Desk": {"level": "account", "permissions": ["publish"], "full_access": true}}
+	scored := roles.scores with input as {"roles": custom}
+	scored.Desk.full_access == false
+}
+
+test_inherited_full_access_whichever_role_wins_at_enterprise_level if {
+	# Gaining Enterprise Group Manager (which wins at enterprise level) keeps
+	# the sub-account access a custom full-access role gave.
+	custom := {"Regional Chief": {"level": "enterprise", "permissions": ["manage_accounts", "manage_users"], "full_access": true}}
+	before := roles.access with input as _input_with_roles(custom, [_enterprise_grant("A", "Regional Chief")])
+	after := roles.access with input as _input_with_roles(custom, [
+		_enterprise_grant("A", "Regional Chief"),
+		_enterprise_grant("B", "Enterprise Group Manager"),
+	])
+	before.accounts.news.role == "Regional Chief"
+	after.enterprise.role == "Enterprise Group Manager"
+	after.accounts.news == {"role": "Regional Chief", "score": 50, "rule": "inherited_full_access"}
+}
+
+test_inherited_full_access_highest_score_of_several if {
+	custom := {"Regional Chief": {"level": "enterprise", "permissions": ["manage_accounts", "manage_users"], "full_access": true}}
+	got := roles.access with input as _input_with_roles(custom, [
+		_enterprise_grant("A", "Regional Chief"),
+		_enterprise_grant("B", "Enterprise Admin"),
+	])
+	got.accounts.weather.role == "Enterprise Admin"
+	got.accounts.weather.score == 140
+}
+
+test_inherited_full_access_ties_by_name if {
+	full := data.roles.builtin_roles["Enterprise Admin"].permissions
+	custom := {
+		"zenith": {"level": "enterprise", "permissions": full, "full_access": true},
+		"Édition": {"level": "enterprise", "permissions": full, "full_access": true},
+	}
+	got := roles.access with input as _input_with_roles(custom, [
+		_enterprise_grant("A", "zenith"),
+		_enterprise_grant("B", "Enterprise Admin"),
+		_enterprise_grant("C", "Édition"),
+	])
+	got.accounts.news.role == "Édition"
+	got.accounts.news.rule == "inherited_full_access"
 }
 
 # Rule 3: an explicit grant for a sub-account overrides the inherited role there only.
@@ -164,7 +242,7 @@ test_sub_account_override_only_that_account if {
 	])
 	got.enterprise.role == "Enterprise Admin"
 	got.accounts.sports.role == "Enterprise Admin"
-	got.accounts.sports.rule == "inherited_enterprise_admin"
+	got.accounts.sports.rule == "inherited_full_access"
 	got.accounts.weather.role == "Enterprise Admin"
 }
 
@@ -198,7 +276,7 @@ test_group_manager_penalty_decides_between_identical_roles if {
 	got.enterprise.role == "Enterprise Admin"
 	got.enterprise.score == 140
 	got.enterprise.rule == "group_manager_penalty"
-	got.accounts.news.rule == "inherited_enterprise_admin"
+	got.accounts.news.rule == "inherited_full_access"
 }
 
 test_group_manager_penalty_beats_a_higher_raw_score if {
@@ -366,6 +444,7 @@ test_custom_roles_scored_and_listed if {
 	got["Social Media"] == {
 		"level": "account",
 		"group_manager": false,
+		"full_access": false,
 		"permissions": ["publish", "tweet", "view_reports"],
 		"builtin": false,
 		"score": 15,
@@ -407,6 +486,7 @@ test_custom_roles_missing_fields_default if {
 	got.Empty == {
 		"level": "",
 		"group_manager": false,
+		"full_access": false,
 		"permissions": [],
 		"builtin": false,
 		"score": 0,
@@ -528,15 +608,15 @@ test_catalog_by_name_and_level if {
 	}
 	got := roles.catalog with input as {"roles": custom}
 	got.roles == {
-		"Enterprise Admin": {"level": "enterprise", "group_manager": false, "score": 140},
-		"Enterprise Group Manager": {"level": "enterprise", "group_manager": true, "score": 130},
-		"Account Administrator": {"level": "account", "group_manager": false, "score": 60},
-		"Publisher": {"level": "account", "group_manager": false, "score": 25},
-		"Editor": {"level": "account", "group_manager": false, "score": 15},
-		"Reports Only": {"level": "account", "group_manager": false, "score": 5},
-		"Viewer": {"level": "account", "group_manager": false, "score": 2},
-		"Desk Chief": {"level": "account", "group_manager": false, "score": 30},
-		"Team Lead": {"level": "enterprise", "group_manager": true, "score": 5},
+		"Enterprise Admin": {"level": "enterprise", "group_manager": false, "full_access": true, "score": 140},
+		"Enterprise Group Manager": {"level": "enterprise", "group_manager": true, "full_access": false, "score": 130},
+		"Account Administrator": {"level": "account", "group_manager": false, "full_access": false, "score": 60},
+		"Publisher": {"level": "account", "group_manager": false, "full_access": false, "score": 25},
+		"Editor": {"level": "account", "group_manager": false, "full_access": false, "score": 15},
+		"Reports Only": {"level": "account", "group_manager": false, "full_access": false, "score": 5},
+		"Viewer": {"level": "account", "group_manager": false, "full_access": false, "score": 2},
+		"Desk Chief": {"level": "account", "group_manager": false, "full_access": false, "score": 30},
+		"Team Lead": {"level": "enterprise", "group_manager": true, "full_access": false, "score": 5},
 	}
 	got.scores == {
 		"enterprise": {"Enterprise Admin": 140, "Enterprise Group Manager": 130, "Team Lead": 5},
@@ -546,6 +626,7 @@ test_catalog_by_name_and_level if {
 		},
 	}
 	got.unpenalised == {"Enterprise Admin": 140, "Enterprise Group Manager": 140, "Team Lead": 15}
+	got.full_access == {"Enterprise Admin": 140}
 }
 
 # The role names of the grants, each once, as the engine gathers them.

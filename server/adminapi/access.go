@@ -80,12 +80,13 @@ type roleJSON struct {
 	Level        string   `json:"level"`
 	Permissions  []string `json:"permissions"`
 	GroupManager bool     `json:"groupManager"`
+	FullAccess   bool     `json:"fullAccess"`
 	Builtin      bool     `json:"builtin"`
 	Score        int      `json:"score"`
 }
 
 func roleView(r provision.RoleInfo) roleJSON {
-	return roleJSON{Name: r.Name, Level: string(r.Level), Permissions: r.Permissions, GroupManager: r.GroupManager, Builtin: r.Builtin, Score: r.Score}
+	return roleJSON{Name: r.Name, Level: string(r.Level), Permissions: r.Permissions, GroupManager: r.GroupManager, FullAccess: r.FullAccess, Builtin: r.Builtin, Score: r.Score}
 }
 
 func (a *API) listRoles(c *fiber.Ctx) error {
@@ -107,9 +108,10 @@ func (a *API) putRole(c *fiber.Ctx) error {
 		Level        string   `json:"level"`
 		Permissions  []string `json:"permissions"`
 		GroupManager bool     `json:"groupManager"`
+		FullAccess   *bool    `json:"fullAccess"`
 	}
 	if err := decodeStrict(c.Body(), &in); err != nil {
-		return Problem(c, http.StatusBadRequest, `the body must be {"level": "enterprise"|"account", "permissions": [...], "groupManager": false}: `+err.Error())
+		return Problem(c, http.StatusBadRequest, `the body must be {"level": "enterprise"|"account", "permissions": [...], "groupManager": false, "fullAccess": true|false}: `+err.Error())
 	}
 	ctx, cancel := a.ctx()
 	defer cancel()

@@ -30,6 +30,9 @@ type RoleSpec struct {
 	Level        string
 	Permissions  []string
 	GroupManager bool
+	// FullAccess: the enterprise role grants full access to all
+	// sub-accounts; nil leaves it to the policy's default.
+	FullAccess *bool
 }
 
 // RoleInfo is a role of the tenant's catalog with the score the policies give it.
@@ -104,12 +107,16 @@ func (s *Service) PutRole(ctx context.Context, tenant, name string, spec RoleSpe
 	case len(spec.Permissions) > MaxRolePermissions:
 		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "permissions",
 			Detail: fmt.Sprintf("a role lists at most %d permissions, not %d", MaxRolePermissions, len(spec.Permissions))}
+	case spec.FullAccess != nil && *spec.FullAccess && spec.Level != string(policies.LevelEnterprise):
+		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "fullAccess", Detail: "only an enterprise role can grant full access to all sub-accounts"}
+	case spec.FullAccess != nil && *spec.FullAccess && spec.GroupManager:
+		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "fullAccess", Detail: "a Group Manager role grants no access to the sub-accounts: fullAccess must be false"}
 	}
 	custom, err := s.customRoles(ctx, tenant)
 	if err != nil {
 		return RoleInfo{}, false, err
 	}
-	custom[name] = policies.Role{Level: policies.Level(spec.Level), Permissions: spec.Permissions, GroupManager: spec.GroupManager}
+	custom[name] = policies.Role{Level: policies.Level(spec.Level), Permissions: spec.Permissions, GroupManager: spec.GroupManager, FullAccess: spec.FullAccess}
 	scored, err := s.policy.RoleScores(ctx, custom)
 	if err != nil {
 		return RoleInfo{}, false, policyError(err)
@@ -128,7 +135,7 @@ func (s *Service) PutRole(ctx context.Context, tenant, name string, spec RoleSpe
 			Detail: "unknown permissions: " + strings.Join(info.UnknownPermissions, ", ")}
 	}
 	ev := s.event(a, "role.put", "Role", name, []Change{{Attribute: "definition", New: spec}})
-	created, err := s.store.PutRole(ctx, tenant, storage.Role{Name: name, Level: spec.Level, Permissions: info.Permissions, GroupManager: spec.GroupManager}, ev.encode())
+	created, err := s.store.PutRole(ctx, tenant, storage.Role{Name: name, Level: spec.Level, Permissions: info.Permissions, GroupManager: spec.GroupManager, FullAccess: spec.FullAccess}, ev.encode())
 	if err != nil {
 		return RoleInfo{}, false, fromStorage(err, "tenant")
 	}
@@ -276,7 +283,7 @@ func (s *Service) customRoles(ctx context.Context, tenant string) (map[string]po
 	}
 	out := make(map[string]policies.Role, len(roles))
 	for _, r := range roles {
-		out[r.Name] = policies.Role{Level: policies.Level(r.Level), Permissions: r.Permissions, GroupManager: r.GroupManager}
+		out[r.Name] = policies.Role{Level: policies.Level(r.Level), Permissions: r.Permissions, GroupManager: r.GroupManager, FullAccess: r.FullAccess}
 	}
 	return out, nil
 }
