@@ -213,3 +213,21 @@ func (s *source) checkFullAccess() error {
 	}
 	return nil
 }
+
+// BuiltinRoles returns the names of the built-in roles of the embedded
+// policies (data.roles.builtin_roles), sorted. Returns an error wrapping
+// ErrInvalidPolicy if the embedded policies do not load.
+func BuiltinRoles() ([]string, error) {
+	s, err := readSource(embedded, "policies", false)
+	if err != nil {
+		return nil, err
+	}
+	roles, _ := s.data["roles"].(map[string]any)
+	builtins, _ := roles["builtin_roles"].(map[string]any)
+	names := make([]string, 0, len(builtins))
+	for name := range builtins {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names, nil
+}

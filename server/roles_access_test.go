@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -144,5 +145,65 @@ func TestFullAccessInheritance(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestRoleRules: a Group Manager flag needs an enterprise role; a role
+// cannot change level while grants name it (409 naming them); DELETE
+// roles/{name} deletes a custom role no grant names; a name equal to a
+// built-in but for case is refused.
+func TestRoleRules(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		f := newAccessFixture(t, h)
+		roleURL := func(name string) string { return f.admin + "/roles/" + url.PathEscape(name) }
+		put := func(name string, body map[string]any, status int) map[string]any {
+			t.Helper()
+			return h.do(http.MethodPut, roleURL(name), f.tn.AdminToken, body).want(status).json()
+		}
+		detail := func(res map[string]any, want ...string) {
+			t.Helper()
+			d, _ := res["detail"].(string)
+			for _, w := range want {
+				if !strings.Contains(d, w) {
+					t.Errorf("detail %q does not mention %q", d, w)
+				}
+			}
+		}
+		account := map[string]any{"level": "account", "permissions": []string{"publish"}}
+		enterprise := map[string]any{"level": "enterprise", "permissions": []string{"publish"}}
+
+		// A Group Manager flag on an account role.
+		detail(put("Desk Manager", map[string]any{"level": "account", "permissions": []string{"publish"}, "groupManager": true}, 400), "Group Manager")
+		// A built-in's name but for case.
+		detail(put("editor", account, 400), `"Editor"`, "only by case")
+		detail(put("ENTERPRISE ADMIN", enterprise, 400), `"Enterprise Admin"`)
+
+		// A granted role keeps its level.
+		put("Desk Chief", account, 201)
+		other := f.newGroup(t, "Desk")
+		h.do(http.MethodPut, f.admin+"/groups/"+other+"/grants", f.tn.AdminToken, map[string]any{"grants": []any{
+			map[string]any{"scope": "account", "account": "news", "role": "Desk Chief"},
+		}}).want(200)
+		res := put("Desk Chief", enterprise, 409)
+		detail(res, other, "account news")
+		put("Desk Chief", map[string]any{"level": "account", "permissions": []string{"publish", "edit_content"}}, 200)
+		eq(t, path(f.access(), "accounts", "news", "role"), "Desk Chief")
+
+		// DELETE: refused while granted, then allowed; built-ins and unknown names.
+		detail(h.do(http.MethodDelete, roleURL("Desk Chief"), f.tn.AdminToken, nil).want(409).json(), other)
+		h.do(http.MethodPut, f.admin+"/groups/"+other+"/grants", f.tn.AdminToken, map[string]any{"grants": []any{}}).want(200)
+		h.do(http.MethodDelete, roleURL("Desk Chief"), f.tn.AdminToken, nil).want(204)
+		h.do(http.MethodDelete, roleURL("Desk Chief"), f.tn.AdminToken, nil).want(404)
+		h.do(http.MethodDelete, roleURL("Editor"), f.tn.AdminToken, nil).want(400)
+		for _, r := range asList(h.do(http.MethodGet, f.admin+"/roles", f.tn.AdminToken, nil).want(200).json()["roles"]) {
+			if path(r, "name") == "Desk Chief" {
+				t.Fatalf("deleted role still listed: %v", r)
+			}
+		}
+		// An ungranted role may change level.
+		put("Floater", account, 201)
+		put("Floater", enterprise, 200)
+		events := asList(h.do(http.MethodGet, f.admin+"/audit?action=role.delete", f.tn.AdminToken, nil).want(200).json()["events"])
+		eq(t, len(events), 1)
 	})
 }

@@ -21,6 +21,25 @@ func (e *AccountNotFoundError) Error() string { return "storage: no sub-account 
 // Is makes errors.Is(err, ErrNotFound) work.
 func (e *AccountNotFoundError) Is(target error) bool { return target == ErrNotFound }
 
+// RoleUse is a grant that names a role: which group grants it, where.
+type RoleUse struct {
+	Group   string `json:"group"`
+	Scope   string `json:"scope"`
+	Account string `json:"account,omitempty"`
+}
+
+// RoleInUseError: grants name the role, so it cannot be deleted or change
+// level.
+type RoleInUseError struct{ Uses []RoleUse }
+
+func (e *RoleInUseError) Error() string {
+	return fmt.Sprintf("storage: the role is granted by %d grants", len(e.Uses))
+}
+
+// ErrRoleChanged: a custom role that grants name was deleted, or changed
+// level, since the caller checked the grants against it.
+var ErrRoleChanged = errors.New("storage: role changed since it was read")
+
 // Account is a sub-account of a tenant.
 type Account struct {
 	ID      string    `json:"-"`
@@ -64,6 +83,10 @@ var (
 	//go:embed lua/put_grants.lua
 	putGrantsLua    string
 	putGrantsScript = redis.NewScript(putGrantsLua)
+
+	//go:embed lua/delete_role.lua
+	deleteRoleLua    string
+	deleteRoleScript = redis.NewScript(deleteRoleLua)
 )
 
 // PutAccount creates a sub-account or renames an existing one (its creation
@@ -143,7 +166,8 @@ func (s *Store) DeleteAccount(ctx context.Context, tenant, id string, audit []by
 }
 
 // PutRole creates or replaces a custom role and appends audit. It reports
-// whether it was created. Returns ErrNotFound (tenant), ErrUnavailable.
+// whether it was created. A role whose level changes while grants name it is
+// refused. Returns ErrNotFound (tenant), *RoleInUseError, ErrUnavailable.
 func (s *Store) PutRole(ctx context.Context, tenant string, r Role, audit []byte) (bool, error) {
 	if !validTenantID(tenant) {
 		return false, notFound("tenant")
@@ -156,9 +180,23 @@ func (s *Store) PutRole(ctx context.Context, tenant string, r Role, audit []byte
 		return false, err
 	}
 	n, err := s.runCounting(ctx, "put role", putRoleScript,
-		[]string{tenantKey(tenant), rolesKey(tenant), auditKey(tenant)},
-		[]any{r.Name, rec, s.opts.AuditMaxLen, audit})
+		[]string{tenantKey(tenant), rolesKey(tenant), auditKey(tenant), grantsKey(tenant)},
+		[]any{r.Name, rec, s.opts.AuditMaxLen, audit, r.Level})
 	return n == 1, err
+}
+
+// DeleteRole deletes a custom role that no grant names, and appends audit.
+// Returns ErrNotFound (tenant or role), *RoleInUseError, ErrUnavailable.
+func (s *Store) DeleteRole(ctx context.Context, tenant, name string, audit []byte) error {
+	if !validTenantID(tenant) {
+		return notFound("tenant")
+	}
+	if name == "" {
+		return notFound("role")
+	}
+	return s.runScript(ctx, "delete role", deleteRoleScript,
+		[]string{tenantKey(tenant), rolesKey(tenant), auditKey(tenant), grantsKey(tenant)},
+		[]any{name, s.opts.AuditMaxLen, audit})
 }
 
 // ListRoles returns the tenant's custom roles by name. Returns ErrUnavailable.
@@ -181,10 +219,12 @@ func (s *Store) ListRoles(ctx context.Context, tenant string) ([]Role, error) {
 }
 
 // PutGrants replaces a group's grants (none removes them) after checking that
-// the group and every sub-account named exist, and appends audit.
+// the group and every sub-account named exist, and that each custom role of
+// customLevels (the custom roles the grants name, with the level the caller
+// checked them against) still exists at that level; then it appends audit.
 // Returns ErrNotFound (tenant or group), *AccountNotFoundError,
-// ErrUnavailable.
-func (s *Store) PutGrants(ctx context.Context, tenant, groupID string, grants []Grant, audit []byte) error {
+// ErrRoleChanged, ErrUnavailable.
+func (s *Store) PutGrants(ctx context.Context, tenant, groupID string, grants []Grant, customLevels map[string]string, audit []byte) error {
 	if !validTenantID(tenant) {
 		return notFound("tenant")
 	}
@@ -207,8 +247,17 @@ func (s *Store) PutGrants(ctx context.Context, tenant, groupID string, grants []
 		}
 	}
 	args[4] = len(accounts)
+	names := make([]string, 0, len(customLevels))
+	for name := range customLevels {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	args = append(args, len(names))
+	for _, name := range names {
+		args = append(args, name, customLevels[name])
+	}
 	return s.runScript(ctx, "put grants", putGrantsScript,
-		[]string{tenantKey(tenant), groupKey(tenant, groupID), accountsKey(tenant), grantsKey(tenant), auditKey(tenant)}, args)
+		[]string{tenantKey(tenant), groupKey(tenant, groupID), accountsKey(tenant), grantsKey(tenant), auditKey(tenant), rolesKey(tenant)}, args)
 }
 
 // Grants returns the grants of each of the groups, in one round trip; a

@@ -41,8 +41,8 @@ func TestAccountsRolesGrants(t *testing.T) {
 		must(t, e.s.CreateGroup(ctx, e.tenant, group("g2", "Admins"), nil, nil))
 		g1 := []Grant{{Scope: "account", Account: "news", Role: "Editor"}, {Scope: "account", Account: "sports", Role: "Viewer"}}
 		g2 := []Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}
-		must(t, e.s.PutGrants(ctx, e.tenant, "g1", g1, []byte(`{"b":2}`)))
-		must(t, e.s.PutGrants(ctx, e.tenant, "g2", g2, nil))
+		must(t, e.s.PutGrants(ctx, e.tenant, "g1", g1, nil, []byte(`{"b":2}`)))
+		must(t, e.s.PutGrants(ctx, e.tenant, "g2", g2, nil, nil))
 
 		for _, tc := range []struct {
 			name   string
@@ -54,7 +54,7 @@ func TestAccountsRolesGrants(t *testing.T) {
 			{"unknown account", "g1", []Grant{{Scope: "account", Account: "weather", Role: "Viewer"}}, &AccountNotFoundError{ID: "weather"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				err := e.s.PutGrants(ctx, e.tenant, tc.group, tc.grants, nil)
+				err := e.s.PutGrants(ctx, e.tenant, tc.group, tc.grants, nil, nil)
 				var anf *AccountNotFoundError
 				if want, ok := tc.want.(*AccountNotFoundError); ok {
 					if !errors.As(err, &anf) || anf.ID != want.ID || !errors.Is(err, ErrNotFound) {
@@ -116,7 +116,7 @@ func TestAccessUnknownTenant(t *testing.T) {
 		checkErr(t, err, ErrNotFound)
 		_, err = e.s.PutRole(ctx, "st-none", Role{Name: "R", Level: "account"}, nil)
 		checkErr(t, err, ErrNotFound)
-		checkErr(t, e.s.PutGrants(ctx, "st-none", "g", nil, nil), ErrNotFound)
+		checkErr(t, e.s.PutGrants(ctx, "st-none", "g", nil, nil, nil), ErrNotFound)
 		_, err = e.s.DeleteAccount(ctx, "st-none", "a", nil)
 		checkErr(t, err, ErrNotFound)
 	})

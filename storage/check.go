@@ -166,6 +166,7 @@ func (s *Store) Check(ctx context.Context, tenant string, repair bool) (CheckRep
 		c.checkReverse,
 		c.checkSeats,
 		c.checkGrants,
+		c.checkRoles,
 	} {
 		if err := step(ctx); err != nil {
 			if !isUnavailable(err) {

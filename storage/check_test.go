@@ -42,7 +42,7 @@ func newCheckFixture(t *testing.T, e env) {
 	} {
 		must(t, e.s.CreateGroup(ctx, e.tenant, g, fixtureMembers[g.ID], nil))
 	}
-	must(t, e.s.PutGrants(ctx, e.tenant, "g1", []Grant{{Scope: "enterprise", Role: "Viewer"}}, nil))
+	must(t, e.s.PutGrants(ctx, e.tenant, "g1", []Grant{{Scope: "enterprise", Role: "Viewer"}}, nil, nil))
 }
 
 // redisDo runs one raw command, to corrupt a tenant behind the Store's back.

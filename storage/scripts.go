@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -12,15 +13,17 @@ import (
 // Each atomic write is one Lua script; its header lists KEYS, ARGV and every
 // reply. Every reply is an array whose first element is one of these codes.
 const (
-	codeOK             = 0 // {0}
-	codeNotFound       = 1 // {1, what}: "tenant", "user" or "group"
-	codeExists         = 2 // {2, what}: the id is taken
-	codeUnique         = 3 // {3, attribute, holder id}
-	codeLicense        = 4 // {4, limit, used}
-	codeVersion        = 5 // {5}: the stored version is not the one read
-	codeMemberNotFound = 6 // {6, user id}
-	codeRetry          = 7 // {7}: state read before the script moved; read again
-	codeNoAccount      = 8 // {8, account id}: a named sub-account does not exist
+	codeOK             = 0  // {0}
+	codeNotFound       = 1  // {1, what}: "tenant", "user" or "group"
+	codeExists         = 2  // {2, what}: the id is taken
+	codeUnique         = 3  // {3, attribute, holder id}
+	codeLicense        = 4  // {4, limit, used}
+	codeVersion        = 5  // {5}: the stored version is not the one read
+	codeMemberNotFound = 6  // {6, user id}
+	codeRetry          = 7  // {7}: state read before the script moved; read again
+	codeNoAccount      = 8  // {8, account id}: a named sub-account does not exist
+	codeRoleInUse      = 9  // {9, JSON list of grants}: grants name the role
+	codeRoleChanged    = 10 // {10, role name}: a custom role moved since it was read
 )
 
 // maxAttempts bounds the read-then-script loops whose script answers codeRetry.
@@ -245,6 +248,17 @@ func scriptResult(op string, res any) error {
 	case codeNoAccount:
 		if id, ok := str(1); ok {
 			return &AccountNotFoundError{ID: id}
+		}
+	case codeRoleInUse:
+		if raw, ok := str(1); ok {
+			var uses []RoleUse
+			if err := json.Unmarshal([]byte(raw), &uses); err == nil && len(uses) > 0 {
+				return &RoleInUseError{Uses: uses}
+			}
+		}
+	case codeRoleChanged:
+		if name, ok := str(1); ok {
+			return fmt.Errorf("%w: %s", ErrRoleChanged, name)
 		}
 	}
 	return unavailable(op, badReply("%v", arr))

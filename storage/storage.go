@@ -88,6 +88,9 @@ type Options struct {
 	// WaitTimeout bounds that wait. 0 means 1s; keep it below the client's
 	// read timeout.
 	WaitTimeout time.Duration
+	// BuiltinRoles names the policies' built-in roles, for Check to flag a
+	// custom role named like one but for case.
+	BuiltinRoles []string
 }
 
 // Store is the Redis-backed state of all tenants. It is safe for concurrent use.

@@ -66,7 +66,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stderr, "scimd check: closing redis: %v\n", err)
 		}
 	}()
-	st := storage.New(rdb, storage.Options{})
+	st := storage.New(rdb, storage.Options{BuiltinRoles: builtinRoles(stderr)})
 
 	ids := []string{*tenant}
 	if *all {

@@ -96,6 +96,17 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return 0
 }
 
+// builtinRoles names the built-in roles, for `scimd check` to flag custom
+// roles named like one but for case; nil (and a warning) if they cannot be
+// read, which only leaves that finding out.
+func builtinRoles(stderr io.Writer) []string {
+	names, err := policies.BuiltinRoles()
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd check: built-in roles: %v\n", err)
+	}
+	return names
+}
+
 // policyTestsNone, given as --policy-tests, starts edited policies without
 // testing them: an explicit choice, since an untested edit is refused.
 const policyTestsNone = "none"

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/storage"
 )
 
 // TestPolicyDirNeedsTests: edited policies start only tested, unless the
@@ -59,5 +61,37 @@ func TestPolicyDirNeedsTests(t *testing.T) {
 				t.Errorf("log says untested = %v, want %v:\n%s", untested, tt.wantTests == "none", logs.String())
 			}
 		})
+	}
+}
+
+// TestCheckFlagsCaseDuplicateRoles: `scimd check` flags a custom role stored
+// under a built-in role's name but for case (refused since), with the
+// policies' built-in names.
+func TestCheckFlagsCaseDuplicateRoles(t *testing.T) {
+	e, err := storage.StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	rdb, err := storage.NewClient(e.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := rdb.Close(); err != nil {
+			t.Errorf("close client: %v", err)
+		}
+	})
+	st := storage.New(rdb, storage.Options{})
+	if err := st.CreateTenant(t.Context(), storage.Tenant{ID: "acme", Name: "acme", LicenseLimit: 10, Mode: "idp"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutRole(t.Context(), "acme", storage.Role{Name: "enterprise admin", Level: "enterprise", Permissions: []string{"publish"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"check", "--tenant", "acme", "--redis-url", e.URL()}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stdout.String(), "role-case-duplicate") || !strings.Contains(stdout.String(), `built-in role "Enterprise Admin"`) {
+		t.Fatalf("exit %d, want 1 with the case duplicate named:\n%s%s", code, stdout.String(), stderr.String())
 	}
 }

@@ -126,6 +126,15 @@ func (a *API) putRole(c *fiber.Ctx) error {
 	return c.Status(status).JSON(roleView(r))
 }
 
+func (a *API) deleteRole(c *fiber.Ctx) error {
+	ctx, cancel := a.ctx()
+	defer cancel()
+	if err := a.svc.DeleteRole(ctx, param(c, "tenant"), param(c, "name"), actorOf(c)); err != nil {
+		return a.fail(c, err)
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
 type grantsJSON struct {
 	Grants []provision.Grant `json:"grants"`
 }

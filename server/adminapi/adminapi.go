@@ -64,6 +64,7 @@ func (a *API) Register(r fiber.Router) {
 	r.Delete(t+"/accounts/:id", a.requireAdmin, a.deleteAccount)
 	r.Get(t+"/roles", a.requireAdmin, a.listRoles)
 	r.Put(t+"/roles/:name", a.requireAdmin, a.putRole)
+	r.Delete(t+"/roles/:name", a.requireAdmin, a.deleteRole)
 	r.Get(t+"/groups", a.requireAdmin, a.listGroups)
 	r.Post(t+"/groups", a.requireAdmin, a.createGroup)
 	r.Get(t+"/groups/:id", a.requireAdmin, a.getGroup)
@@ -246,6 +247,7 @@ func (a *API) fail(c *fiber.Ctx, err error) error {
 		provision.KindUnauthorized:     http.StatusUnauthorized,
 		provision.KindUnavailable:      http.StatusServiceUnavailable,
 		provision.KindForbidden:        http.StatusForbidden,
+		provision.KindInUse:            http.StatusConflict,
 	}[pe.Kind]
 	if status == 0 {
 		slog.Error("internal error", "request_id", c.Locals("requestid"), "err", err)

@@ -93,8 +93,11 @@ func (s *Service) ListRoles(ctx context.Context, tenant string) ([]RoleInfo, err
 }
 
 // PutRole creates or replaces a custom role and returns it as scored.
-// Built-in roles cannot be overwritten.
-// Returns KindInvalid, KindNotFound (tenant), KindUnavailable.
+// Built-in roles cannot be overwritten, nor named again but for case; a
+// Group Manager flag needs an enterprise role; a role cannot change level
+// while grants name it.
+// Returns KindInvalid, KindInUse (granted, naming the grants), KindNotFound
+// (tenant), KindUnavailable.
 func (s *Service) PutRole(ctx context.Context, tenant, name string, spec RoleSpec, a Actor) (RoleInfo, bool, error) {
 	name = strings.TrimSpace(name)
 	switch {
@@ -107,10 +110,9 @@ func (s *Service) PutRole(ctx context.Context, tenant, name string, spec RoleSpe
 	case len(spec.Permissions) > MaxRolePermissions:
 		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "permissions",
 			Detail: fmt.Sprintf("a role lists at most %d permissions, not %d", MaxRolePermissions, len(spec.Permissions))}
-	case spec.FullAccess != nil && *spec.FullAccess && spec.Level != string(policies.LevelEnterprise):
-		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "fullAccess", Detail: "only an enterprise role can grant full access to all sub-accounts"}
-	case spec.FullAccess != nil && *spec.FullAccess && spec.GroupManager:
-		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "fullAccess", Detail: "a Group Manager role grants no access to the sub-accounts: fullAccess must be false"}
+	}
+	if err := checkRoleFlags(spec); err != nil {
+		return RoleInfo{}, false, err
 	}
 	custom, err := s.customRoles(ctx, tenant)
 	if err != nil {
@@ -127,9 +129,11 @@ func (s *Service) PutRole(ctx context.Context, tenant, name string, spec RoleSpe
 			info = r
 		}
 	}
-	switch {
+	switch builtin := builtinNamed(scored, name); {
 	case info.Builtin:
 		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "name", Detail: fmt.Sprintf("%q is a built-in role and cannot be changed", name)}
+	case builtin != "":
+		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "name", Detail: fmt.Sprintf("%q differs from the built-in role %q only by case: choose another name", name, builtin)}
 	case len(info.UnknownPermissions) > 0:
 		return RoleInfo{}, false, &Error{Kind: KindInvalid, Attribute: "permissions",
 			Detail: "unknown permissions: " + strings.Join(info.UnknownPermissions, ", ")}
@@ -137,14 +141,15 @@ func (s *Service) PutRole(ctx context.Context, tenant, name string, spec RoleSpe
 	ev := s.event(a, "role.put", "Role", name, []Change{{Attribute: "definition", New: spec}})
 	created, err := s.store.PutRole(ctx, tenant, storage.Role{Name: name, Level: spec.Level, Permissions: info.Permissions, GroupManager: spec.GroupManager, FullAccess: spec.FullAccess}, ev.encode())
 	if err != nil {
-		return RoleInfo{}, false, fromStorage(err, "tenant")
+		return RoleInfo{}, false, roleError(err, name, "change its level", "tenant")
 	}
 	return info, created, nil
 }
 
 // PutGrants replaces a group's role grants.
 // Returns KindInvalid (unknown role or sub-account, a role of the wrong
-// level), KindNotFound (group), KindUnavailable.
+// level), KindNotFound (group), KindConflict (a custom role named was
+// deleted or changed level meanwhile), KindUnavailable.
 func (s *Service) PutGrants(ctx context.Context, tenant, groupID string, grants []Grant, a Actor) ([]Grant, error) {
 	if len(grants) > MaxGrantsPerGroup {
 		return nil, &Error{Kind: KindInvalid, Attribute: "grants",
@@ -184,10 +189,13 @@ func (s *Service) PutGrants(ctx context.Context, tenant, groupID string, grants 
 		return nil, fromStorage(err, "grants")
 	}
 	ev := s.event(a, "group.grants", "Group", groupID, []Change{{Attribute: "grants", Old: before[groupID], New: clean}})
-	err = s.store.PutGrants(ctx, tenant, groupID, clean, ev.encode())
+	err = s.store.PutGrants(ctx, tenant, groupID, clean, customLevels(roles, clean), ev.encode())
 	var missing *storage.AccountNotFoundError
 	if errors.As(err, &missing) {
 		return nil, &Error{Kind: KindInvalid, Attribute: "account", Detail: fmt.Sprintf("no sub-account is named %q", missing.ID)}
+	}
+	if errors.Is(err, storage.ErrRoleChanged) {
+		return nil, &Error{Kind: KindConflict, Detail: "a role these grants name was changed or deleted meanwhile; try again", cause: err}
 	}
 	if err != nil {
 		return nil, fromStorage(err, "group "+groupID)

@@ -22,6 +22,7 @@ const (
 	KindConflict                     // concurrent writers kept winning; try again
 	KindUnauthorized                 // a missing, wrong or other tenant's token
 	KindForbidden                    // a policy refused the change; Detail is its reason
+	KindInUse                        // the resource is still referenced (a granted role); Detail names by what
 )
 
 // Error is the service's error: a kind, a detail safe to show to the client

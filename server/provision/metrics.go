@@ -234,8 +234,12 @@ func (s meteredStore) ListRoles(ctx context.Context, tenant string) ([]storage.R
 	return rs, s.seen(err)
 }
 
-func (s meteredStore) PutGrants(ctx context.Context, tenant, groupID string, grants []storage.Grant, audit []byte) error {
-	return s.wrote(s.store.PutGrants(ctx, tenant, groupID, grants, audit), audit)
+func (s meteredStore) PutGrants(ctx context.Context, tenant, groupID string, grants []storage.Grant, customLevels map[string]string, audit []byte) error {
+	return s.wrote(s.store.PutGrants(ctx, tenant, groupID, grants, customLevels, audit), audit)
+}
+
+func (s meteredStore) DeleteRole(ctx context.Context, tenant, name string, audit []byte) error {
+	return s.wrote(s.store.DeleteRole(ctx, tenant, name, audit), audit)
 }
 
 func (s meteredStore) Grants(ctx context.Context, tenant string, groupIDs []string) (map[string][]storage.Grant, error) {

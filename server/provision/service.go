@@ -60,7 +60,8 @@ type store interface {
 	DeleteAccount(ctx context.Context, tenant, id string, audit []byte) (int64, error)
 	PutRole(ctx context.Context, tenant string, r storage.Role, audit []byte) (bool, error)
 	ListRoles(ctx context.Context, tenant string) ([]storage.Role, error)
-	PutGrants(ctx context.Context, tenant, groupID string, grants []storage.Grant, audit []byte) error
+	PutGrants(ctx context.Context, tenant, groupID string, grants []storage.Grant, customLevels map[string]string, audit []byte) error
+	DeleteRole(ctx context.Context, tenant, name string, audit []byte) error
 	Grants(ctx context.Context, tenant string, groupIDs []string) (map[string][]storage.Grant, error)
 
 	Ping(ctx context.Context) error

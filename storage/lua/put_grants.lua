@@ -6,18 +6,23 @@
 -- KEYS[3]  t:{t}:accounts    hash id -> JSON record
 -- KEYS[4]  t:{t}:grants      hash group id -> JSON list of grants
 -- KEYS[5]  t:{t}:audit       stream
+-- KEYS[6]  t:{t}:roles       hash name -> JSON record of the custom roles
 -- ARGV[1]  group id
 -- ARGV[2]  grants JSON ('[]' removes the group's grants)
 -- ARGV[3]  audit MAXLEN (approximate)
 -- ARGV[4]  audit event JSON ('' = none)
 -- ARGV[5]  n, the number of distinct sub-accounts named
 -- ARGV[6..5+n]  their ids
+-- ARGV[6+n]     m, the number of distinct custom roles named
+-- then m pairs  role name, the level the caller checked the grants against
 --
 -- Returns
 --   {0}             stored
 --   {1, 'tenant'}   no such tenant
 --   {1, 'group'}    no such group
 --   {8, id}         the named sub-account does not exist
+--   {10, name}      the named custom role was deleted, or its level changed,
+--                   since the caller checked the grants
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
 end
@@ -28,6 +33,19 @@ local n = tonumber(ARGV[5])
 for i = 1, n do
   if redis.call('HEXISTS', KEYS[3], ARGV[5 + i]) == 0 then
     return {8, ARGV[5 + i]}
+  end
+end
+local at = 6 + n
+local m = tonumber(ARGV[at])
+for i = 1, m do
+  local name, level = ARGV[at + 2 * i - 1], ARGV[at + 2 * i]
+  local rec = redis.call('HGET', KEYS[6], name)
+  if not rec then
+    return {10, name}
+  end
+  local ok, role = pcall(cjson.decode, rec)
+  if not ok or type(role) ~= 'table' or role.level ~= level then
+    return {10, name}
   end
 end
 if ARGV[2] == '[]' then

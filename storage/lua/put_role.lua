@@ -1,19 +1,43 @@
--- put_role: create or replace a custom role and append the audit event.
+-- put_role: create or replace a custom role and append the audit event. A
+-- role whose level changes while grants name it is refused: those grants
+-- would be stranded at the wrong level.
 --
 -- KEYS[1]  t:{t}:tenant  settings hash (must exist)
 -- KEYS[2]  t:{t}:roles   hash name -> JSON record
 -- KEYS[3]  t:{t}:audit   stream
+-- KEYS[4]  t:{t}:grants  hash group id -> JSON list of grants
 -- ARGV[1]  role name
 -- ARGV[2]  record JSON
 -- ARGV[3]  audit MAXLEN (approximate)
 -- ARGV[4]  audit event JSON ('' = none)
+-- ARGV[5]  the role's level in the record
 --
 -- Returns
 --   {0, 1}         created
 --   {0, 0}         updated
 --   {1, 'tenant'}  no such tenant
+--   {9, uses}      the level changes and grants name the role: uses is a
+--                  JSON list of {group, scope, account}
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old then
+  local ok, rec = pcall(cjson.decode, old)
+  if not ok or type(rec) ~= 'table' or rec.level ~= ARGV[5] then
+    local uses = {}
+    local all = redis.call('HGETALL', KEYS[4])
+    for i = 1, #all, 2 do
+      for _, g in ipairs(cjson.decode(all[i + 1])) do
+        if g.role == ARGV[1] then
+          uses[#uses + 1] = {group = all[i], scope = g.scope, account = g.account or ''}
+        end
+      end
+    end
+    if #uses > 0 then
+      return {9, cjson.encode(uses)}
+    end
+  end
 end
 local created = redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if ARGV[4] ~= '' then

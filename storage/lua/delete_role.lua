@@ -1,0 +1,40 @@
+-- delete_role: delete a custom role no grant names, and append the audit
+-- event.
+--
+-- KEYS[1]  t:{t}:tenant  settings hash (must exist)
+-- KEYS[2]  t:{t}:roles   hash name -> JSON record
+-- KEYS[3]  t:{t}:audit   stream
+-- KEYS[4]  t:{t}:grants  hash group id -> JSON list of grants
+-- ARGV[1]  role name
+-- ARGV[2]  audit MAXLEN (approximate)
+-- ARGV[3]  audit event JSON ('' = none)
+--
+-- Returns
+--   {0}            deleted
+--   {1, 'tenant'}  no such tenant
+--   {1, 'role'}    no such custom role
+--   {9, uses}      grants name the role: uses is a JSON list of
+--                  {group, scope, account}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {1, 'tenant'}
+end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
+  return {1, 'role'}
+end
+local uses = {}
+local all = redis.call('HGETALL', KEYS[4])
+for i = 1, #all, 2 do
+  for _, g in ipairs(cjson.decode(all[i + 1])) do
+    if g.role == ARGV[1] then
+      uses[#uses + 1] = {group = all[i], scope = g.scope, account = g.account or ''}
+    end
+  end
+end
+if #uses > 0 then
+  return {9, cjson.encode(uses)}
+end
+redis.call('HDEL', KEYS[2], ARGV[1])
+if ARGV[3] ~= '' then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3])
+end
+return {0}
