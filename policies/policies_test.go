@@ -35,7 +35,7 @@ func TestRego(t *testing.T) {
 		t.Fatal(err)
 	}
 	cov := cover.New()
-	results, err := runTests(context.Background(), policies, tests, cov)
+	results, err := runTests(context.Background(), policies, tests, cov, false)
 	if err != nil {
 		t.Fatal(err)
 	}

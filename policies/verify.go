@@ -37,7 +37,7 @@ func verify(ctx context.Context, policies *source, testDir string) error {
 	if err != nil {
 		return err
 	}
-	results, err := runTests(ctx, policies, tests, nil)
+	results, err := runTests(ctx, policies, tests, nil, false)
 	if err != nil {
 		return err
 	}
@@ -59,18 +59,21 @@ func verify(ctx context.Context, policies *source, testDir string) error {
 
 // runTests runs every test_ rule of policies and tests together, compiled in
 // strict mode, and returns the results sorted by package and name. A non-nil
-// tracer (a *cover.Cover) records coverage.
-func runTests(ctx context.Context, policies, tests *source, tracer topdown.QueryTracer) ([]*tester.Result, error) {
+// tracer (a *cover.Cover) records coverage. With trace, each result keeps
+// the trace that shows the failing expression and its variables' values.
+func runTests(ctx context.Context, policies, tests *source, tracer topdown.QueryTracer, trace bool) ([]*tester.Result, error) {
 	all, err := policies.union(tests)
 	if err != nil {
 		return nil, err
 	}
 	// Each test opens its own read transaction (a nil txn).
 	ch, err := tester.NewRunner().
-		SetCompiler(newCompiler(true)).
+		SetCompiler(newCompiler(true).WithRewriteTestRules(trace)).
 		SetStore(inmem.NewFromObject(all.data)).
 		SetModules(all.modules).
 		SetCoverageQueryTracer(tracer).
+		EnableTracing(trace).
+		CapturePrintOutput(true).
 		RunTests(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPolicy, err)

@@ -51,6 +51,13 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		decision = fs.String("decision", "roles", fmt.Sprintf("the decision to explain: %v", names))
 		input = fs.String("input", "", "JSON input file, - for standard input")
 	}
+	var topts policies.TestOptions
+	if sub == "test" {
+		fs.BoolVar(&topts.Verbose, "v", false, "list every test, not only the failures (with --coverage, the lines not covered too)")
+		fs.BoolVar(&topts.Coverage, "coverage", false, "report the line coverage of the policies")
+		fs.Float64Var(&topts.Threshold, "threshold", 0, "with --coverage: fail below this coverage, in percent")
+		fs.BoolVar(&topts.Format, "fmt", false, "fail when a .rego file of the policies or the tests is not as opa fmt writes it")
+	}
 	if code := parseFlags(fs, args[1:]); code >= 0 {
 		return code
 	}
@@ -60,11 +67,17 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			fmt.Fprint(stderr, "scimd policy test: --tests is required\n")
 			return 2
 		}
-		if err := policies.Verify(ctx, policies.Options{Dir: dir, TestDir: *tests}); err != nil {
+		if topts.Threshold < 0 || topts.Threshold > 100 {
+			fmt.Fprint(stderr, "scimd policy test: --threshold is a percentage, 0 to 100\n")
+			return 2
+		}
+		if topts.Threshold > 0 {
+			topts.Coverage = true
+		}
+		if _, err := policies.RunTests(ctx, policies.Options{Dir: dir, TestDir: *tests}, topts, stdout); err != nil {
 			fmt.Fprintf(stderr, "scimd policy test: %v\n", err)
 			return 1
 		}
-		fmt.Fprintln(stdout, "PASS")
 		return 0
 	}
 	if *input == "" {

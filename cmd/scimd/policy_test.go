@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -93,5 +95,140 @@ func TestCheckFlagsCaseDuplicateRoles(t *testing.T) {
 	code := run(context.Background(), []string{"check", "--tenant", "acme", "--redis-url", e.URL()}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stdout.String(), "role-case-duplicate") || !strings.Contains(stdout.String(), `built-in role "Enterprise Admin"`) {
 		t.Fatalf("exit %d, want 1 with the case duplicate named:\n%s%s", code, stdout.String(), stderr.String())
+	}
+}
+
+// TestPolicyTestCommand: `scimd policy test` prints counts, lists each test
+// with -v, shows a failure's file:line and the values compared, and checks
+// coverage and formatting on demand.
+func TestPolicyTestCommand(t *testing.T) {
+	tests := filepath.Join("..", "..", "policytests")
+	edited := func(t *testing.T, change func(dir string)) string {
+		t.Helper()
+		dir := filepath.Join(t.TempDir(), "policies")
+		copyTree(t, filepath.Join("..", "..", "policies"), dir)
+		change(dir)
+		return dir
+	}
+	appendTo := func(t *testing.T, path, text string) {
+		t.Helper()
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(text); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts := regexp.MustCompile(`(?m)^PASS: (\d+)/(\d+)$`)
+	for _, tt := range []struct {
+		name       string
+		args       func(t *testing.T) []string
+		code       int
+		stdout     []string // each must appear
+		notStdout  []string
+		stderr     string
+		allPassing bool
+	}{
+		{
+			name:       "counts",
+			args:       func(*testing.T) []string { return []string{"--tests", tests} },
+			allPassing: true,
+			notStdout:  []string{"test_tie_by_name_case_insensitive"},
+		},
+		{
+			name:       "verbose lists each test",
+			args:       func(*testing.T) []string { return []string{"--tests", tests, "-v"} },
+			allPassing: true,
+			stdout:     []string{"data.roles_test.test_tie_by_name_case_insensitive: PASS", "data.locks_test.test_edit_locks_each_enterprise_attribute_refused: PASS"},
+		},
+		{
+			name: "a failure shows where and the values compared",
+			args: func(t *testing.T) []string {
+				dir := edited(t, func(dir string) {
+					data := filepath.Join(dir, "roles", "data.json")
+					bs, err := os.ReadFile(data)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(data, bytes.Replace(bs, []byte(`"view_reports": 5`), []byte(`"view_reports": 6`), 1), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				})
+				return []string{"--policy-dir", dir, "--tests", tests}
+			},
+			code: 1,
+			stdout: []string{
+				"FAILURES",
+				"data.roles_test.test_tie_by_name_two_roles: FAIL",
+				"roles/roles_test.rego:", // file:line of the test and of the failing expression
+				"got.accounts.news.score == 15",
+				"got.accounts.news.score: 16", // the value compared
+				"FAIL: ",
+			},
+			stderr: "tests failed",
+		},
+		{
+			name:   "coverage",
+			args:   func(*testing.T) []string { return []string{"--tests", tests, "--coverage"} },
+			stdout: []string{"coverage policies/roles/roles.rego: ", "coverage: 100.0% of the policies' lines"},
+		},
+		{
+			name: "coverage below the threshold",
+			args: func(t *testing.T) []string {
+				dir := edited(t, func(dir string) {
+					appendTo(t, filepath.Join(dir, "locks", "locks.rego"), "\n_never_asked(x) := x + 1\n")
+				})
+				return []string{"--policy-dir", dir, "--tests", tests, "--threshold", "100", "-v"}
+			},
+			code:   1,
+			stdout: []string{"not covered: ", "locks/locks.rego:"},
+			stderr: "below the threshold 100.0%",
+		},
+		{
+			name: "formatting",
+			args: func(t *testing.T) []string {
+				dir := edited(t, func(dir string) {
+					appendTo(t, filepath.Join(dir, "locks", "locks.rego"), "\n\n\n_spaced   :=   1\n")
+				})
+				return []string{"--policy-dir", dir, "--tests", tests, "--fmt"}
+			},
+			code:   1,
+			stdout: []string{"not formatted: ", "locks/locks.rego (opa fmt -w "},
+			stderr: "1 files are not formatted",
+		},
+		{
+			name:   "formatted",
+			args:   func(*testing.T) []string { return []string{"--tests", tests, "--fmt"} },
+			stdout: []string{"PASS: "},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"policy", "test"}, tt.args(t)...), &stdout, &stderr)
+			out := stdout.String()
+			if code != tt.code || !strings.Contains(stderr.String(), tt.stderr) {
+				t.Fatalf("exit %d, want %d; stderr %q, want %q\n%s", code, tt.code, stderr.String(), tt.stderr, out)
+			}
+			for _, want := range tt.stdout {
+				if !strings.Contains(out, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, out)
+				}
+			}
+			for _, unwanted := range tt.notStdout {
+				if strings.Contains(out, unwanted) {
+					t.Errorf("stdout has %q:\n%s", unwanted, out)
+				}
+			}
+			if tt.allPassing {
+				m := counts.FindStringSubmatch(out)
+				if m == nil || m[1] != m[2] || m[1] == "0" {
+					t.Errorf("no PASS: n/n count:\n%s", out)
+				}
+			}
+		})
 	}
 }
