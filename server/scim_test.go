@@ -120,7 +120,6 @@ func TestErrors(t *testing.T) {
 			{"unknown user", http.MethodGet, "/Users/nope", nil, nil, 404, ""},
 			{"unknown group", http.MethodPatch, "/Groups/nope", fixture(t, "09-update-group-displayname.PATCH-Groups.request.json"), nil, 404, ""},
 			{"duplicate userName, other case", http.MethodPost, "/Users", userBody("TAKEN@x"), nil, 409, "uniqueness"},
-			{"duplicate externalId", http.MethodPost, "/Users", userBody("other@x", `,"externalId":"ext-1"`), nil, 409, "uniqueness"},
 			{"duplicate group displayName", http.MethodPost, "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"taken"}`, nil, 409, "uniqueness"},
 			{"license limit", http.MethodPost, "/Users", userBody("second@x"), nil, 403, ""},
 			{"not JSON", http.MethodPost, "/Users", "{", nil, 400, "invalidSyntax"},

@@ -50,8 +50,7 @@ const (
 	// FindingIndexStale: an index entry names a record that does not exist
 	// or does not hold that value. Repair removes it.
 	FindingIndexStale FindingKind = "index-stale"
-	// FindingIndexConflict: a unique index (userName, user externalId,
-	// group displayName) gives a record's value to another record holding
+	// FindingIndexConflict: a unique index (userName, group displayName) gives a record's value to another record holding
 	// the same value: a duplicate. Not repaired: someone must decide.
 	FindingIndexConflict FindingKind = "index-conflict"
 	// FindingMemberWithoutUser: a member set names a user that does not
@@ -253,6 +252,7 @@ type checker struct {
 	// Keys found by SCAN: the ids or values they were built from.
 	reverseSets, memberSets          []string
 	emailSets, employeeSets, extSets []string
+	userExtSets                      []string
 }
 
 func newChecker(s *Store, tenant string, repair bool) *checker {
@@ -380,7 +380,7 @@ func (c *checker) scanKeys(ctx context.Context) error {
 		return err
 	}
 	// SCAN may return a key twice.
-	for _, p := range []*[]string{&c.reverseSets, &c.memberSets, &c.emailSets, &c.employeeSets, &c.extSets} {
+	for _, p := range []*[]string{&c.reverseSets, &c.memberSets, &c.emailSets, &c.employeeSets, &c.extSets, &c.userExtSets} {
 		slices.Sort(*p)
 		*p = slices.Compact(*p)
 	}
@@ -404,6 +404,8 @@ func (c *checker) sortKey(key string) {
 		c.employeeSets = append(c.employeeSets, v)
 	case keyGroupExternalIDIndex:
 		c.extSets = append(c.extSets, v)
+	case keyUserExternalIDIndex:
+		c.userExtSets = append(c.userExtSets, v)
 	}
 }
 

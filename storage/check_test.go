@@ -102,18 +102,30 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "externalId entry deleted",
-			corrupt: func(t *testing.T, e env) { redisDo(t, e, "HDEL", userExternalIDIndexKey(e.tenant), "ext-u1") },
+			corrupt: func(t *testing.T, e env) { redisDo(t, e, "SREM", userExternalIDIndexKey(e.tenant, "ext-u1"), "u1") },
 			want: func(ten string) []Finding {
-				return []Finding{{Kind: FindingIndexMissing, Key: userExternalIDIndexKey(ten), Entry: "ext-u1", UserID: "u1", Repaired: true}}
+				return []Finding{{Kind: FindingIndexMissing, Key: userExternalIDIndexKey(ten, "ext-u1"), Entry: "u1", UserID: "u1", Repaired: true}}
 			},
 		},
 		{
 			name:    "externalId entry naming the wrong user",
-			corrupt: func(t *testing.T, e env) { redisDo(t, e, "HSET", userExternalIDIndexKey(e.tenant), "ext-u4", "u1") },
+			corrupt: func(t *testing.T, e env) { redisDo(t, e, "SADD", userExternalIDIndexKey(e.tenant, "ext-u4"), "u1") },
 			want: func(ten string) []Finding {
 				return []Finding{
-					{Kind: FindingIndexStale, Key: userExternalIDIndexKey(ten), Entry: "ext-u4", UserID: "u1", Repaired: true},
-					{Kind: FindingIndexMissing, Key: userExternalIDIndexKey(ten), Entry: "ext-u4", UserID: "u4", Repaired: true},
+					{Kind: FindingIndexStale, Key: userExternalIDIndexKey(ten, "ext-u4"), Entry: "u1", UserID: "u1", Repaired: true},
+				}
+			},
+		},
+		{
+			// What a replica of the release before the sets wrote: judged,
+			// and removed when stale, but not required.
+			name: "legacy externalId hash entries",
+			corrupt: func(t *testing.T, e env) {
+				redisDo(t, e, "HSET", legacyUserExternalIDIndexKey(e.tenant), "ext-u4", "u4", "ext-u5", "u1")
+			},
+			want: func(ten string) []Finding {
+				return []Finding{
+					{Kind: FindingIndexStale, Key: legacyUserExternalIDIndexKey(ten), Entry: "ext-u5", UserID: "u1", Repaired: true},
 				}
 			},
 		},

@@ -46,8 +46,18 @@ func userGroupsKey(t, id string) string { return userKey(t, id) + ":groups" }
 // userNameIndexKey maps lower(userName) to the user id.
 func userNameIndexKey(t string) string { return tenantPrefix(t) + "idx:user:userName" }
 
-// userExternalIDIndexKey maps a non-empty externalId to the user id.
-func userExternalIDIndexKey(t string) string { return tenantPrefix(t) + "idx:user:externalId" }
+// userExternalIDIndexKey is the set of ids of users with that (non-empty)
+// externalId, which is not unique: Entra maps it from mailNickname, which
+// repeats across a directory's domains.
+func userExternalIDIndexKey(t, externalID string) string {
+	return tenantPrefix(t) + "idx:user:externalId:" + externalID
+}
+
+// legacyUserExternalIDIndexKey is the hash externalId -> user id that
+// releases before the externalId sets wrote (it made externalId unique).
+// Reads still consult it and writes remove what they move out of it, until
+// the migration step "user-externalid-sets" has emptied it.
+func legacyUserExternalIDIndexKey(t string) string { return tenantPrefix(t) + "idx:user:externalId" }
 
 // userEmailIndexKey is the set of ids of users whose lower-cased work email is email.
 func userEmailIndexKey(t, email string) string { return tenantPrefix(t) + "idx:user:email:" + email }
@@ -141,6 +151,7 @@ const (
 	keyGroupMembers                                 // groupMembersKey: the group id
 	keyUserEmailIndex                               // userEmailIndexKey: the email
 	keyUserEmployeeNumberIndex                      // userEmployeeNumberIndexKey: the number
+	keyUserExternalIDIndex                          // userExternalIDIndexKey: the externalId
 	keyGroupExternalIDIndex                         // groupExternalIDIndexKey: the externalId
 )
 
@@ -154,6 +165,7 @@ func parseTenantKey(t, key string) (tenantKeyKind, string) {
 	}{
 		{keyUserEmailIndex, userEmailIndexKey(t, "")},
 		{keyUserEmployeeNumberIndex, userEmployeeNumberIndexKey(t, "")},
+		{keyUserExternalIDIndex, userExternalIDIndexKey(t, "")},
 		{keyGroupExternalIDIndex, groupExternalIDIndexKey(t, "")},
 	} {
 		if v, ok := strings.CutPrefix(key, p.prefix); ok {

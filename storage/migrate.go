@@ -51,7 +51,9 @@ type MigrationBatch struct {
 
 // Migrations is this release's steps, in the order they run.
 func Migrations() []MigrationStep {
-	return []MigrationStep{}
+	return []MigrationStep{
+		stepUserExternalIDSets,
+	}
 }
 
 // MigrationState is how far a step has got on a tenant.

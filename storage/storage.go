@@ -150,7 +150,7 @@ type User struct {
 	Active    bool
 
 	UserName       string // unique, compared case-insensitively
-	ExternalID     string // unique when not empty, case-sensitive
+	ExternalID     string // not unique, looked up exactly; "" is not indexed
 	WorkEmail      string // not unique, looked up case-insensitively
 	EmployeeNumber string // not unique, looked up exactly
 

@@ -13,7 +13,7 @@ import (
 // CreateUser stores u (u.Version is set to 1 by the caller) with its indexes,
 // takes a seat when u.Active, adds it to the listing order and appends audit
 // (a JSON event; empty means none) to the tenant's audit stream, atomically.
-// Returns *UniquenessError (userName or externalId held), *LicenseError,
+// Returns *UniquenessError (userName held), *LicenseError,
 // ErrNotFound (no such tenant), ErrExists (u.ID taken, which a fresh random
 // id never is), ErrUnavailable, and a plain error for an id holding ':',
 // braces, spaces or control characters.
@@ -33,7 +33,7 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []b
 		usersKey(tenant),
 		userKey(tenant, u.ID),
 		userNameIndexKey(tenant),
-		userExternalIDIndexKey(tenant),
+		userExternalIDIndexKey(tenant, u.ExternalID),
 		userEmailIndexKey(tenant, lowerEmail),
 		userEmployeeNumberIndexKey(tenant, u.EmployeeNumber),
 		userNameLexKey(tenant),
@@ -91,13 +91,15 @@ func (s *Store) UpdateUser(ctx context.Context, tenant string, prev User, u User
 		seatsKey(tenant),
 		userKey(tenant, u.ID),
 		userNameIndexKey(tenant),
-		userExternalIDIndexKey(tenant),
+		legacyUserExternalIDIndexKey(tenant),
 		userEmailIndexKey(tenant, oldEmail),
 		userEmailIndexKey(tenant, newEmail),
 		userEmployeeNumberIndexKey(tenant, prev.EmployeeNumber),
 		userEmployeeNumberIndexKey(tenant, u.EmployeeNumber),
 		userNameLexKey(tenant),
 		auditKey(tenant),
+		userExternalIDIndexKey(tenant, prev.ExternalID),
+		userExternalIDIndexKey(tenant, u.ExternalID),
 	}
 	args := []any{
 		u.ID,
@@ -191,11 +193,12 @@ func (s *Store) deleteUser(ctx context.Context, tenant string, snap userSnapshot
 		userKey(tenant, snap.id),
 		userGroupsKey(tenant, snap.id),
 		userNameIndexKey(tenant),
-		userExternalIDIndexKey(tenant),
+		legacyUserExternalIDIndexKey(tenant),
 		userEmailIndexKey(tenant, strings.ToLower(snap.workEmail)),
 		userEmployeeNumberIndexKey(tenant, snap.employeeNumber),
 		userNameLexKey(tenant),
 		auditKey(tenant),
+		userExternalIDIndexKey(tenant, snap.externalID),
 	}
 	args := []any{
 		snap.id,
@@ -215,16 +218,24 @@ func (s *Store) deleteUser(ctx context.Context, tenant string, snap userSnapshot
 }
 
 // FindUsers returns the ids of users whose indexed attribute equals value
-// (case-insensitively where the index says so). An empty value matches
-// nothing for externalId, work email and employeeNumber, which are not
-// indexed when empty. Returns ErrUnavailable, and a plain error for an
+// (case-insensitively where the index says so), sorted. An empty value
+// matches nothing for externalId, work email and employeeNumber, which are
+// not indexed when empty. Returns ErrUnavailable, and a plain error for an
 // unknown index.
 func (s *Store) FindUsers(ctx context.Context, tenant string, by UserIndex, value string) ([]string, error) {
-	cmd, err := findCmd(ctx, s.rdb, tenant, by, value)
-	if err != nil {
-		return nil, err
+	var cmds []redis.Cmder
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		var err error
+		cmds, err = findCmds(ctx, p, tenant, by, value)
+		return err
+	})
+	if cmds == nil && err != nil && !isNil(err) {
+		return nil, err // an unknown index: nothing was sent
 	}
-	ids, err := findResult(cmd)
+	if err != nil && !isNil(err) {
+		return nil, unavailable("find users", err)
+	}
+	ids, err := findResult(cmds)
 	if err != nil {
 		return nil, unavailable("find users", err)
 	}
@@ -248,13 +259,13 @@ func (s *Store) GetTenantAndFindUsers(ctx context.Context, tenant string, lookup
 	}
 	var (
 		th   *redis.MapStringStringCmd
-		cmds = make([]redis.Cmder, len(lookups))
+		cmds = make([][]redis.Cmder, len(lookups))
 		qerr error
 	)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		th = p.HGetAll(ctx, tenantKey(tenant))
 		for i, l := range lookups {
-			if cmds[i], qerr = findCmd(ctx, p, tenant, l.By, l.Value); qerr != nil {
+			if cmds[i], qerr = findCmds(ctx, p, tenant, l.By, l.Value); qerr != nil {
 				return qerr
 			}
 		}
@@ -280,62 +291,71 @@ func (s *Store) GetTenantAndFindUsers(ctx context.Context, tenant string, lookup
 		return Tenant{}, nil, unavailable("get tenant", err)
 	}
 	found := make([][]string, len(lookups))
-	for i, cmd := range cmds {
-		if found[i], err = findResult(cmd); err != nil {
+	for i, c := range cmds {
+		if found[i], err = findResult(c); err != nil {
 			return Tenant{}, nil, unavailable("find users", err)
 		}
 	}
 	return t, found, nil
 }
 
-// findCmd sends (or, on a pipeline, queues) the read that answers FindUsers;
-// nil when the value is not indexed. Its error is for an unknown index.
-func findCmd(ctx context.Context, c redis.Cmdable, tenant string, by UserIndex, value string) (redis.Cmder, error) {
+// findCmds queues on p the reads that answer FindUsers; none when the value
+// is not indexed. Its error is for an unknown index.
+func findCmds(ctx context.Context, p redis.Pipeliner, tenant string, by UserIndex, value string) ([]redis.Cmder, error) {
 	switch by {
 	case UserByUserName:
-		return c.HGet(ctx, userNameIndexKey(tenant), strings.ToLower(value)), nil
+		return []redis.Cmder{p.HGet(ctx, userNameIndexKey(tenant), strings.ToLower(value))}, nil
 	case UserByExternalID:
 		if value == "" {
-			return nil, nil
+			return []redis.Cmder{}, nil
 		}
-		return c.HGet(ctx, userExternalIDIndexKey(tenant), value), nil
+		// The set, and the hash of releases before it until the
+		// migration has emptied it: a replica of that release may still
+		// be writing it during a rolling restart.
+		return []redis.Cmder{
+			p.SMembers(ctx, userExternalIDIndexKey(tenant, value)),
+			p.HGet(ctx, legacyUserExternalIDIndexKey(tenant), value),
+		}, nil
 	case UserByWorkEmail:
 		if value == "" {
-			return nil, nil
+			return []redis.Cmder{}, nil
 		}
-		return c.SMembers(ctx, userEmailIndexKey(tenant, strings.ToLower(value))), nil
+		return []redis.Cmder{p.SMembers(ctx, userEmailIndexKey(tenant, strings.ToLower(value)))}, nil
 	case UserByEmployeeNumber:
 		if value == "" {
-			return nil, nil
+			return []redis.Cmder{}, nil
 		}
-		return c.SMembers(ctx, userEmployeeNumberIndexKey(tenant, value)), nil
+		return []redis.Cmder{p.SMembers(ctx, userEmployeeNumberIndexKey(tenant, value))}, nil
 	}
 	return nil, fmt.Errorf("storage: unknown user index %d", by)
 }
 
-// findResult reads a findCmd's answer as ids, sorted.
-func findResult(cmd redis.Cmder) ([]string, error) {
-	switch c := cmd.(type) {
-	case nil:
-		return nil, nil
-	case *redis.StringCmd: // a unique index: 0 or 1 id
-		id, err := c.Result()
-		if isNil(err) {
-			return nil, nil
+// findResult reads findCmds' answers as ids, sorted, without repeats.
+func findResult(cmds []redis.Cmder) ([]string, error) {
+	var ids []string
+	for _, cmd := range cmds {
+		switch c := cmd.(type) {
+		case *redis.StringCmd: // a hash index: 0 or 1 id
+			id, err := c.Result()
+			if isNil(err) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		case *redis.StringSliceCmd:
+			got, err := c.Result()
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, got...)
+		default:
+			return nil, badReply("%T", cmd)
 		}
-		if err != nil {
-			return nil, err
-		}
-		return []string{id}, nil
-	case *redis.StringSliceCmd:
-		ids, err := c.Result()
-		if err != nil {
-			return nil, err
-		}
-		slices.Sort(ids)
-		return ids, nil
 	}
-	return nil, badReply("%T", cmd)
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
 }
 
 // UsersWithUserNamePrefix returns up to limit ids of users whose userName

@@ -104,3 +104,60 @@ func TestMigrateCommandUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateCommandOldData: on users whose externalId index is in the form
+// of the release before (found here without spelling a key: the set of a
+// value, renamed to the hash it used to be), migrate --dry-run reports and
+// changes nothing, migrate moves it, a second run changes nothing, and
+// check finds nothing.
+func TestMigrateCommandOldData(t *testing.T) {
+	e := newMigrateEnv(t)
+	ctx := t.Context()
+	for _, u := range []storage.User{
+		{ID: "u1", Version: 1, Active: true, UserName: "ann", ExternalID: "ext-1", Doc: []byte(`{}`)},
+		{ID: "u2", Version: 1, Active: true, UserName: "ben", ExternalID: "ext-2", Doc: []byte(`{}`)},
+	} {
+		if err := e.st.CreateUser(ctx, "acme", u, nil); err != nil {
+			t.Fatal(err)
+		}
+		var setKey string
+		iter := e.rdb.Scan(ctx, 0, "*:"+u.ExternalID, 100).Iterator()
+		for iter.Next(ctx) {
+			setKey = iter.Val()
+		}
+		if err := iter.Err(); err != nil || setKey == "" {
+			t.Fatalf("no index set for %s: %v", u.ExternalID, err)
+		}
+		legacy := strings.TrimSuffix(setKey, ":"+u.ExternalID)
+		if err := e.rdb.Del(ctx, setKey).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.rdb.HSet(ctx, legacy, u.ExternalID, u.ID).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("SCIMD_REDIS_URL", e.url)
+	if code, stdout, stderr := cli("check", "--all"); code != 0 {
+		t.Fatalf("check on old data: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr := cli("migrate", "--tenant", "acme", "--dry-run")
+	if code != 1 || !strings.Contains(stdout, "user-externalid-sets: pending (examined 2, would change 2)") {
+		t.Fatalf("dry run: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = cli("migrate", "--all")
+	if code != 0 || !strings.Contains(stdout, "tenant acme: user-externalid-sets: done (examined 2, changed 2)") {
+		t.Fatalf("migrate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = cli("migrate", "--all")
+	if code != 0 || strings.Count(stdout, "done-before (examined 0, changed 0)") != 2 {
+		t.Fatalf("second migrate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := cli("check", "--all"); code != 0 || strings.Count(stdout, ": clean") != 2 {
+		t.Fatalf("check after migrate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, v := range []string{"ext-1", "ext-2"} {
+		if ids, err := e.st.FindUsers(ctx, "acme", storage.UserByExternalID, v); err != nil || len(ids) != 1 {
+			t.Errorf("FindUsers(%s) = %v, %v", v, ids, err)
+		}
+	}
+}

@@ -8,7 +8,7 @@
 -- KEYS[4]   t:{t}:users                           zset id -> sequence
 -- KEYS[5]   t:{t}:user:<id>                       the record
 -- KEYS[6]   t:{t}:idx:user:userName               hash lower(userName) -> id
--- KEYS[7]   t:{t}:idx:user:externalId             hash externalId -> id
+-- KEYS[7]   t:{t}:idx:user:externalId:<v>         set of ids (unused when ARGV[3] is '')
 -- KEYS[8]   t:{t}:idx:user:email:<lower email>    set of ids (unused when ARGV[4] is '')
 -- KEYS[9]   t:{t}:idx:user:employeeNumber:<v>     set of ids (unused when ARGV[5] is '')
 -- KEYS[10]  t:{t}:lex:user:userName               zset, score 0, lower(userName) NUL id
@@ -29,7 +29,6 @@
 --   {1, 'tenant'}               no such tenant
 --   {2, 'user'}                 the id is taken
 --   {3, 'userName', holderId}   lower(userName) is held
---   {3, 'externalId', holderId} externalId is held
 --   {4, limit, used}            active, and no seat is left
 local id = ARGV[1]
 
@@ -43,12 +42,6 @@ local holder = redis.call('HGET', KEYS[6], ARGV[2])
 if holder then
   return {3, 'userName', holder}
 end
-if ARGV[3] ~= '' then
-  holder = redis.call('HGET', KEYS[7], ARGV[3])
-  if holder then
-    return {3, 'externalId', holder}
-  end
-end
 local active = ARGV[7] == '1'
 if active then
   local limit = tonumber(redis.call('HGET', KEYS[1], 'licenseLimit')) or 0
@@ -61,7 +54,7 @@ end
 redis.call('HSET', KEYS[5], unpack(ARGV, 10))
 redis.call('HSET', KEYS[6], ARGV[2], id)
 if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[7], ARGV[3], id)
+  redis.call('SADD', KEYS[7], id)
 end
 if ARGV[4] ~= '' then
   redis.call('SADD', KEYS[8], id)

@@ -10,12 +10,13 @@
 -- KEYS[4]     t:{t}:user:<id>                        the record
 -- KEYS[5]     t:{t}:user:<id>:groups                 reverse set of group ids
 -- KEYS[6]     t:{t}:idx:user:userName                hash lower(userName) -> id
--- KEYS[7]     t:{t}:idx:user:externalId              hash externalId -> id
+-- KEYS[7]     t:{t}:idx:user:externalId              legacy hash externalId -> id (see keys.go)
 -- KEYS[8]     t:{t}:idx:user:email:<lower email>     set
 -- KEYS[9]     t:{t}:idx:user:employeeNumber:<v>      set
 -- KEYS[10]    t:{t}:lex:user:userName                zset of lower(userName) NUL id
 -- KEYS[11]    t:{t}:audit                            stream
--- KEYS[12..]  t:{t}:group:<gid>:members, one per group id in ARGV[9..]
+-- KEYS[12]    t:{t}:idx:user:externalId:<v>          set (unused when ARGV[4] is '')
+-- KEYS[13..]  t:{t}:group:<gid>:members, one per group id in ARGV[9..]
 -- ARGV[1]     id
 -- ARGV[2]     version read (field v)
 -- ARGV[3]     lower(userName) read
@@ -51,14 +52,17 @@ for i = 1, n do
 end
 
 for i = 1, n do
-  redis.call('SREM', KEYS[11 + i], id)
+  redis.call('SREM', KEYS[12 + i], id)
 end
 redis.call('DEL', KEYS[4], KEYS[5])
 if redis.call('HGET', KEYS[6], ARGV[3]) == id then
   redis.call('HDEL', KEYS[6], ARGV[3])
 end
-if ARGV[4] ~= '' and redis.call('HGET', KEYS[7], ARGV[4]) == id then
-  redis.call('HDEL', KEYS[7], ARGV[4])
+if ARGV[4] ~= '' then
+  redis.call('SREM', KEYS[12], id)
+  if redis.call('HGET', KEYS[7], ARGV[4]) == id then
+    redis.call('HDEL', KEYS[7], ARGV[4])
+  end
 end
 redis.call('SREM', KEYS[8], id)
 redis.call('SREM', KEYS[9], id)

@@ -8,13 +8,15 @@
 -- KEYS[2]   t:{t}:seats                                active-user counter
 -- KEYS[3]   t:{t}:user:<id>                            the record
 -- KEYS[4]   t:{t}:idx:user:userName                    hash lower(userName) -> id
--- KEYS[5]   t:{t}:idx:user:externalId                  hash externalId -> id
+-- KEYS[5]   t:{t}:idx:user:externalId                  legacy hash externalId -> id (see keys.go)
 -- KEYS[6]   t:{t}:idx:user:email:<old lower email>     set
 -- KEYS[7]   t:{t}:idx:user:email:<new lower email>     set
 -- KEYS[8]   t:{t}:idx:user:employeeNumber:<old>        set
 -- KEYS[9]   t:{t}:idx:user:employeeNumber:<new>        set
 -- KEYS[10]  t:{t}:lex:user:userName                    zset of lower(userName) NUL id
 -- KEYS[11]  t:{t}:audit                                stream
+-- KEYS[12]  t:{t}:idx:user:externalId:<old>            set
+-- KEYS[13]  t:{t}:idx:user:externalId:<new>            set
 -- ARGV[1]   id
 -- ARGV[2]   version read (field v)
 -- ARGV[3]   userName read      ARGV[4] externalId read
@@ -35,7 +37,6 @@
 --   {1, 'user'}                 no such user
 --   {5}                         version (or an indexed value read) differs from the stored one
 --   {3, 'userName', holderId}   new lower(userName) is held by another user
---   {3, 'externalId', holderId} new externalId is held by another user
 --   {4, limit, used}            reactivation, and no seat is left
 local id = ARGV[1]
 
@@ -54,12 +55,6 @@ if ARGV[8] ~= ARGV[7] then
   local holder = redis.call('HGET', KEYS[4], ARGV[8])
   if holder and holder ~= id then
     return {3, 'userName', holder}
-  end
-end
-if ARGV[9] ~= '' and ARGV[9] ~= ARGV[4] then
-  local holder = redis.call('HGET', KEYS[5], ARGV[9])
-  if holder and holder ~= id then
-    return {3, 'externalId', holder}
   end
 end
 local was = cur[2] == '1'
@@ -84,11 +79,14 @@ if ARGV[8] ~= ARGV[7] then
 end
 redis.call('HSET', KEYS[4], ARGV[8], id)
 if ARGV[9] ~= ARGV[4] then
-  if ARGV[4] ~= '' and redis.call('HGET', KEYS[5], ARGV[4]) == id then
-    redis.call('HDEL', KEYS[5], ARGV[4])
+  if ARGV[4] ~= '' then
+    redis.call('SREM', KEYS[12], id)
+    if redis.call('HGET', KEYS[5], ARGV[4]) == id then
+      redis.call('HDEL', KEYS[5], ARGV[4])
+    end
   end
   if ARGV[9] ~= '' then
-    redis.call('HSET', KEYS[5], ARGV[9], id)
+    redis.call('SADD', KEYS[13], id)
   end
 end
 if ARGV[11] ~= ARGV[10] then
