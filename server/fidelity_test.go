@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +49,75 @@ func TestUserExternalIDNotUnique(t *testing.T) {
 		if got := filterIDs(t, h, tn, `externalId eq "jo"`); !sameSet(got, []string{b, c}) {
 			t.Errorf("externalId eq jo after delete: %v", got)
 		}
+	})
+}
+
+// TestUserNameLookalikes (issue 11 item 13): userNames that differ only by
+// case, compatibility forms, zero-width characters or surrounding spaces
+// collide; the stored userName is what was sent, and Entra's lookup by a
+// lookalike finds the user a create would collide with.
+func TestUserNameLookalikes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(10)
+		id := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("ren@corp.example")).want(201).json()["id"].(string)
+		for _, name := range []string{
+			`\uff32en@corp.example`,    // fullwidth R
+			`ren\u200b@corp.example`,   // zero-width space
+			` ren@corp.example `,       // surrounding spaces
+			`\ufeffREN@CORP.EXAMPLE`,   // BOM, other case
+			`ren@corp.example\u00a0`,   // no-break space
+			`re\u00adn@corp.example`,   // soft hyphen
+			`ren@corp\uff0eexample`,    // fullwidth full stop
+			`\u2060ren@corp.example`,   // word joiner
+			`ren@corp.example\u3000 `,  // ideographic space
+			`r\u200den@corp.example\t`, // zero-width joiner, tab
+		} {
+			t.Run(name, func(t *testing.T) {
+				h.t = t
+				res := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody(name)).want(409).json()
+				eq(t, res["scimType"], "uniqueness")
+				var decoded string
+				if err := json.Unmarshal([]byte(`"`+name+`"`), &decoded); err != nil {
+					t.Fatal(err)
+				}
+				if got := filterIDs(t, h, tn, `userName eq "`+strings.TrimSpace(name)+`"`); !sameSet(got, []string{id}) {
+					t.Errorf("userName eq %q finds %v, want %s", decoded, got, id)
+				}
+			})
+		}
+		h.t = t
+		odd := `\uff2bim\u200b@corp.example `
+		kid := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody(odd)).want(201).json()["id"].(string)
+		got := h.do(http.MethodGet, tn.Base+"/Users/"+kid, tn.SCIMToken, nil).want(200).json()
+		eq(t, got["userName"], "\uff2bim\u200b@corp.example ")
+		// A rename onto a lookalike of another user is refused too.
+		h.do(http.MethodPatch, tn.Base+"/Users/"+kid, tn.SCIMToken,
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"userName","value":"REN@corp.example\u200b"}]}`).want(409)
+	})
+}
+
+// TestInvalidUTF8 (issue 11 item 13): a body that is not valid UTF-8 is a
+// 400, on the SCIM API and the admin API, and nothing is stored.
+func TestInvalidUTF8(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(10)
+		bad := []byte(userBody("bad\xff\xfe@corp.example"))
+		res := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, bad).want(400).json()
+		eq(t, res["scimType"], "invalidSyntax")
+		list := h.do(http.MethodGet, tn.Base+"/Users", tn.SCIMToken, nil).want(200).json()
+		eq(t, list["totalResults"], float64(0))
+
+		id := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("ok@corp.example")).want(201).json()["id"].(string)
+		h.do(http.MethodPatch, tn.Base+"/Users/"+id, tn.SCIMToken,
+			[]byte("{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":[{\"op\":\"replace\",\"path\":\"displayName\",\"value\":\"x\xc3\"}]}")).want(400)
+		h.do(http.MethodPut, tn.Base+"/Users/"+id, tn.SCIMToken, []byte(userBody("ok@corp.example", ",\"displayName\":\"\xed\xa0\x80\""))).want(400)
+		h.do(http.MethodPost, tn.Base+"/Groups", tn.SCIMToken, []byte("{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],\"displayName\":\"g\x80\"}")).want(400)
+		got := h.do(http.MethodGet, tn.Base+"/Users/"+id, tn.SCIMToken, nil).want(200).json()
+		if _, ok := got["displayName"]; ok {
+			t.Errorf("a refused body changed the user: %v", got)
+		}
+
+		h.do(http.MethodPatch, "/admin/v1/tenants/"+tn.ID, operatorToken, []byte("{\"name\":\"Acme\xff\"}")).want(400)
+		h.do(http.MethodPost, "/admin/v1/tenants", operatorToken, []byte("{\"id\":\"utf8-x\",\"name\":\"N\xc0\xaf\",\"licenseLimit\":1}")).want(400)
 	})
 }

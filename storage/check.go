@@ -202,7 +202,7 @@ type facts struct {
 	active  bool
 	// values are the indexed values, lower-cased where the index is
 	// case-insensitive; seen says which indexes were found to hold them.
-	values [4]string
+	values [5]string
 	seen   [5]bool
 }
 
@@ -411,11 +411,12 @@ func (c *checker) sortKey(key string) {
 
 // Slots of facts.values and facts.seen.
 const (
-	valUserName       = 0 // lower(userName)
+	valUserName       = 0 // UserNameKey(userName)
 	valUserExternalID = 1
 	valWorkEmail      = 2 // lower(workEmail)
 	valEmployeeNumber = 3
 	seenUserNameLex   = 4
+	valUserNameLower  = 4 // lower(userName): the lex index, and the key of earlier releases
 
 	valDisplayName     = 0 // lower(displayName)
 	valGroupExternalID = 1
@@ -426,7 +427,7 @@ func (c *checker) loadUsers(ctx context.Context) error {
 		[]string{fVersion, fActive, fUserName, fExternalID, fWorkEmail, fEmployeeNumber},
 		func(f *facts, v []string) {
 			f.version, f.active = v[0], v[1] == "1"
-			f.values = [4]string{strings.ToLower(v[2]), v[3], strings.ToLower(v[4]), v[5]}
+			f.values = [5]string{UserNameKey(v[2]), v[3], strings.ToLower(v[4]), v[5], legacyUserNameKey(v[2])}
 			if f.exists() {
 				c.rep.Users++
 			}
@@ -438,7 +439,7 @@ func (c *checker) loadGroups(ctx context.Context) error {
 		[]string{fVersion, fDisplayName, fExternalID},
 		func(f *facts, v []string) {
 			f.version = v[0]
-			f.values = [4]string{strings.ToLower(v[1]), v[2]}
+			f.values = [5]string{strings.ToLower(v[1]), v[2]}
 			if f.exists() {
 				c.rep.Groups++
 			}

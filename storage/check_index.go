@@ -37,25 +37,29 @@ type index struct {
 	// index: its entries are judged (and a stale one removed), a record
 	// it holds counts as indexed, and it is not asked about the others.
 	legacy bool
+	// alt, when not -1, is the slot of the value an earlier release
+	// indexed the record under, which the entry may still hold until
+	// migrated (the user's lower-cased userName, before UserNameKey).
+	alt int
 }
 
 func (c *checker) checkIndexes(ctx context.Context) error {
 	t := c.t
 	one := func(k string) func(string) string { return func(string) string { return k } }
 	for _, ix := range []*index{
-		{"userName", "userName", hashIndex, c.users, valUserName, valUserName, false, one(userNameIndexKey(t)), nil, false},
+		{"userName", "userName", hashIndex, c.users, valUserName, valUserName, false, one(userNameIndexKey(t)), nil, false, valUserNameLower},
 		{"externalId (before migration)", "externalId", hashIndex, c.users, valUserExternalID, valUserExternalID, true,
-			one(legacyUserExternalIDIndexKey(t)), nil, true},
+			one(legacyUserExternalIDIndexKey(t)), nil, true, -1},
 		{"externalId", "externalId", setIndex, c.users, valUserExternalID, valUserExternalID, true,
-			func(v string) string { return userExternalIDIndexKey(t, v) }, c.userExtSets, false},
+			func(v string) string { return userExternalIDIndexKey(t, v) }, c.userExtSets, false, -1},
 		{"work email", "work email", setIndex, c.users, valWorkEmail, valWorkEmail, true,
-			func(v string) string { return userEmailIndexKey(t, v) }, c.emailSets, false},
+			func(v string) string { return userEmailIndexKey(t, v) }, c.emailSets, false, -1},
 		{"employeeNumber", "employeeNumber", setIndex, c.users, valEmployeeNumber, valEmployeeNumber, true,
-			func(v string) string { return userEmployeeNumberIndexKey(t, v) }, c.employeeSets, false},
-		{"userName prefix", "userName", lexIndex, c.users, valUserName, seenUserNameLex, false, one(userNameLexKey(t)), nil, false},
-		{"displayName", "displayName", hashIndex, c.groups, valDisplayName, valDisplayName, false, one(groupDisplayNameIndexKey(t)), nil, false},
+			func(v string) string { return userEmployeeNumberIndexKey(t, v) }, c.employeeSets, false, -1},
+		{"userName prefix", "userName", lexIndex, c.users, valUserNameLower, seenUserNameLex, false, one(userNameLexKey(t)), nil, false, -1},
+		{"displayName", "displayName", hashIndex, c.groups, valDisplayName, valDisplayName, false, one(groupDisplayNameIndexKey(t)), nil, false, -1},
 		{"group externalId", "externalId", setIndex, c.groups, valGroupExternalID, valGroupExternalID, true,
-			func(v string) string { return groupExternalIDIndexKey(t, v) }, c.extSets, false},
+			func(v string) string { return groupExternalIDIndexKey(t, v) }, c.extSets, false, -1},
 	} {
 		if err := c.checkIndex(ctx, ix); err != nil {
 			return err
@@ -112,7 +116,8 @@ func (c *checker) judge(ix *index, key, entry, id, value, op string) {
 	if rec.malformed() {
 		return
 	}
-	if rec.exists() && rec.values[ix.val] == value && (value != "" || !ix.optional) {
+	held := rec.exists() && (rec.values[ix.val] == value || ix.alt >= 0 && rec.values[ix.alt] == value)
+	if held && (value != "" || !ix.optional) {
 		rec.seen[ix.seen] = true
 		return
 	}

@@ -53,6 +53,7 @@ type MigrationBatch struct {
 func Migrations() []MigrationStep {
 	return []MigrationStep{
 		stepUserExternalIDSets,
+		stepUserNameKeys,
 	}
 }
 

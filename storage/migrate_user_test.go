@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -140,5 +142,149 @@ func TestMigrateUserExternalIDSets(t *testing.T) {
 			t.Errorf("ext-1 after delete (-want +got):\n%s", d)
 		}
 		checkClean(t, e)
+	})
+}
+
+// legacyUserName rewrites users' userName index entries into the form of
+// releases before UserNameKey: lower(userName) -> id.
+func legacyUserName(t *testing.T, e env, users ...User) {
+	t.Helper()
+	for _, u := range users {
+		redisDo(t, e, "HDEL", userNameIndexKey(e.tenant), UserNameKey(u.UserName))
+		redisDo(t, e, "HSET", userNameIndexKey(e.tenant), legacyUserNameKey(u.UserName), u.ID)
+	}
+}
+
+// TestUserNameKeyUniqueness (issue 11 item 13): userNames that differ only
+// by case, compatibility forms, zero-width or format characters or
+// surrounding spaces are the same userName; the record keeps what was sent.
+func TestUserNameKeyUniqueness(t *testing.T) {
+	run(t, Options{}, 100, func(t *testing.T, e env) {
+		ctx := t.Context()
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u1", "alice@x.example"), nil))
+		for i, name := range []string{
+			"ALICE@X.EXAMPLE",
+			"\uff41lice@x.example",   // fullwidth a
+			"alice\u200b@x.example",  // zero-width space
+			"al\u00adice@x.example",  // soft hyphen
+			"\ufeffalice@x.example",  // BOM
+			" alice@x.example\u3000", // ideographic space
+			"alice@x.example\u200d",  // zero-width joiner
+		} {
+			checkErr(t, e.s.CreateUser(ctx, e.tenant, user(fmt.Sprintf("d%d", i), name), nil), &UniquenessError{"userName", "u1"})
+		}
+		odd := "\uff22ob\u200b "
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u2", odd), nil))
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u3", "alice@x.exa\u0301mple"), nil))
+		got, err := e.s.GetUser(ctx, e.tenant, "u2")
+		must(t, err)
+		if got.UserName != odd {
+			t.Errorf("stored userName %q, want %q as sent", got.UserName, odd)
+		}
+		for _, q := range []string{"bob", "BOB", " \uff42\uff4f\uff42"} {
+			if d := cmp.Diff([]string{"u2"}, findUsers(t, e, UserByUserName, q)); d != "" {
+				t.Errorf("FindUsers(%q) (-want +got):\n%s", q, d)
+			}
+		}
+		// A rename onto another's key is refused too.
+		prev, err := e.s.GetUser(ctx, e.tenant, "u3")
+		must(t, err)
+		next := prev
+		next.Version++
+		next.UserName = "BOB"
+		checkErr(t, e.s.UpdateUser(ctx, e.tenant, prev, next, nil), &UniquenessError{"userName", "u2"})
+		checkClean(t, e)
+	})
+}
+
+// TestMigrateUserNameKeys: on users indexed by lower(userName), this
+// release finds them by either key; the step re-keys them, reports two
+// users the new keys make equal (and is not done until one is renamed),
+// is resumable, and check then finds nothing.
+func TestMigrateUserNameKeys(t *testing.T) {
+	run(t, Options{ScanBatch: 2}, 100, func(t *testing.T, e env) {
+		ctx := t.Context()
+		old := []User{
+			user("u1", "Alice"),
+			user("u2", "\uff22ob"),
+			user("u3", " carol "),
+			user("u4", "dave\u200b"),
+		}
+		for _, u := range old {
+			must(t, e.s.CreateUser(ctx, e.tenant, u, nil))
+		}
+		legacyUserName(t, e, old...)
+		// A user made before the migration whose key an old entry should
+		// have held: the pair the step must report.
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u5", "DAVE"), nil))
+		checkClean(t, e)
+		if d := cmp.Diff([]string{"u2"}, findUsers(t, e, UserByUserName, "\uff42OB")); d != "" {
+			t.Errorf("old entry not found (-want +got):\n%s", d)
+		}
+		// The old key still counts for uniqueness.
+		checkErr(t, e.s.CreateUser(ctx, e.tenant, user("x1", " CAROL "), nil), &UniquenessError{"userName", "u3"})
+
+		steps := []MigrationStep{stepUserNameKeys}
+		rep, err := e.s.Migrate(ctx, e.tenant, steps, true, t0)
+		must(t, err)
+		if st := rep.Steps[0]; st.State != MigrationPending || st.Changed != 2 || len(st.Unresolved) != 1 || !strings.Contains(st.Unresolved[0], "user u4") {
+			t.Errorf("dry run: %+v", st)
+		}
+
+		stopCtx, stop := context.WithCancel(ctx)
+		interrupted := stepUserNameKeys
+		interrupted.Batch = func(ctx context.Context, s *Store, tenant, cursor string, dry bool) (MigrationBatch, error) {
+			b, err := stepUserNameKeys.Batch(ctx, s, tenant, cursor, dry)
+			stop()
+			return b, err
+		}
+		rep, err = e.s.Migrate(stopCtx, e.tenant, []MigrationStep{interrupted}, false, t0)
+		if err == nil || rep.Steps[0].State != MigrationStopped || rep.Steps[0].Changed != 1 {
+			t.Fatalf("interrupted run: %+v, %v", rep, err)
+		}
+		rep, err = e.s.Migrate(ctx, e.tenant, steps, false, t0)
+		must(t, err)
+		if st := rep.Steps[0]; st.State != MigrationUnresolved || st.ResumedAt == "" || st.Changed != 1 || len(st.Unresolved) != 1 {
+			t.Errorf("resumed run: %+v", st)
+		}
+		checkClean(t, e)
+		for q, want := range map[string]string{"bob": "u2", "CAROL": "u3", "alice": "u1"} {
+			if d := cmp.Diff([]string{want}, findUsers(t, e, UserByUserName, q)); d != "" {
+				t.Errorf("FindUsers(%q) (-want +got):\n%s", q, d)
+			}
+		}
+
+		// Renaming one of the pair settles it; the step runs whole again.
+		prev, err := e.s.GetUser(ctx, e.tenant, "u5")
+		must(t, err)
+		next := prev
+		next.Version++
+		next.UserName = "dave2"
+		must(t, e.s.UpdateUser(ctx, e.tenant, prev, next, nil))
+		rep, err = e.s.Migrate(ctx, e.tenant, steps, false, t0)
+		must(t, err)
+		if st := rep.Steps[0]; st.State != MigrationDone || st.Examined != 5 || st.Changed != 1 || len(st.Unresolved) != 0 {
+			t.Errorf("run after the rename: %+v", st)
+		}
+		if d := cmp.Diff([]string{"u4"}, findUsers(t, e, UserByUserName, "Dave")); d != "" {
+			t.Errorf("FindUsers(Dave) (-want +got):\n%s", d)
+		}
+		rep, err = e.s.Migrate(ctx, e.tenant, steps, false, t0)
+		if err != nil || rep.Steps[0].State != MigrationDoneBefore {
+			t.Errorf("second run: %+v, %v", rep, err)
+		}
+		b, err := stepUserNameKeys.Batch(ctx, e.s, e.tenant, "", false)
+		if err != nil || b.Changed != 0 {
+			t.Errorf("step run again: %+v, %v", b, err)
+		}
+		checkClean(t, e)
+		// Every old key is gone.
+		for _, u := range old {
+			if k := legacyUserNameKey(u.UserName); k != UserNameKey(u.UserName) {
+				if n, err := e.rdb.HExists(ctx, userNameIndexKey(e.tenant), k).Result(); err != nil || n {
+					t.Errorf("old key %q left: %v, %v", k, n, err)
+				}
+			}
+		}
 	})
 }

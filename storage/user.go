@@ -24,7 +24,6 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []b
 	if !validTenantID(tenant) {
 		return notFound("tenant")
 	}
-	lowerName := strings.ToLower(u.UserName)
 	lowerEmail := strings.ToLower(u.WorkEmail)
 	keys := []string{
 		tenantKey(tenant),
@@ -41,11 +40,11 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []b
 	}
 	args := []any{
 		u.ID,
-		lowerName,
+		UserNameKey(u.UserName),
 		u.ExternalID,
 		lowerEmail,
 		u.EmployeeNumber,
-		lexMember(lowerName, u.ID),
+		lexMember(legacyUserNameKey(u.UserName), u.ID),
 		encodeBool(u.Active),
 		s.opts.AuditMaxLen,
 		audit,
@@ -84,7 +83,7 @@ func (s *Store) UpdateUser(ctx context.Context, tenant string, prev User, u User
 	if !validTenantID(tenant) {
 		return notFound("tenant")
 	}
-	oldName, newName := strings.ToLower(prev.UserName), strings.ToLower(u.UserName)
+	oldName, newName := legacyUserNameKey(prev.UserName), legacyUserNameKey(u.UserName)
 	oldEmail, newEmail := strings.ToLower(prev.WorkEmail), strings.ToLower(u.WorkEmail)
 	keys := []string{
 		tenantKey(tenant),
@@ -105,7 +104,7 @@ func (s *Store) UpdateUser(ctx context.Context, tenant string, prev User, u User
 		u.ID,
 		prev.Version,
 		prev.UserName, prev.ExternalID, prev.WorkEmail, prev.EmployeeNumber,
-		oldName, newName,
+		UserNameKey(prev.UserName), UserNameKey(u.UserName),
 		u.ExternalID,
 		oldEmail, newEmail,
 		u.EmployeeNumber,
@@ -185,7 +184,7 @@ func (s *Store) readUserForDelete(ctx context.Context, tenant, id string) (userS
 
 // deleteUser runs delete_user over snap. Returns errRetry when snap is stale.
 func (s *Store) deleteUser(ctx context.Context, tenant string, snap userSnapshot, audit []byte) error {
-	lowerName := strings.ToLower(snap.userName)
+	lowerName := legacyUserNameKey(snap.userName)
 	keys := []string{
 		tenantKey(tenant),
 		seatsKey(tenant),
@@ -203,7 +202,7 @@ func (s *Store) deleteUser(ctx context.Context, tenant string, snap userSnapshot
 	args := []any{
 		snap.id,
 		snap.version,
-		lowerName,
+		UserNameKey(snap.userName),
 		snap.externalID,
 		lexMember(lowerName, snap.id),
 		s.opts.AuditMaxLen,
@@ -304,7 +303,14 @@ func (s *Store) GetTenantAndFindUsers(ctx context.Context, tenant string, lookup
 func findCmds(ctx context.Context, p redis.Pipeliner, tenant string, by UserIndex, value string) ([]redis.Cmder, error) {
 	switch by {
 	case UserByUserName:
-		return []redis.Cmder{p.HGet(ctx, userNameIndexKey(tenant), strings.ToLower(value))}, nil
+		// The key, and the key of releases before UserNameKey for a user
+		// the migration has not re-keyed yet.
+		key, legacy := UserNameKey(value), legacyUserNameKey(value)
+		cmds := []redis.Cmder{p.HGet(ctx, userNameIndexKey(tenant), key)}
+		if legacy != key {
+			cmds = append(cmds, p.HGet(ctx, userNameIndexKey(tenant), legacy))
+		}
+		return cmds, nil
 	case UserByExternalID:
 		if value == "" {
 			return []redis.Cmder{}, nil

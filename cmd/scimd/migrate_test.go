@@ -136,24 +136,51 @@ func TestMigrateCommandOldData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A userName indexed lower-cased, as before userName keys: the index
+	// is the hash holding the key.
+	if err := e.st.CreateUser(ctx, "acme", storage.User{ID: "u3", Version: 1, UserName: "\uff23arl", Doc: []byte(`{}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var nameIndex string
+	iter := e.rdb.Scan(ctx, 0, "*", 100).Iterator()
+	for iter.Next(ctx) {
+		if id, _ := e.rdb.HGet(ctx, iter.Val(), "carl").Result(); id == "u3" {
+			nameIndex = iter.Val()
+		}
+	}
+	if err := iter.Err(); err != nil || nameIndex == "" {
+		t.Fatalf("no userName index: %v", err)
+	}
+	if err := e.rdb.HDel(ctx, nameIndex, "carl").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rdb.HSet(ctx, nameIndex, "\uff43arl", "u3").Err(); err != nil {
+		t.Fatal(err)
+	}
+
 	t.Setenv("SCIMD_REDIS_URL", e.url)
 	if code, stdout, stderr := cli("check", "--all"); code != 0 {
 		t.Fatalf("check on old data: exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, stderr := cli("migrate", "--tenant", "acme", "--dry-run")
-	if code != 1 || !strings.Contains(stdout, "user-externalid-sets: pending (examined 2, would change 2)") {
+	if code != 1 || !strings.Contains(stdout, "user-externalid-sets: pending (examined 2, would change 2)") ||
+		!strings.Contains(stdout, "user-username-keys: pending (examined 3, would change 1)") {
 		t.Fatalf("dry run: exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, stderr = cli("migrate", "--all")
-	if code != 0 || !strings.Contains(stdout, "tenant acme: user-externalid-sets: done (examined 2, changed 2)") {
+	if code != 0 || !strings.Contains(stdout, "tenant acme: user-externalid-sets: done (examined 2, changed 2)") ||
+		!strings.Contains(stdout, "tenant acme: user-username-keys: done (examined 3, changed 1)") {
 		t.Fatalf("migrate: exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, stderr = cli("migrate", "--all")
-	if code != 0 || strings.Count(stdout, "done-before (examined 0, changed 0)") != 2 {
+	if code != 0 || strings.Count(stdout, "done-before (examined 0, changed 0)") != 2*len(storage.Migrations()) {
 		t.Fatalf("second migrate: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if code, stdout, stderr := cli("check", "--all"); code != 0 || strings.Count(stdout, ": clean") != 2 {
 		t.Fatalf("check after migrate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if ids, err := e.st.FindUsers(ctx, "acme", storage.UserByUserName, "CARL"); err != nil || len(ids) != 1 {
+		t.Errorf("FindUsers(CARL) = %v, %v", ids, err)
 	}
 	for _, v := range []string{"ext-1", "ext-2"} {
 		if ids, err := e.st.FindUsers(ctx, "acme", storage.UserByExternalID, v); err != nil || len(ids) != 1 {

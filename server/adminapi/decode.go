@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"unicode/utf8"
 )
 
 // decodeStrict decodes one JSON object, refusing unknown fields and
 // trailing data, so that a typo in a field name is an error, not a default.
 func decodeStrict(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		// JSON decoding would silently turn each bad byte into U+FFFD.
+		return errors.New("the request body is not valid UTF-8")
+	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {

@@ -444,3 +444,10 @@ func userView(rec storage.User, doc map[string]any) User {
 	return User{ID: rec.ID, Version: rec.Version, Created: rec.Created, Modified: rec.Modified,
 		ManagedBy: rec.ManagedBy, Active: rec.Active, Attrs: doc}
 }
+
+// SameUserName reports whether two userNames are the same for uniqueness:
+// equal once case, compatibility forms, zero-width characters and
+// surrounding spaces are set aside (storage.UserNameKey). A filter
+// `userName eq` matches by it, so Entra's lookup finds the user a create
+// would collide with.
+func SameUserName(a, b string) bool { return storage.UserNameKey(a) == storage.UserNameKey(b) }

@@ -61,7 +61,10 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 		return true, sendError(c, *perr, 0)
 	}
 	equal := func(got string) bool {
-		if fold {
+		switch {
+		case lookup == provision.LookupUserName:
+			return provision.SameUserName(got, value)
+		case fold:
 			return strings.EqualFold(got, value)
 		}
 		return got == value

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
@@ -165,6 +166,11 @@ func (a *API) serve(c *fiber.Ctx) error {
 	c.Locals(baseKey{}, base)
 	c.Locals(slotKey{}, slot)
 
+	if !utf8.Valid(c.Body()) {
+		// JSON decoding would silently turn each bad byte into U+FFFD,
+		// storing a value nobody sent.
+		return sendError(c, errInvalidUTF8, 0)
+	}
 	if rest == "/ServiceProviderConfig" && c.Method() == fiber.MethodGet {
 		return c.Status(http.StatusOK).JSON(serviceProviderConfig(base), "application/scim+json")
 	}
@@ -314,6 +320,10 @@ func unauthorized(c *fiber.Ctx) error {
 }
 
 // sendError writes a SCIM error response, replacing whatever was written.
+// errInvalidUTF8 answers a body that is not valid UTF-8.
+var errInvalidUTF8 = scimerrors.ScimError{ScimType: scimerrors.ScimTypeInvalidSyntax, Status: http.StatusBadRequest,
+	Detail: "the request body is not valid UTF-8"}
+
 func sendError(c *fiber.Ctx, e scimerrors.ScimError, retryAfter int) error {
 	body, err := json.Marshal(e)
 	if err != nil {

@@ -7,18 +7,20 @@
 -- KEYS[3]   t:{t}:seq                             creation sequence
 -- KEYS[4]   t:{t}:users                           zset id -> sequence
 -- KEYS[5]   t:{t}:user:<id>                       the record
--- KEYS[6]   t:{t}:idx:user:userName               hash lower(userName) -> id
+-- KEYS[6]   t:{t}:idx:user:userName               hash userName key -> id (see UserNameKey)
 -- KEYS[7]   t:{t}:idx:user:externalId:<v>         set of ids (unused when ARGV[3] is '')
 -- KEYS[8]   t:{t}:idx:user:email:<lower email>    set of ids (unused when ARGV[4] is '')
 -- KEYS[9]   t:{t}:idx:user:employeeNumber:<v>     set of ids (unused when ARGV[5] is '')
 -- KEYS[10]  t:{t}:lex:user:userName               zset, score 0, lower(userName) NUL id
 -- KEYS[11]  t:{t}:audit                           stream
 -- ARGV[1]   id
--- ARGV[2]   lower(userName)
+-- ARGV[2]   the userName key (UserNameKey)
 -- ARGV[3]   externalId ('' = none)
 -- ARGV[4]   lower(workEmail) ('' = none)
 -- ARGV[5]   employeeNumber ('' = none)
--- ARGV[6]   lex member: lower(userName) NUL id
+-- ARGV[6]   lex member: lower(userName) NUL id; lower(userName) is also the
+--           key of releases before UserNameKey, which is checked too until
+--           the migration has re-keyed every user
 -- ARGV[7]   '1' if active, else '0'
 -- ARGV[8]   audit MAXLEN (approximate)
 -- ARGV[9]   audit event JSON ('' = none)
@@ -28,7 +30,7 @@
 --   {0}                         created
 --   {1, 'tenant'}               no such tenant
 --   {2, 'user'}                 the id is taken
---   {3, 'userName', holderId}   lower(userName) is held
+--   {3, 'userName', holderId}   the userName key (or the old key) is held
 --   {4, limit, used}            active, and no seat is left
 local id = ARGV[1]
 
@@ -41,6 +43,13 @@ end
 local holder = redis.call('HGET', KEYS[6], ARGV[2])
 if holder then
   return {3, 'userName', holder}
+end
+local legacy = string.sub(ARGV[6], 1, #ARGV[6] - #id - 1)
+if legacy ~= ARGV[2] then
+  holder = redis.call('HGET', KEYS[6], legacy)
+  if holder then
+    return {3, 'userName', holder}
+  end
 end
 local active = ARGV[7] == '1'
 if active then

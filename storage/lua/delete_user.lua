@@ -9,7 +9,7 @@
 -- KEYS[3]     t:{t}:users                            zset id -> sequence
 -- KEYS[4]     t:{t}:user:<id>                        the record
 -- KEYS[5]     t:{t}:user:<id>:groups                 reverse set of group ids
--- KEYS[6]     t:{t}:idx:user:userName                hash lower(userName) -> id
+-- KEYS[6]     t:{t}:idx:user:userName                hash userName key -> id (see UserNameKey)
 -- KEYS[7]     t:{t}:idx:user:externalId              legacy hash externalId -> id (see keys.go)
 -- KEYS[8]     t:{t}:idx:user:email:<lower email>     set
 -- KEYS[9]     t:{t}:idx:user:employeeNumber:<v>      set
@@ -19,9 +19,10 @@
 -- KEYS[13..]  t:{t}:group:<gid>:members, one per group id in ARGV[9..]
 -- ARGV[1]     id
 -- ARGV[2]     version read (field v)
--- ARGV[3]     lower(userName) read
+-- ARGV[3]     userName key read
 -- ARGV[4]     externalId read ('' = none)
--- ARGV[5]     lex member read
+-- ARGV[5]     lex member read (lower(userName) NUL id; lower(userName) is
+--             also the key of releases before UserNameKey)
 -- ARGV[6]     audit MAXLEN (approximate)
 -- ARGV[7]     audit event JSON ('' = none)
 -- ARGV[8]     n, the number of groups read
@@ -55,8 +56,11 @@ for i = 1, n do
   redis.call('SREM', KEYS[12 + i], id)
 end
 redis.call('DEL', KEYS[4], KEYS[5])
-if redis.call('HGET', KEYS[6], ARGV[3]) == id then
-  redis.call('HDEL', KEYS[6], ARGV[3])
+local legacy = string.sub(ARGV[5], 1, #ARGV[5] - #id - 1)
+for _, k in ipairs({ARGV[3], legacy}) do
+  if redis.call('HGET', KEYS[6], k) == id then
+    redis.call('HDEL', KEYS[6], k)
+  end
 end
 if ARGV[4] ~= '' then
   redis.call('SREM', KEYS[12], id)

@@ -7,7 +7,7 @@
 -- KEYS[1]   t:{t}:tenant                               settings hash (must exist; licenseLimit)
 -- KEYS[2]   t:{t}:seats                                active-user counter
 -- KEYS[3]   t:{t}:user:<id>                            the record
--- KEYS[4]   t:{t}:idx:user:userName                    hash lower(userName) -> id
+-- KEYS[4]   t:{t}:idx:user:userName                    hash userName key -> id (see UserNameKey)
 -- KEYS[5]   t:{t}:idx:user:externalId                  legacy hash externalId -> id (see keys.go)
 -- KEYS[6]   t:{t}:idx:user:email:<old lower email>     set
 -- KEYS[7]   t:{t}:idx:user:email:<new lower email>     set
@@ -21,11 +21,12 @@
 -- ARGV[2]   version read (field v)
 -- ARGV[3]   userName read      ARGV[4] externalId read
 -- ARGV[5]   workEmail read     ARGV[6] employeeNumber read
--- ARGV[7]   old lower(userName)     ARGV[8]  new lower(userName)
+-- ARGV[7]   old userName key        ARGV[8]  new userName key
 -- ARGV[9]   new externalId ('' = none)
 -- ARGV[10]  old lower(workEmail)    ARGV[11] new lower(workEmail) ('' = none)
 -- ARGV[12]  new employeeNumber ('' = none)
--- ARGV[13]  old lex member          ARGV[14] new lex member
+-- ARGV[13]  old lex member          ARGV[14] new lex member (lower(userName) NUL id;
+--           lower(userName) is also the key of releases before UserNameKey)
 -- ARGV[15]  '1' if the new record is active, else '0'
 -- ARGV[16]  audit MAXLEN (approximate)
 -- ARGV[17]  audit event JSON ('' = none)
@@ -36,7 +37,7 @@
 --   {1, 'tenant'}               no such tenant
 --   {1, 'user'}                 no such user
 --   {5}                         version (or an indexed value read) differs from the stored one
---   {3, 'userName', holderId}   new lower(userName) is held by another user
+--   {3, 'userName', holderId}   the new userName key (or old key) is held by another user
 --   {4, limit, used}            reactivation, and no seat is left
 local id = ARGV[1]
 
@@ -51,8 +52,24 @@ if cur[1] ~= ARGV[2] or (cur[3] or '') ~= ARGV[3] or (cur[4] or '') ~= ARGV[4]
     or (cur[5] or '') ~= ARGV[5] or (cur[6] or '') ~= ARGV[6] then
   return {5}
 end
-if ARGV[8] ~= ARGV[7] then
-  local holder = redis.call('HGET', KEYS[4], ARGV[8])
+local function lexValue(m)
+  return string.sub(m, 1, #m - #id - 1)
+end
+local oldLegacy, newLegacy = lexValue(ARGV[13]), lexValue(ARGV[14])
+-- keep is where the user's entry goes: its key, unless another user holds
+-- that already and the key does not change (two users whose userNames
+-- collided only once keys came in: the user stays under its old key, and
+-- migrate reports the pair).
+local keep = ARGV[8]
+local holder = redis.call('HGET', KEYS[4], ARGV[8])
+if holder and holder ~= id then
+  if ARGV[8] ~= ARGV[7] then
+    return {3, 'userName', holder}
+  end
+  keep = newLegacy
+end
+if ARGV[8] ~= ARGV[7] or keep ~= ARGV[8] then
+  holder = redis.call('HGET', KEYS[4], newLegacy)
   if holder and holder ~= id then
     return {3, 'userName', holder}
   end
@@ -72,12 +89,12 @@ if now and not was then
 elseif was and not now then
   redis.call('DECR', KEYS[2])
 end
-if ARGV[8] ~= ARGV[7] then
-  if redis.call('HGET', KEYS[4], ARGV[7]) == id then
-    redis.call('HDEL', KEYS[4], ARGV[7])
+for _, k in ipairs({ARGV[7], oldLegacy, ARGV[8], newLegacy}) do
+  if k ~= keep and redis.call('HGET', KEYS[4], k) == id then
+    redis.call('HDEL', KEYS[4], k)
   end
 end
-redis.call('HSET', KEYS[4], ARGV[8], id)
+redis.call('HSET', KEYS[4], keep, id)
 if ARGV[9] ~= ARGV[4] then
   if ARGV[4] ~= '' then
     redis.call('SREM', KEYS[12], id)
