@@ -121,3 +121,77 @@ func TestInvalidUTF8(t *testing.T) {
 		h.do(http.MethodPost, "/admin/v1/tenants", operatorToken, []byte("{\"id\":\"utf8-x\",\"name\":\"N\xc0\xaf\",\"licenseLimit\":1}")).want(400)
 	})
 }
+
+// TestPatchDropsUnknownAttributes (issue 10 item 1): a PATCH naming what
+// scimd does not keep (password, an unknown core attribute or
+// sub-attribute, an undefined extension) applies the rest and answers 200,
+// with the names in the audit event, by path, value path and path-less
+// value alike; only malformed operations are 400.
+func TestPatchDropsUnknownAttributes(t *testing.T) {
+	const custom = "urn:ietf:params:scim:schemas:extension:CustomExt:2.0:User"
+	patch := func(ops string) string {
+		return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + ops + `]}`
+	}
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(10)
+		id := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("pat@corp.example")).want(201).json()["id"].(string)
+		for _, tc := range []struct {
+			name    string
+			ops     string
+			attr    []any // path to the attribute the kept operation sets
+			want    any
+			dropped []string
+		}{
+			{"paths", `{"op":"Replace","path":"password","value":"hunter2"},
+				{"op":"Add","path":"` + custom + `:costCenter","value":"42"},
+				{"op":"Replace","path":"shoeSize","value":"9"},
+				{"op":"Replace","path":"name.nickname","value":"P"},
+				{"op":"Replace","path":"displayName","value":"Pat One"}`,
+				[]any{"displayName"}, "Pat One",
+				[]string{"name.nickname", "password", "shoeSize", custom + ":costCenter"}},
+			{"value paths", `{"op":"Add","path":"shoes[type eq \"work\"].size","value":"9"},
+				{"op":"Replace","path":"addresses[type eq \"work\"].planet","value":"Mars"},
+				{"op":"Replace","path":"emails[type eq \"work\"].value","value":"pat@corp.example"}`,
+				[]any{"emails", 0, "value"}, "pat@corp.example",
+				[]string{`addresses[type eq "work"].planet`, `shoes[type eq "work"].size`}},
+			{"path-less", `{"op":"replace","value":{"displayName":"Pat Two","password":"hunter2","shoeSize":"9",
+				"` + custom + `:costCenter":"42","` + custom + `":{"costCenter":"42"},
+				"` + enterprise + `":{"department":"Sales","favouriteColour":"blue"}}}`,
+				[]any{enterprise, "department"}, "Sales",
+				[]string{"password", "shoeSize", custom, custom + ":costCenter", enterprise + ":favouriteColour"}},
+			{"nothing kept", `{"op":"Replace","path":"password","value":"hunter2"}`,
+				[]any{"displayName"}, "Pat Two", nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				h.t = t
+				res := h.do(http.MethodPatch, tn.Base+"/Users/"+id, tn.SCIMToken, patch(tc.ops)).want(200).json()
+				eq(t, path(res, tc.attr...), tc.want)
+				eq(t, path(h.do(http.MethodGet, tn.Base+"/Users/"+id, tn.SCIMToken, nil).want(200).json(), tc.attr...), tc.want)
+				if tc.dropped == nil {
+					return
+				}
+				audit := h.do(http.MethodGet, "/admin/v1/tenants/"+tn.ID+"/audit?action=user.update&targetId="+id, tn.AdminToken, nil).want(200)
+				if strings.Contains(audit.text(), "hunter2") {
+					t.Fatal("a password reached the audit stream")
+				}
+				var got []string
+				for _, d := range asList(path(audit.json(), "events", 0, "droppedAttributes")) {
+					got = append(got, d.(string))
+				}
+				if strings.Join(got, "|") != strings.Join(tc.dropped, "|") {
+					t.Errorf("droppedAttributes %q, want %q", got, tc.dropped)
+				}
+			})
+		}
+		h.t = t
+		for _, bad := range []string{
+			`{"op":"Replace","path":"emails[type eq ].value","value":"x"},{"op":"Replace","path":"displayName","value":"No"}`,
+			`{"op":"Move","path":"displayName","value":"No"}`,
+			`{"op":"Replace","path":"active","value":"maybe"}`,
+			`{"op":"Remove"}`,
+		} {
+			h.do(http.MethodPatch, tn.Base+"/Users/"+id, tn.SCIMToken, patch(bad)).want(400)
+		}
+		eq(t, h.do(http.MethodGet, tn.Base+"/Users/"+id, tn.SCIMToken, nil).want(200).json()["displayName"], "Pat Two")
+	})
+}

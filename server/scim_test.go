@@ -125,7 +125,7 @@ func TestErrors(t *testing.T) {
 			{"not JSON", http.MethodPost, "/Users", "{", nil, 400, "invalidSyntax"},
 			{"missing userName", http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]}`, nil, 400, "invalidValue"},
 			{"wrong type", http.MethodPost, "/Users", userBody("x@x", `,"active":"maybe"`), nil, 400, "invalidValue"},
-			{"patch bad path", http.MethodPatch, "/Users/" + uid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"shoeSize","value":"9"}]}`, nil, 400, "invalidPath"},
+			{"patch bad path", http.MethodPatch, "/Users/" + uid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"emails[type eq ].value","value":"9"}]}`, nil, 400, "invalidPath"},
 			{"patch remove without path", http.MethodPatch, "/Users/" + uid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove"}]}`, nil, 400, "noTarget"},
 			{"patch not JSON", http.MethodPatch, "/Users/" + uid, `nope`, nil, 400, "invalidSyntax"},
 			{"if-match mismatch on patch", http.MethodPatch, "/Users/" + uid, fixture(t, "22-flag-off.add-single-value.json"), []string{"If-Match", `W/"999"`}, 412, ""},

@@ -38,6 +38,9 @@ func (a *API) patch(c *fiber.Ctx, rest, tenant, base string, slot *errSlot) (han
 	ctx := context.WithValue(context.Background(), tenantKey{}, tenant)
 	ctx = context.WithValue(ctx, baseKey{}, base)
 	ctx = context.WithValue(ctx, slotKey{}, slot)
+	if d, ok := c.Locals(droppedKey{}).([]string); ok {
+		ctx = context.WithValue(ctx, droppedKey{}, d)
+	}
 	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
 	r := (&http.Request{
 		Method: http.MethodPatch,

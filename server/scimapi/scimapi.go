@@ -218,8 +218,18 @@ func (a *API) normalize(c *fiber.Ctx, rest string) error {
 		if err != nil {
 			return sendError(c, scimerrors.ScimErrorInvalidSyntax, 0)
 		}
+		if !empty && strings.HasPrefix(rest, "/Users/") {
+			var d []string
+			if out, d, empty = a.userPatch.dropUnknown(out); len(d) > 0 {
+				c.Locals(droppedKey{}, d)
+			}
+		}
 		if empty {
-			return a.emptyPatch(c, rest)
+			// A user's is answered as a GET, below; anything else here.
+			if err := a.emptyPatch(c, rest); err != nil || c.Method() != fiber.MethodGet {
+				return err
+			}
+			break
 		}
 		c.Request().SetBody(out)
 	case fiber.MethodPost, fiber.MethodPut:
@@ -253,6 +263,7 @@ func (a *API) normalize(c *fiber.Ctx, rest string) error {
 func (a *API) emptyPatch(c *fiber.Ctx, rest string) error {
 	if strings.HasPrefix(rest, "/Users/") {
 		c.Request().Header.SetMethod(fiber.MethodGet)
+		c.Method(fiber.MethodGet) // Fiber keeps its own copy
 		c.Request().SetBody(nil)
 		return nil
 	}

@@ -74,7 +74,7 @@ func (h users) Delete(r *http.Request, id string) error {
 func (h users) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
 	ctx, cancel := h.api.reqContext(r)
 	defer cancel()
-	u, err := h.api.svc.PatchUser(ctx, tenantOf(r), id, r.Header.Get("If-Match"), provision.SCIM, func(doc map[string]any) error {
+	u, err := h.api.svc.PatchUser(ctx, tenantOf(r), id, r.Header.Get("If-Match"), scimActor(r), func(doc map[string]any) error {
 		return scimdoc.ApplyUserPatch(doc, ops)
 	})
 	if err != nil {
