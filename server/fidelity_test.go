@@ -195,3 +195,30 @@ func TestPatchDropsUnknownAttributes(t *testing.T) {
 		eq(t, h.do(http.MethodGet, tn.Base+"/Users/"+id, tn.SCIMToken, nil).want(200).json()["displayName"], "Pat Two")
 	})
 }
+
+// TestMultiValuedOnPostAndPut (issue 10 item 3, RFC 7643 §2.4): a POST or
+// PUT stores at most one primary per multi-valued attribute (the last one
+// sent, as PATCH does), and an element repeated with the same type and
+// value once.
+func TestMultiValuedOnPostAndPut(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(10)
+		emails := `,"emails":[{"type":"work","value":"mo@corp.example","primary":true},{"type":"home","value":"mo@home.example","primary":"True"},{"type":"work","value":"mo@corp.example"}]`
+		phones := `,"phoneNumbers":[{"type":"work","value":"+1 555 0100","primary":true},{"type":"mobile","value":"+1 555 0199"},{"type":"mobile","value":"+1 555 0199","primary":true}]`
+		want := func(t *testing.T, u map[string]any) {
+			t.Helper()
+			got, _ := json.Marshal([]any{u["emails"], u["phoneNumbers"]})
+			const w = `[[{"primary":false,"type":"work","value":"mo@corp.example"},{"primary":true,"type":"home","value":"mo@home.example"}],` +
+				`[{"primary":false,"type":"work","value":"+1 555 0100"},{"primary":true,"type":"mobile","value":"+1 555 0199"}]]`
+			if string(got) != w {
+				t.Errorf("stored\n%s\nwant\n%s", got, w)
+			}
+		}
+		id := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("mo@corp.example", emails, phones)).want(201).json()["id"].(string)
+		want(t, h.do(http.MethodGet, tn.Base+"/Users/"+id, tn.SCIMToken, nil).want(200).json())
+		h.do(http.MethodPatch, tn.Base+"/Users/"+id, tn.SCIMToken,
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"emails","value":[{"type":"work","value":"x@corp.example","primary":true}]},{"op":"remove","path":"phoneNumbers"}]}`).want(200)
+		want(t, h.do(http.MethodPut, tn.Base+"/Users/"+id, tn.SCIMToken, userBody("mo@corp.example", emails, phones)).want(200).json())
+		want(t, h.do(http.MethodGet, tn.Base+"/Users/"+id, tn.SCIMToken, nil).want(200).json())
+	})
+}
