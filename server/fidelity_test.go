@@ -222,3 +222,77 @@ func TestMultiValuedOnPostAndPut(t *testing.T) {
 		want(t, h.do(http.MethodGet, tn.Base+"/Users/"+id, tn.SCIMToken, nil).want(200).json())
 	})
 }
+
+// TestTakeoverByPatchIsALink (issue 10 item 15): Entra's own matching (a
+// userName eq lookup that finds a manual user, then a PATCH) turns the
+// manual user into a SCIM one; that is audited as user.link, managedBy
+// manual -> scim, as a link on POST is.
+func TestTakeoverByPatchIsALink(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(10)
+		h.setMode(tn, map[string]any{"mode": "manual"})
+		id := h.manualUser(tn, map[string]any{"userName": "kai@corp.example", "givenName": "Kai"})["id"].(string)
+		if got := filterIDs(t, h, tn, `userName eq "kai@corp.example"`); !sameSet(got, []string{id}) {
+			t.Fatalf("Entra's lookup found %v", got)
+		}
+		h.do(http.MethodPatch, tn.Base+"/Users/"+id, tn.SCIMToken,
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"displayName","value":"Kai K"}]}`).want(200)
+		eq(t, h.do(http.MethodGet, adminPath(tn)+"/users/"+id, tn.AdminToken, nil).want(200).json()["managedBy"], "scim")
+		events := asList(h.do(http.MethodGet, adminPath(tn)+"/audit?targetId="+id, tn.AdminToken, nil).want(200).json()["events"])
+		eq(t, path(events, 0, "action"), "user.link")
+		var managed bool
+		for _, c := range asList(path(events, 0, "changes")) {
+			if path(c, "attribute") == "managedBy" {
+				managed = true
+				eq(t, path(c, "old"), "manual")
+				eq(t, path(c, "new"), "scim")
+			}
+		}
+		if !managed {
+			t.Errorf("link event without managedBy: %v", events[0])
+		}
+		// The next change is an ordinary update.
+		h.do(http.MethodPatch, tn.Base+"/Users/"+id, tn.SCIMToken,
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"displayName","value":"Kai L"}]}`).want(200)
+		events = asList(h.do(http.MethodGet, adminPath(tn)+"/audit?targetId="+id, tn.AdminToken, nil).want(200).json()["events"])
+		eq(t, path(events, 0, "action"), "user.update")
+		// A PUT takes a manual user over alike.
+		other := h.manualUser(tn, map[string]any{"userName": "lu@corp.example"})["id"].(string)
+		h.do(http.MethodPut, tn.Base+"/Users/"+other, tn.SCIMToken, userBody("lu@corp.example")).want(200)
+		events = asList(h.do(http.MethodGet, adminPath(tn)+"/audit?targetId="+other, tn.AdminToken, nil).want(200).json()["events"])
+		eq(t, path(events, 0, "action"), "user.link")
+	})
+}
+
+// TestLinkByRepeatedIdentifier (issue 10 item 16): work email and
+// employeeNumber may repeat, but a SCIM create whose identifier has more
+// than one holder, one of them manual, does not guess: 409 naming them.
+func TestLinkByRepeatedIdentifier(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(10)
+		h.setMode(tn, map[string]any{"mode": "manual"})
+		scim := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("desk2@corp.example",
+			`,"emails":[{"type":"work","value":"DESK@corp.example"}],"`+enterprise+`":{"employeeNumber":"E7"}`)).want(201).json()["id"].(string)
+		manual := h.manualUser(tn, map[string]any{"userName": "desk1@corp.example", "email": "desk@corp.example", "employeeNumber": "E7"})["id"].(string)
+		for _, tc := range []struct{ name, extra, attr string }{
+			{"email", `,"emails":[{"type":"work","value":"desk@corp.example"}]`, "email"},
+			{"employeeNumber", `,"` + enterprise + `":{"employeeNumber":"E7"}`, "employeeNumber"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				h.t = t
+				res := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("desk3@corp.example", tc.extra)).want(409).json()
+				eq(t, res["scimType"], "uniqueness")
+				d, _ := res["detail"].(string)
+				if !strings.Contains(d, manual) || !strings.Contains(d, scim) || !strings.Contains(d, tc.attr) {
+					t.Errorf("detail %q does not name %s and %s", d, manual, scim)
+				}
+			})
+		}
+		h.t = t
+		// Nothing was linked: the manual user is still manual.
+		eq(t, h.do(http.MethodGet, adminPath(tn)+"/users/"+manual, tn.AdminToken, nil).want(200).json()["managedBy"], "manual")
+		// Repeats among SCIM users alone are no conflict: nobody to link.
+		h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("desk4@corp.example", `,"emails":[{"type":"work","value":"shared@corp.example"}]`)).want(201)
+		h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("desk5@corp.example", `,"emails":[{"type":"work","value":"shared@corp.example"}]`)).want(201)
+	})
+}

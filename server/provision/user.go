@@ -144,6 +144,14 @@ func (s *Service) linkTarget(ctx context.Context, tenant string, rec storage.Use
 	var target *storage.User
 	var by string
 	for _, m := range order {
+		if held := present(holders[m], byID); target == nil && len(held) > 1 && anyManual(held, byID) {
+			// Email and employeeNumber may repeat (shared mailboxes): an
+			// identifier with several holders cannot say which one is
+			// meant, so linking by it would be a guess.
+			return nil, "", &Error{Kind: KindUniqueness, Attribute: m, Detail: fmt.Sprintf(
+				"the request's %s is held by %d existing users (%s); linking by it would be a guess: make it unique in the app, or give the users distinct identifiers, before provisioning this user",
+				m, len(held), strings.Join(held, ", "))}
+		}
 		for _, id := range holders[m] {
 			u, ok := byID[id]
 			if !ok || u.ManagedBy != "manual" {
@@ -160,6 +168,27 @@ func (s *Service) linkTarget(ctx context.Context, tenant string, rec storage.Use
 		}
 	}
 	return target, by, nil
+}
+
+// present keeps the ids that name a user read (an index may lag a delete).
+func present(ids []string, byID map[string]storage.User) []string {
+	var out []string
+	for _, id := range ids {
+		if _, ok := byID[id]; ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// anyManual reports whether any of ids is a manual user.
+func anyManual(ids []string, byID map[string]storage.User) bool {
+	for _, id := range ids {
+		if u, ok := byID[id]; ok && u.ManagedBy == "manual" {
+			return true
+		}
+	}
+	return false
 }
 
 // link turns a manual user into the SCIM user the request describes.
@@ -265,7 +294,15 @@ func (s *Service) updateUser(ctx context.Context, tenant, id, ifMatch string, a 
 		}
 		rec.ID, rec.Version, rec.Created, rec.Modified = prev.ID, prev.Version+1, prev.Created, s.now().UTC()
 		rec.ManagedBy = manager
-		ev := s.event(a, action, "User", id, diff(old, doc))
+		changes, act := diff(old, doc), action
+		if prev.ManagedBy != manager && manager == "scim" {
+			// The identity provider found a manual user by its own matching
+			// (Entra: a userName eq lookup) and wrote to it: a takeover,
+			// recorded as the link a SCIM create would have made.
+			act = "user.link"
+			changes = append(changes, Change{Attribute: "managedBy", Old: prev.ManagedBy, New: "scim"}, Change{Attribute: "linkedBy", New: "id"})
+		}
+		ev := s.event(a, act, "User", id, changes)
 		err = s.store.UpdateUser(ctx, tenant, prev, rec, ev.encode())
 		if errors.Is(err, storage.ErrVersionConflict) {
 			if ifMatch != "" {
