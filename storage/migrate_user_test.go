@@ -254,10 +254,25 @@ func TestMigrateUserNameKeys(t *testing.T) {
 			}
 		}
 
-		// Renaming one of the pair settles it; the step runs whole again.
-		prev, err := e.s.GetUser(ctx, e.tenant, "u5")
+		// An update of the unresolved user keeps it under its old key:
+		// the key belongs to the other.
+		prev, err := e.s.GetUser(ctx, e.tenant, "u4")
 		must(t, err)
 		next := prev
+		next.Version++
+		next.Doc = []byte(`{"displayName":"D"}`)
+		must(t, e.s.UpdateUser(ctx, e.tenant, prev, next, nil))
+		for field, want := range map[string]string{"dave": "u5", "dave\u200b": "u4"} {
+			if got, err := e.rdb.HGet(ctx, userNameIndexKey(e.tenant), field).Result(); err != nil || got != want {
+				t.Errorf("index %q = %q, %v; want %s", field, got, err, want)
+			}
+		}
+		checkClean(t, e)
+
+		// Renaming one of the pair settles it; the step runs whole again.
+		prev, err = e.s.GetUser(ctx, e.tenant, "u5")
+		must(t, err)
+		next = prev
 		next.Version++
 		next.UserName = "dave2"
 		must(t, e.s.UpdateUser(ctx, e.tenant, prev, next, nil))
