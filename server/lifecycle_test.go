@@ -218,13 +218,15 @@ func TestIdentifierChanges(t *testing.T) {
 		before := h.do(http.MethodGet, tn.Base+"/Users/"+a, tn.SCIMToken, nil).json()
 		res := patch(a, "userName", "B@x").want(409).json()
 		eq(t, res["scimType"], "uniqueness")
-		patch(a, "externalId", "ext-b").want(409)
 		afterRefusal := h.do(http.MethodGet, tn.Base+"/Users/"+a, tn.SCIMToken, nil).json()
 		eq(t, afterRefusal["userName"], before["userName"])
 		eq(t, path(afterRefusal, "meta", "version"), path(before, "meta", "version"))
 
 		patch(a, "userName", "a.renamed@x").want(200)
 		eq(t, count(`userName eq "a.renamed@x"`), float64(1))
+		// externalId is not unique (issue 10 item 2).
+		patch(a, "externalId", "ext-b").want(200)
+		eq(t, count(`externalId eq "ext-b"`), float64(2))
 		members := asList(h.do(http.MethodGet, tn.Base+"/Groups/"+gid, tn.SCIMToken, nil).json()["members"])
 		eq(t, path(members, 0, "value"), a)
 	})
