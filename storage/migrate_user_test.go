@@ -193,6 +193,12 @@ func TestUserNameKeyUniqueness(t *testing.T) {
 		next.Version++
 		next.UserName = "BOB"
 		checkErr(t, e.s.UpdateUser(ctx, e.tenant, prev, next, nil), &UniquenessError{"userName", "u2"})
+		// So is one onto a userName an old entry holds.
+		redisDo(t, e, "HSET", userNameIndexKey(e.tenant), legacyUserNameKey("\uff23arl"), "u9")
+		next.UserName = "\uff23arl"
+		checkErr(t, e.s.UpdateUser(ctx, e.tenant, prev, next, nil), &UniquenessError{"userName", "u9"})
+		checkErr(t, e.s.CreateUser(ctx, e.tenant, user("u4", "\uff23arl"), nil), &UniquenessError{"userName", "u9"})
+		redisDo(t, e, "HDEL", userNameIndexKey(e.tenant), legacyUserNameKey("\uff23arl"))
 		checkClean(t, e)
 	})
 }
@@ -301,5 +307,65 @@ func TestMigrateUserNameKeys(t *testing.T) {
 				}
 			}
 		}
+	})
+}
+
+// TestMigrateScriptBranches runs each reply of the two migration scripts.
+func TestMigrateScriptBranches(t *testing.T) {
+	run(t, Options{}, 10, func(t *testing.T, e env) {
+		ctx := t.Context()
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u1", "\uff21nn", func(u *User) { u.ExternalID = "ext-1" }), nil))
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u2", "bo", func(u *User) { u.ExternalID = "ext-2" }), nil))
+		legacy := legacyUserExternalIDIndexKey(e.tenant)
+		ext := func(value, id string) (int64, error) {
+			return e.s.runCounting(ctx, "test", migrateUserExternalIDScript,
+				[]string{legacy, userExternalIDIndexKey(e.tenant, value), userKey(e.tenant, id)}, []any{value, id})
+		}
+		redisDo(t, e, "SREM", userExternalIDIndexKey(e.tenant, "ext-1"), "u1")
+		redisDo(t, e, "HSET", legacy, "ext-1", "u1", "ext-x", "u2")
+		for _, tt := range []struct {
+			name      string
+			value, id string
+			want      int64
+		}{
+			{"moved", "ext-1", "u1", 1},
+			{"entry gone meanwhile", "ext-1", "u1", 0},
+			{"entry names another id", "ext-x", "u1", 0},
+			{"stale: dropped", "ext-x", "u2", 1},
+		} {
+			if n, err := ext(tt.value, tt.id); err != nil || n != tt.want {
+				t.Errorf("%s: %d, %v; want %d", tt.name, n, err, tt.want)
+			}
+		}
+		if d := cmp.Diff([]string{"u1"}, findUsers(t, e, UserByExternalID, "ext-1")); d != "" {
+			t.Errorf("ext-1 (-want +got):\n%s", d)
+		}
+		if got := findUsers(t, e, UserByExternalID, "ext-x"); len(got) != 0 {
+			t.Errorf("stale ext-x finds %v", got)
+		}
+
+		idx := userNameIndexKey(e.tenant)
+		name := func(id, userName string) (int64, error) {
+			return e.s.runCounting(ctx, "test", migrateUserNameScript, []string{idx, userKey(e.tenant, id)},
+				[]any{id, userName, UserNameKey(userName), legacyUserNameKey(userName)})
+		}
+		legacyUserName(t, e, user("u1", "\uff21nn"))
+		n, err := name("u1", "other")
+		if err != nil || n != 0 {
+			t.Errorf("userName changed since the read: %d, %v", n, err)
+		}
+		if n, err = name("u1", "\uff21nn"); err != nil || n != 1 {
+			t.Errorf("re-keyed: %d, %v", n, err)
+		}
+		if n, err = name("u1", "\uff21nn"); err != nil || n != 0 {
+			t.Errorf("already keyed: %d, %v", n, err)
+		}
+		redisDo(t, e, "HSET", idx, legacyUserNameKey("\uff21nn"), "u1")
+		if n, err = name("u1", "\uff21nn"); err != nil || n != 1 {
+			t.Errorf("keyed, old entry left: %d, %v", n, err)
+		}
+		redisDo(t, e, "HSET", idx, "bo", "u1")
+		_, err = name("u2", "bo")
+		checkErr(t, err, &UniquenessError{"userName", "u1"})
 	})
 }
