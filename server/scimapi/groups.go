@@ -83,7 +83,9 @@ func (h groups) Delete(r *http.Request, id string) error {
 	return nil
 }
 
-// Patch answers 204 (no attributes), as Entra expects of group PATCHes.
+// Patch answers 204 (no attributes), as Entra expects of group PATCHes,
+// unless the request asks for attributes: then 200 with the group (RFC 7644
+// §3.5.2 says the server MUST return them).
 func (h groups) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
 	ctx, cancel := h.api.reqContext(r)
 	defer cancel()
@@ -94,7 +96,14 @@ func (h groups) Patch(r *http.Request, id string, ops []scim.PatchOperation) (sc
 	if err != nil {
 		return scim.Resource{}, scimError(ctx, err)
 	}
-	return scim.Resource{}, nil
+	if r.URL.Query().Get("attributes") == "" {
+		return scim.Resource{}, nil
+	}
+	g, err := h.api.svc.GetGroup(ctx, tenantOf(r), id, wantsMembers(r))
+	if err != nil {
+		return scim.Resource{}, scimError(ctx, err)
+	}
+	return groupResource(g, r), nil
 }
 
 // takeMembers removes members from a POST/PUT body and returns their ids.

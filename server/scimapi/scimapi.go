@@ -171,6 +171,12 @@ func (a *API) serve(c *fiber.Ctx) error {
 		// storing a value nobody sent.
 		return sendError(c, errInvalidUTF8, 0)
 	}
+	if discovery(rest) && c.Method() != fiber.MethodGet {
+		// elimity would answer a POST or PUT here with its own default
+		// configuration, contradicting what GET says.
+		c.Set(fiber.HeaderAllow, fiber.MethodGet)
+		return sendError(c, scimerrors.ScimError{Status: http.StatusMethodNotAllowed, Detail: "discovery endpoints answer only GET"}, 0)
+	}
 	if rest == "/ServiceProviderConfig" && c.Method() == fiber.MethodGet {
 		return c.Status(http.StatusOK).JSON(serviceProviderConfig(base), "application/scim+json")
 	}
@@ -307,6 +313,16 @@ func (a *API) server(base string) scim.Server {
 	}
 	a.mu.Unlock()
 	return s
+}
+
+// discovery tells whether rest is one of the read-only discovery endpoints.
+func discovery(rest string) bool {
+	for _, p := range []string{"/ServiceProviderConfig", "/Schemas", "/ResourceTypes"} {
+		if rest == p || strings.HasPrefix(rest, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *API) baseURL(c *fiber.Ctx, tenant string) string {
