@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 )
 
@@ -54,5 +56,50 @@ func TestPatchWithAttributes(t *testing.T) {
 		m = h.do(http.MethodPatch, tn.Base+"/Users/"+uids[0]+"?attributes=displayName", tn.SCIMToken, op("User asked")).want(200).json()
 		eq(t, m["displayName"], "User asked")
 		eq(t, m["userName"], nil)
+	})
+}
+
+// subAttrs indexes a published attribute's sub-attributes by name.
+func subAttrs(t *testing.T, schemaDoc map[string]any, attr string) map[string]map[string]any {
+	t.Helper()
+	for _, a := range asList(schemaDoc["attributes"]) {
+		if path(a, "name") == attr {
+			out := map[string]map[string]any{}
+			for _, s := range asList(path(a, "subAttributes")) {
+				m, _ := s.(map[string]any)
+				out[m["name"].(string)] = m
+			}
+			return out
+		}
+	}
+	t.Fatalf("schema %v has no %q", schemaDoc["id"], attr)
+	return nil
+}
+
+// TestGroupSchemaTellsTheTruth: Group members are users only (nested
+// groups are refused), and a member's display, which scimd does not keep,
+// is not published; a client sending it is still served.
+func TestGroupSchemaTellsTheTruth(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn, uids, _ := queryDirectory(h, 1, 0)
+		doc := h.do(http.MethodGet, tn.Base+"/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", tn.SCIMToken, nil).want(200).json()
+		members := subAttrs(t, doc, "members")
+		if _, ok := members["display"]; ok {
+			t.Error("members.display is published but never kept")
+		}
+		eq(t, fmt.Sprint(members["type"]["canonicalValues"]), "[User]")
+		eq(t, fmt.Sprint(members["$ref"]["referenceTypes"]), "[User]")
+
+		g := h.do(http.MethodPost, tn.Base+"/Groups", tn.SCIMToken, map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Shown",
+			"members": []map[string]any{{"value": uids[0], "display": "Somebody", "type": "User"}},
+		}).want(201).json()
+		eq(t, path(g, "members", 0, "value"), uids[0])
+		eq(t, path(g, "members", 0, "display"), nil)
+		got := h.do(http.MethodGet, tn.Base+"/Groups/"+g["id"].(string), tn.SCIMToken, nil).want(200).json()
+		eq(t, path(got, "members", 0, "type"), "User")
+		eq(t, path(got, "members", 0, "display"), nil)
+		m := h.do(http.MethodGet, tn.Base+"/Groups?filter="+url.QueryEscape(`members.display eq "Somebody"`), tn.SCIMToken, nil).want(400).json()
+		eq(t, m["scimType"], "invalidFilter")
 	})
 }

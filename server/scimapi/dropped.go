@@ -35,7 +35,7 @@ func knownOf(core schema.Schema, exts ...schema.Schema) known {
 
 var (
 	knownUser  = knownOf(userSchema(), schema.ExtensionEnterpriseUser())
-	knownGroup = knownOf(schema.CoreGroupSchema())
+	knownGroup = knownOf(groupSchema())
 )
 
 // dropped names the attributes of a POST/PUT body that will not be stored:

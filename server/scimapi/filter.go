@@ -109,7 +109,7 @@ func groupQuery(params scim.ListRequestParams, withMembers bool) (provision.List
 // schema by compiling a regular expression per attribute name.
 var (
 	userFilterSchema  = withCommon(userSchema())
-	groupFilterSchema = withCommon(schema.CoreGroupSchema())
+	groupFilterSchema = withCommon(groupSchema())
 	enterpriseSchema  = schema.ExtensionEnterpriseUser()
 )
 

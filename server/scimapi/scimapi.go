@@ -105,7 +105,7 @@ func New(svc *provision.Service, opts Options) *API {
 		Name:        "Group",
 		Endpoint:    "/Groups",
 		Description: optional.NewString("Group"),
-		Schema:      schema.CoreGroupSchema(),
+		Schema:      groupSchema(),
 		Handler:     groups{api: a},
 	}
 	a.userPatch, a.groupPatch = newPatchValidator(a.users), newPatchValidator(a.groups)
@@ -123,6 +123,41 @@ func userSchema() schema.Schema {
 		}
 	}
 	s.Attributes = attrs
+	return s
+}
+
+// groupSchema is the core Group schema as scimd keeps it: members are users
+// (a group as a member is refused), and a member's display is not kept, so
+// it is not published either (deriving it would read every member's user).
+func groupSchema() schema.Schema {
+	s := schema.CoreGroupSchema()
+	s.Attributes = []schema.CoreAttribute{
+		s.Attributes[0], // displayName
+		schema.ComplexCoreAttribute(schema.ComplexParams{
+			Description: optional.NewString("A list of members of the Group: users."),
+			MultiValued: true,
+			Name:        "members",
+			SubAttributes: []schema.SimpleParams{
+				schema.SimpleStringParams(schema.StringParams{
+					Description: optional.NewString("Identifier of the member of this Group: a user's id."),
+					Mutability:  schema.AttributeMutabilityImmutable(),
+					Name:        "value",
+				}),
+				schema.SimpleReferenceParams(schema.ReferenceParams{
+					Description:    optional.NewString("The URI of the member user."),
+					Mutability:     schema.AttributeMutabilityImmutable(),
+					Name:           "$ref",
+					ReferenceTypes: []schema.AttributeReferenceType{"User"},
+				}),
+				schema.SimpleStringParams(schema.StringParams{
+					CanonicalValues: []string{"User"},
+					Description:     optional.NewString("The type of the member: always User (nested groups are not supported)."),
+					Mutability:      schema.AttributeMutabilityImmutable(),
+					Name:            "type",
+				}),
+			},
+		}),
+	}
 	return s
 }
 
