@@ -103,3 +103,66 @@ func TestGroupSchemaTellsTheTruth(t *testing.T) {
 		eq(t, m["scimType"], "invalidFilter")
 	})
 }
+
+// TestUserGroups: User.groups is published returned-on-request and served
+// from the reverse member index with ?attributes=groups (a plain GET has
+// none); filter=groups.value eq "<id>" finds the group's members.
+func TestUserGroups(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn, uids, gids := queryDirectory(h, 3, 2)
+		doc := h.do(http.MethodGet, tn.Base+"/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", tn.SCIMToken, nil).want(200).json()
+		for _, a := range asList(doc["attributes"]) {
+			if path(a, "name") == "groups" {
+				eq(t, path(a, "returned"), "request")
+			}
+		}
+		groups := subAttrs(t, doc, "groups")
+		eq(t, fmt.Sprint(groups["$ref"]["referenceTypes"]), "[Group]")
+		eq(t, fmt.Sprint(groups["type"]["canonicalValues"]), "[direct]")
+
+		add := func(gid string, users ...string) {
+			var vals []map[string]any
+			for _, u := range users {
+				vals = append(vals, map[string]any{"value": u})
+			}
+			h.do(http.MethodPatch, tn.Base+"/Groups/"+gid, tn.SCIMToken, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+				"Operations": []map[string]any{{"op": "add", "path": "members", "value": vals}}}).want(204)
+		}
+		add(gids[0], uids[0], uids[1])
+		add(gids[1], uids[1])
+
+		plain := h.do(http.MethodGet, tn.Base+"/Users/"+uids[1], tn.SCIMToken, nil).want(200).json()
+		eq(t, plain["groups"], nil)
+		got := h.do(http.MethodGet, tn.Base+"/Users/"+uids[1]+"?attributes=userName,groups", tn.SCIMToken, nil).want(200).json()
+		eq(t, got["userName"], "q1@example.com")
+		eq(t, len(asList(got["groups"])), 2)
+		eq(t, path(got, "groups", 0, "value"), gids[0]) // by name: Group 0, Group 1
+		eq(t, path(got, "groups", 0, "display"), "Group 0")
+		eq(t, path(got, "groups", 0, "type"), "direct")
+		eq(t, path(got, "groups", 0, "$ref"), "http://scimd.test"+tn.Base+"/Groups/"+gids[0])
+		none := h.do(http.MethodGet, tn.Base+"/Users/"+uids[2]+"?attributes=groups", tn.SCIMToken, nil).want(200).json()
+		eq(t, len(asList(none["groups"])), 0)
+		fast := h.do(http.MethodGet, tn.Base+"/Users?attributes=groups&filter="+url.QueryEscape(`userName eq "q0@example.com"`), tn.SCIMToken, nil).want(200).json()
+		eq(t, path(fast, "Resources", 0, "groups", 0, "value"), gids[0])
+		list := h.do(http.MethodGet, tn.Base+"/Users?attributes=groups", tn.SCIMToken, nil).want(200).json()
+		eq(t, len(asList(path(list, "Resources", 1, "groups"))), 2)
+
+		for _, tc := range []struct {
+			filter string
+			want   []string
+		}{
+			{`groups.value eq "` + gids[0] + `"`, []string{uids[0], uids[1]}},
+			{`groups eq "` + gids[1] + `"`, []string{uids[1]}},
+			{`groups[value eq "` + gids[1] + `"]`, []string{uids[1]}},
+			{`groups.value eq "` + gids[0] + `" and userName eq "q0@example.com"`, []string{uids[0]}},
+			{`groups.value eq "nosuchgroup"`, nil},
+			{`not (groups.value eq "` + gids[0] + `")`, []string{uids[2]}},
+			{`groups pr`, []string{uids[0], uids[1]}},
+		} {
+			t.Run(tc.filter, func(t *testing.T) {
+				m := h.do(http.MethodGet, tn.Base+"/Users?filter="+url.QueryEscape(tc.filter), tn.SCIMToken, nil).want(200).json()
+				eq(t, fmt.Sprint(ids(m)), fmt.Sprint(tc.want))
+			})
+		}
+	})
+}

@@ -23,9 +23,14 @@ func checkMembers(t *testing.T, e env, groupID string, want []string, users ...s
 	for _, m := range want {
 		in[m] = true
 	}
-	for _, u := range users {
+	batch, err := e.s.UsersGroups(ctx, e.tenant, users)
+	must(t, err)
+	for i, u := range users {
 		groups, err := e.s.UserGroups(ctx, e.tenant, u)
 		must(t, err)
+		if d := cmp.Diff(groups, batch[i], cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("UsersGroups[%s] differs from UserGroups (-one +batch):\n%s", u, d)
+		}
 		has := false
 		for _, g := range groups {
 			has = has || g == groupID

@@ -428,6 +428,32 @@ func (s *Store) UserGroups(ctx context.Context, tenant, userID string) ([]string
 	return ids, nil
 }
 
+// UsersGroups returns, for each of userIDs in order, the ids of the groups
+// that user is a member of, sorted, from one pipeline (a filter on groups
+// reads a whole batch of users at once). An id that names no user is in no
+// group. Returns ErrUnavailable.
+func (s *Store) UsersGroups(ctx context.Context, tenant string, userIDs []string) ([][]string, error) {
+	out := make([][]string, len(userIDs))
+	cmds := make([]*redis.StringSliceCmd, len(userIDs))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range userIDs {
+			if validRecordID(id) {
+				cmds[i] = p.SMembers(ctx, userGroupsKey(tenant, id))
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, unavailable("users' groups", err)
+	}
+	for i, cmd := range cmds {
+		if cmd != nil {
+			out[i] = cmd.Val()
+			slices.Sort(out[i])
+		}
+	}
+	return out, nil
+}
+
 // validIDs drops ids that cannot name a record, so they are never spelled
 // into a key.
 func validIDs(ids []string) []string {

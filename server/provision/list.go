@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"sort"
 
 	"github.com/scimd/scimd/storage"
@@ -20,6 +21,7 @@ const (
 	LookupEmployeeNumber            // users
 	LookupDisplayName               // groups, case-insensitive
 	LookupMember                    // groups having this user as a member
+	LookupGroupMembers              // users who are members of this group
 )
 
 // Lookup is one index lookup: the ids whose Attr equals (or starts with) Value.
@@ -39,6 +41,8 @@ type ListQuery[T any] struct {
 	Count      int // 0 returns only the total
 	// WithMembers loads group members before Match and in the results.
 	WithMembers bool
+	// WithGroups loads each user's Groups before Match.
+	WithGroups bool
 	// Scan, when set, is asked before the query examines every resource of
 	// the tenant, with their number: an error refuses the query and is
 	// returned as is; release is called when the scan ends.
@@ -73,6 +77,9 @@ func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User
 		}
 		if complete {
 			users, err := s.loadUsers(ctx, tenant, ids)
+			if err == nil && q.WithGroups {
+				err = s.attachGroups(ctx, tenant, users)
+			}
 			if err != nil {
 				return Page[User]{}, err
 			}
@@ -103,6 +110,11 @@ func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User
 			}
 			users = append(users, u)
 		}
+		if q.WithGroups {
+			if decodeErr = s.attachGroups(ctx, tenant, users); decodeErr != nil {
+				return false
+			}
+		}
 		w.offer(users)
 		return true
 	})
@@ -130,6 +142,11 @@ func (s *Service) userCandidates(ctx context.Context, tenant string, lookups []L
 			found, err = s.store.FindUsers(ctx, tenant, storage.UserByWorkEmail, l.Value)
 		case LookupEmployeeNumber:
 			found, err = s.store.FindUsers(ctx, tenant, storage.UserByEmployeeNumber, l.Value)
+		case LookupGroupMembers:
+			found, err = s.store.GroupMembers(ctx, tenant, l.Value)
+			if errors.Is(err, storage.ErrNotFound) {
+				found, err = nil, nil // no such group: no user is in it
+			}
 		case LookupUserNamePrefix:
 			found, err = s.store.UsersWithUserNamePrefix(ctx, tenant, l.Value, prefixLimit+1)
 			if err == nil && len(found) > prefixLimit {
@@ -144,6 +161,22 @@ func (s *Service) userCandidates(ctx context.Context, tenant string, lookups []L
 		ids = append(ids, found...)
 	}
 	return dedupe(ids), true, nil
+}
+
+// attachGroups reads the groups of users, in one round trip.
+func (s *Service) attachGroups(ctx context.Context, tenant string, users []User) error {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	groups, err := s.store.UsersGroups(ctx, tenant, ids)
+	if err != nil {
+		return fromStorage(err, "users' groups")
+	}
+	for i := range users {
+		users[i].Groups = groups[i]
+	}
+	return nil
 }
 
 func (s *Service) loadUsers(ctx context.Context, tenant string, ids []string) ([]User, error) {

@@ -195,6 +195,11 @@ func (s meteredStore) PageGroups(ctx context.Context, tenant string, offset, cou
 	return ids, total, s.seen(err)
 }
 
+func (s meteredStore) UsersGroups(ctx context.Context, tenant string, userIDs []string) ([][]string, error) {
+	groups, err := s.store.UsersGroups(ctx, tenant, userIDs)
+	return groups, s.seen(err)
+}
+
 func (s meteredStore) ScanGroups(ctx context.Context, tenant string, fn func([]storage.Group) bool) error {
 	return s.seen(s.store.ScanGroups(ctx, tenant, fn))
 }

@@ -42,6 +42,7 @@ type store interface {
 	PageUsers(ctx context.Context, tenant string, offset, count int) ([]string, int64, error)
 	ScanUsers(ctx context.Context, tenant string, fn func([]storage.User) bool) error
 	UserGroups(ctx context.Context, tenant, userID string) ([]string, error)
+	UsersGroups(ctx context.Context, tenant string, userIDs []string) ([][]string, error)
 
 	CreateGroup(ctx context.Context, tenant string, g storage.Group, members []string, audit []byte) error
 	GetGroup(ctx context.Context, tenant, id string) (storage.Group, error)

@@ -27,6 +27,9 @@ type User struct {
 	ManagedBy string // "scim" or "manual"
 	Active    bool
 	Attrs     map[string]any
+	// Groups are the ids of the user's groups, read only by a list query
+	// WithGroups.
+	Groups []string
 }
 
 // ETag is the weak entity tag of this version of the user.

@@ -86,6 +86,9 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 		}
 		total = page.Total
 		for _, u := range page.Resources {
+			if err := a.withGroups(ctx, req, &u); err != nil {
+				return true, a.fastError(c, ctx, err)
+			}
 			resources = append(resources, userResource(u, req))
 		}
 	} else {

@@ -70,8 +70,17 @@ func userQuery(params scim.ListRequestParams) (provision.ListQuery[provision.Use
 	}
 	v := scimfilter.NewFilterValidator(expr, userFilterSchema, enterpriseSchema)
 	q.Lookups, q.Indexed = plan(expr, userLookup)
+	q.WithGroups = mentions(expr, "groups")
 	q.Match = func(u provision.User) bool {
-		return passes(v, matchable(u.ID, u.Attrs, u.Created, u.Modified))
+		res := matchable(u.ID, u.Attrs, u.Created, u.Modified)
+		if q.WithGroups && len(u.Groups) > 0 { // none is absent, as for pr
+			list := make([]any, 0, len(u.Groups))
+			for _, g := range u.Groups {
+				list = append(list, map[string]any{"value": g, "type": "direct"})
+			}
+			res["groups"] = list
+		}
+		return passes(v, res)
 	}
 	return q, nil
 }
@@ -253,6 +262,13 @@ func userLookup(e filter.Expression) (provision.Lookup, bool) {
 			return provision.Lookup{Attr: provision.LookupEmployeeNumber, Value: v}, true
 		}
 	case *filter.ValuePath:
+		// groups[value eq "id"]: the group's member set.
+		if strings.EqualFold(e.AttributePath.AttributeName, "groups") {
+			if m := eqOn(e.ValueFilter); m.name == "value" {
+				return provision.Lookup{Attr: provision.LookupGroupMembers, Value: m.value}, true
+			}
+			return provision.Lookup{}, false
+		}
 		// emails[type eq "work" and value eq "x"]: the work-email index.
 		if !strings.EqualFold(e.AttributePath.AttributeName, "emails") {
 			return provision.Lookup{}, false

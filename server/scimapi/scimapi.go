@@ -113,12 +113,17 @@ func New(svc *provision.Service, opts Options) *API {
 }
 
 // userSchema is the core User schema without password: passwords are never
-// stored, so the published schema does not offer one.
+// stored, so the published schema does not offer one; groups as scimd
+// serves them (userGroupsAttribute).
 func userSchema() schema.Schema {
 	s := schema.CoreUserSchema()
 	attrs := make([]schema.CoreAttribute, 0, len(s.Attributes))
 	for _, attr := range s.Attributes {
-		if attr.Name() != "password" {
+		switch attr.Name() {
+		case "password":
+		case "groups":
+			attrs = append(attrs, userGroupsAttribute())
+		default:
 			attrs = append(attrs, attr)
 		}
 	}

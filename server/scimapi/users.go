@@ -28,6 +28,9 @@ func (h users) Get(r *http.Request, id string) (scim.Resource, error) {
 	ctx, cancel := h.api.reqContext(r)
 	defer cancel()
 	u, err := h.api.svc.GetUser(ctx, tenantOf(r), id)
+	if err == nil {
+		err = h.api.withGroups(ctx, r, &u)
+	}
 	if err != nil {
 		return scim.Resource{}, scimError(ctx, err)
 	}
@@ -48,6 +51,9 @@ func (h users) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page
 	}
 	out := scim.Page{TotalResults: page.Total, Resources: make([]scim.Resource, 0, len(page.Resources))}
 	for _, u := range page.Resources {
+		if err := h.api.withGroups(ctx, r, &u); err != nil {
+			return scim.Page{}, scimError(ctx, err)
+		}
 		out.Resources = append(out.Resources, userResource(u, r))
 	}
 	return out, nil
@@ -79,6 +85,9 @@ func (h users) Patch(r *http.Request, id string, ops []scim.PatchOperation) (sci
 	u, err := h.api.svc.PatchUser(ctx, tenantOf(r), id, r.Header.Get("If-Match"), scimActor(r), func(doc map[string]any) error {
 		return scimdoc.ApplyUserPatch(doc, ops)
 	})
+	if err == nil {
+		err = h.api.withGroups(ctx, r, &u)
+	}
 	if err != nil {
 		return scim.Resource{}, scimError(ctx, err)
 	}
