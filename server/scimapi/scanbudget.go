@@ -68,10 +68,10 @@ func newScanGate(b ScanBudget) *scanGate {
 // records per second are spent. release must be called when the scan ends.
 func (g *scanGate) admit(ctx context.Context, tenant string, records int) (release func(), err error) {
 	if g.b.MaxRecords > 0 && records > g.b.MaxRecords {
-		return nil, tooMany(fmt.Sprintf("the filter has no index behind it and would examine all %d records of this tenant, more than the %d one request may examine (the scan budget): filter on an indexed attribute (userName eq or sw, externalId eq, id eq, work email, employeeNumber eq, groups.value eq; for groups displayName eq, externalId eq, members.value eq), alone or joined with and", records, g.b.MaxRecords))
+		return nil, tooMany(fmt.Sprintf("the filter cannot be answered from an index and would examine all %d records of this tenant, more than the %d one request may examine (the scan budget): filter on an indexed attribute (userName eq or sw, externalId eq, id eq, work email, employeeNumber eq, groups.value eq; for groups displayName eq, externalId eq, members.value eq), alone or joined with and", records, g.b.MaxRecords))
 	}
 	if g.b.Rate > 0 && records > g.b.Burst {
-		return nil, tooMany(fmt.Sprintf("the filter has no index behind it and would examine %d records, more than this tenant's scan budget allows at once (%d)", records, g.b.Burst))
+		return nil, tooMany(fmt.Sprintf("the filter cannot be answered from an index and would examine %d records, more than this tenant's scan budget allows at once (%d)", records, g.b.Burst))
 	}
 	g.mu.Lock()
 	if g.b.Concurrency > 0 && g.running[tenant] >= g.b.Concurrency {
