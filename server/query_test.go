@@ -106,6 +106,7 @@ func TestSearchAnswersLikeGet(t *testing.T) {
 			{"not JSON", "{", "invalidSyntax"},
 			{"no schemas", map[string]any{"filter": `userName eq "x"`}, "invalidValue"},
 			{"bad filter", map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "filter": `userName eq`}, "invalidFilter"},
+			{"filter too long", map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "filter": `userName eq "` + strings.Repeat("x", 3000) + `"`}, "invalidFilter"},
 			{"unknown attribute", map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "filter": `shoeSize eq "9"`}, "invalidFilter"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

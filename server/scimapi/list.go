@@ -51,6 +51,11 @@ func (a *API) listRoute(method, rest string) (types []scim.ResourceType, root, s
 // of resources in the page (RFC 7644 §3.4.2), not the page size asked for.
 func (a *API) list(c *fiber.Ctx, types []scim.ResourceType, root, search bool, tenant, base string, slot *errSlot) error {
 	lr, se := readListRequest(c, search)
+	if se == nil && len(lr.filter) > a.opts.MaxFilterLength {
+		e := scimerrors.ScimErrorInvalidFilter
+		e.Detail = "the filter is longer than this server accepts"
+		se = &e
+	}
 	if se != nil {
 		return sendError(c, *se, 0)
 	}
