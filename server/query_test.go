@@ -64,6 +64,21 @@ func TestItemsPerPageCountsThePage(t *testing.T) {
 				eq(t, len(asList(m["Resources"])), tc.wantItems)
 			})
 		}
+		for _, tc := range []struct {
+			query string
+			want  int
+		}{
+			{"/Schemas", 6}, // User, enterprise User, Group and the three discovery schemas
+			{"/Schemas?count=1", 1},
+			{"/ResourceTypes", 2},
+			{"/ResourceTypes?startIndex=2", 1},
+		} {
+			t.Run(tc.query, func(t *testing.T) {
+				m := h.do(http.MethodGet, tn.Base+tc.query, tn.SCIMToken, nil).want(200).json()
+				eq(t, len(asList(m["Resources"])), tc.want)
+				eq(t, m["itemsPerPage"], float64(tc.want))
+			})
+		}
 	})
 }
 

@@ -123,6 +123,36 @@ func sendList(c *fiber.Ctx, total, start int, list []any) error {
 	return nil
 }
 
+// countPage sets itemsPerPage of the ListResponse elimity wrote (for
+// /Schemas and /ResourceTypes) to the number of resources in it: elimity
+// writes the page size asked for.
+func countPage(c *fiber.Ctx) {
+	if c.Response().StatusCode() != http.StatusOK {
+		return
+	}
+	var lr map[string]json.RawMessage
+	if json.Unmarshal(c.Response().Body(), &lr) != nil {
+		return
+	}
+	var resources []json.RawMessage
+	if json.Unmarshal(lr["Resources"], &resources) != nil {
+		return
+	}
+	n, err := json.Marshal(len(resources))
+	if err != nil {
+		return
+	}
+	lr["itemsPerPage"] = n
+	if resources == nil {
+		lr["Resources"] = json.RawMessage("[]")
+	}
+	body, err := json.Marshal(lr)
+	if err != nil {
+		return
+	}
+	c.Response().SetBodyRaw(body)
+}
+
 // readListRequest reads the query from the URL (GET) or the SearchRequest
 // body (POST .search), with the same defaults and bounds either way.
 func readListRequest(c *fiber.Ctx, search bool) (listRequest, *scimerrors.ScimError) {

@@ -245,6 +245,9 @@ func (a *API) serve(c *fiber.Ctx) error {
 	}
 	if c.Method() == fiber.MethodGet {
 		notModified(c)
+		if rest == "/Schemas" || rest == "/ResourceTypes" {
+			countPage(c)
+		}
 	}
 	return nil
 }
