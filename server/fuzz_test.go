@@ -145,7 +145,9 @@ func (s *fuzzServer) send(tb testing.TB, method, target, token, contentType stri
 	ctx.Request.SetBody(body)
 	s.handler(&ctx)
 	header := http.Header{}
-	ctx.Response.Header.VisitAll(func(k, v []byte) { header.Add(string(k), string(v)) })
+	for k, v := range ctx.Response.Header.All() {
+		header.Add(string(k), string(v))
+	}
 	return fuzzResult{what: method + " " + target, status: ctx.Response.StatusCode(), header: header, body: bytes.Clone(ctx.Response.Body())}
 }
 

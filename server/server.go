@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/valyala/fasthttp"
 
 	"github.com/scimd/scimd/server/adminapi"
 	"github.com/scimd/scimd/server/provision"
@@ -87,6 +89,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          prefixStrings(cfg.TrustedProxies),
 	})
+	app.Server().ErrorHandler = readError(app.Server().ErrorHandler)
 	// observe comes first: it sets the request id (X-Request-ID) that the
 	// rest logs, and sees a panic as the 500 that recover makes of it.
 	app.Use(observe(cfg.Metrics))
@@ -134,6 +137,25 @@ func bodyLimit(limit int) fiber.Handler {
 			return fiber.ErrRequestEntityTooLarge
 		}
 		return c.Next()
+	}
+}
+
+// errMalformed is the answer to a request fasthttp could not read: bad
+// framing, conflicting Content-Length headers, a missing Host.
+var errMalformed = errors.New("the request is malformed (its framing or headers)")
+
+// readError replaces fasthttp's errors for requests it could not read with
+// errMalformed before Fiber renders them: their text quotes the request's
+// bytes, bearer token included. Too large, too slow and too long headers
+// keep their own status.
+func readError(next func(*fasthttp.RequestCtx, error)) func(*fasthttp.RequestCtx, error) {
+	return func(ctx *fasthttp.RequestCtx, err error) {
+		var small *fasthttp.ErrSmallBuffer
+		var netErr net.Error
+		if !errors.As(err, &small) && !errors.As(err, &netErr) && !errors.Is(err, fasthttp.ErrBodyTooLarge) && !errors.Is(err, fasthttp.ErrGetOnly) {
+			err = errMalformed
+		}
+		next(ctx, err)
 	}
 }
 
