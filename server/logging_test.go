@@ -3,23 +3,38 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/scimd/scimd/server"
+	"github.com/scimd/scimd/server/reqbody"
 	"github.com/scimd/scimd/storage"
 )
 
 // TestMain keeps the access log (a line per request, at info) out of test
-// output; warnings and errors still show.
+// output; warnings and errors still show. It fails the run if any request
+// of any test had its body read around reqbody.Read (unbounded).
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	os.Exit(m.Run())
+	var stray atomic.Int64
+	reqbody.StrayRead = func(c *fiber.Ctx) {
+		stray.Add(1)
+		fmt.Fprintf(os.Stderr, "FAIL: %s %s read its request body around reqbody.Read\n", c.Method(), c.Route().Path)
+	}
+	code := m.Run()
+	if stray.Load() > 0 && code == 0 {
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // lockedBuffer is a log destination tests read while the app may write.

@@ -94,7 +94,9 @@ func (m *Metrics) Handler() http.Handler {
 // App returns a Fiber app that serves only /metrics, for a listen address
 // of its own (scimd serve --metrics-addr).
 func (m *Metrics) App() *fiber.App {
-	app := fiber.New(fiber.Config{AppName: "scimd-metrics", DisableStartupMessage: true, ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute})
+	// A scrape has no body: refuse one (413) rather than buffer Fiber's
+	// default 4 MiB per connection before the handler.
+	app := fiber.New(fiber.Config{AppName: "scimd-metrics", DisableStartupMessage: true, ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute, BodyLimit: 1 << 10})
 	app.Get("/metrics", adaptor.HTTPHandler(m.Handler()))
 	return app
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/scimd/scimd/server/adminapi"
 	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/server/reqbody"
 	"github.com/scimd/scimd/server/scimapi"
 )
 
@@ -78,7 +79,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "scimd",
-		BodyLimit:             max(cfg.BodyLimit, cfg.PreflightBodyLimit),
+		BodyLimit:             cfg.BodyLimit,
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.ReadTimeout,
 		IdleTimeout:           2 * cfg.ReadTimeout,
@@ -88,6 +89,13 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		// believes anyone's without the check.
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          prefixStrings(cfg.TrustedProxies),
+		// Bodies stream: none is buffered before a handler reads it
+		// through reqbody, after authentication and within its route's
+		// limit (BodyLimit then only caps fasthttp's 8 KiB prefetch).
+		StreamRequestBody: true,
+		// fasthttp would read a multipart body (to temporary files past
+		// 16 MiB) before any handler.
+		DisablePreParseMultipartForm: true,
 	})
 	app.Server().ErrorHandler = readError(app.Server().ErrorHandler)
 	// observe comes first: it sets the request id (X-Request-ID) that the
@@ -98,7 +106,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	}}))
 	app.Use(securityHeaders)
 	app.Use(clientAddr(cfg.TrustedProxies), allowedHosts(cfg.AllowedHosts))
-	app.Use(bodyLimit(cfg.BodyLimit))
+	app.Use(reqbody.Guard(cfg.BodyLimit))
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
@@ -110,10 +118,17 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
 	if !cfg.MetricsElsewhere {
-		app.Get("/metrics", adaptor.HTTPHandler(cfg.Metrics.Handler()))
+		metrics := adaptor.HTTPHandler(cfg.Metrics.Handler())
+		app.Get("/metrics", reqbody.Limit(0), func(c *fiber.Ctx) error {
+			// The adaptor would read any body a scrape carried.
+			if _, err := reqbody.Read(c); err != nil {
+				return err
+			}
+			return metrics(c)
+		})
 	}
 
-	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, ClientIP: ClientIP}).Register(app)
+	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, ClientIP: ClientIP, PreflightBodyLimit: cfg.PreflightBodyLimit}).Register(app)
 	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared, Scan: cfg.Scan}).Register(app)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
@@ -126,18 +141,6 @@ func prefixStrings(ps []netip.Prefix) []string {
 		out[i] = p.String()
 	}
 	return out
-}
-
-// bodyLimit holds every route but the preflight, whose user exports are
-// larger, to the general limit. Fiber's own limit, set to the larger one,
-// applies while reading; this one applies per route.
-func bodyLimit(limit int) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if len(c.Request().Body()) > limit && !strings.HasSuffix(c.Path(), "/preflight") {
-			return fiber.ErrRequestEntityTooLarge
-		}
-		return c.Next()
-	}
 }
 
 // errMalformed is the answer to a request fasthttp could not read: bad

@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/server/reqbody"
 )
 
 // Options configure the admin edge.
@@ -28,6 +29,9 @@ type Options struct {
 	// ClientIP is the client's address for the audit log (behind trusted
 	// proxies, from X-Forwarded-For); nil means the peer's.
 	ClientIP func(*fiber.Ctx) string
+	// PreflightBodyLimit is the largest user export the migration
+	// preflight reads, in bytes; 0 means 32 MiB.
+	PreflightBodyLimit int
 }
 
 // API serves /admin/v1/...
@@ -44,6 +48,9 @@ func New(svc *provision.Service, opts Options) *API {
 	}
 	if opts.ClientIP == nil {
 		opts.ClientIP = func(c *fiber.Ctx) string { return c.IP() }
+	}
+	if opts.PreflightBodyLimit <= 0 {
+		opts.PreflightBodyLimit = 32 << 20
 	}
 	return &API{svc: svc, opts: opts, operator: sha256.Sum256([]byte(opts.OperatorToken))}
 }
@@ -87,7 +94,7 @@ func (a *API) Register(r fiber.Router) {
 	r.Delete(t+"/admin-tokens/:name", a.requireAdmin, a.revokeAdminTokens)
 	r.Post(t+"/scim-token", a.requireAdmin, a.rotateSCIMToken)
 	r.Get(t+"/audit", a.requireAdmin, a.getAudit)
-	r.Post(t+"/preflight", a.requireAdmin, a.preflight)
+	r.Post(t+"/preflight", reqbody.Limit(a.opts.PreflightBodyLimit), a.requireAdmin, a.preflight)
 	r.Post(t+"/provisioning/finalize", a.requireAdmin, a.finalize)
 }
 
@@ -96,7 +103,7 @@ func (a *API) requireOperator(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="scimd-operator"`)
 		return Problem(c, http.StatusUnauthorized, "the operator bearer token is required")
 	}
-	return c.Next()
+	return readBody(c)
 }
 
 func (a *API) isOperator(c *fiber.Ctx) bool {
@@ -134,7 +141,7 @@ func (a *API) requireAdmin(c *fiber.Ctx) error {
 		actor.Operator, actor.User = false, name
 	}
 	c.Locals(actorKey{}, actor)
-	return c.Next()
+	return readBody(c)
 }
 
 func actorOf(c *fiber.Ctx) provision.Actor {

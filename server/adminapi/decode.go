@@ -5,7 +5,21 @@ import (
 	"encoding/json"
 	"errors"
 	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/scimd/scimd/server/reqbody"
 )
+
+// readBody reads the request's body, within the route's limit, once the
+// auth middleware has admitted the caller, and goes on to the handler,
+// whose c.Body() then holds it. It returns reqbody's 413 or 400.
+func readBody(c *fiber.Ctx) error {
+	if _, err := reqbody.Read(c); err != nil {
+		return err
+	}
+	return c.Next()
+}
 
 // decodeStrict decodes one JSON object, refusing unknown fields and
 // trailing data, so that a typo in a field name is an error, not a default.

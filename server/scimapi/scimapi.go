@@ -23,6 +23,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/server/reqbody"
 	"github.com/scimd/scimd/server/scimdoc"
 )
 
@@ -193,6 +194,11 @@ func (a *API) serve(c *fiber.Ctx) error {
 	if ok, wait := a.allow(ctx, tenant); !ok {
 		return sendError(c, scimerrors.ScimError{Status: http.StatusTooManyRequests,
 			Detail: "too many requests for this tenant; retry after the time in Retry-After"}, int(math.Ceil(wait.Seconds())))
+	}
+	// Only now, authenticated and within its rate, may the caller make
+	// scimd read its body; c.Body() and the adaptor see what Read kept.
+	if _, err := reqbody.Read(c); err != nil {
+		return err
 	}
 	if len(c.Request().URI().QueryArgs().Peek("filter")) > a.opts.MaxFilterLength {
 		e := scimerrors.ScimErrorInvalidFilter
