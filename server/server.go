@@ -46,6 +46,9 @@ type Config struct {
 	Scan scimapi.ScanBudget
 	// RequestTimeout bounds the store work of one request; 0 means 10s.
 	RequestTimeout time.Duration
+	// MaxConns caps the connections served at once (fasthttp's
+	// Concurrency; beyond, 503 and closed); 0 means 1024.
+	MaxConns int
 	// ReadTimeout bounds reading a request, and frees idle keep-alive
 	// connections at shutdown; 0 means 30s.
 	ReadTimeout time.Duration
@@ -71,6 +74,9 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	if cfg.PreflightBodyLimit <= 0 {
 		cfg.PreflightBodyLimit = 32 << 20
 	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 1024
+	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 30 * time.Second
 	}
@@ -89,6 +95,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		// believes anyone's without the check.
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          prefixStrings(cfg.TrustedProxies),
+		Concurrency:             cfg.MaxConns,
 		// Bodies stream: none is buffered before a handler reads it
 		// through reqbody, after authentication and within its route's
 		// limit (BodyLimit then only caps fasthttp's 8 KiB prefetch).

@@ -30,6 +30,8 @@ type config struct {
 	PublicURL          string
 	BodyLimit          int
 	PreflightBodyLimit int
+	MaxConns           int
+	MaxConnsPerIP      int
 	RateLimit          float64
 	RateBurst          int
 	RateLimitShared    bool
@@ -82,6 +84,8 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.StringVar(&c.PublicURL, "public-url", "", "externally visible scheme://host[:port] used in meta.location and scimBaseUrl; empty uses each request's Host")
 	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest request body accepted, in bytes")
 	fs.IntVar(&c.PreflightBodyLimit, "preflight-body-limit", 32<<20, "largest user export a migration preflight accepts, in bytes")
+	fs.IntVar(&c.MaxConns, "max-conns", 1024, "connections served at once, idle keep-alive ones included; a connection beyond gets 503 and is closed")
+	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 128, "connections one client address may hold open; one beyond gets 429 and is closed; 0 means no limit (behind a proxy every connection comes from the proxy: raise it or set 0)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "SCIM requests per second one tenant may make to this process (to all replicas with --rate-limit-shared), answered 429 with Retry-After beyond it; 0 means no limit")
 	fs.IntVar(&c.RateBurst, "rate-burst", 0, "requests a tenant may send at once above --rate-limit; 0 means one second's worth")
 	fs.BoolVar(&c.RateLimitShared, "rate-limit-shared", false, "count --rate-limit across every replica, in Redis (one more round trip per SCIM request), instead of per process")
@@ -183,6 +187,12 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--scan-burst must be 0 or more")
 	case c.Scan.Concurrency < -1 || c.Scan.Concurrency == 0:
 		return c, fmt.Errorf("--scan-concurrency must be positive, or -1 for no bound")
+	}
+	switch {
+	case c.MaxConns < 1:
+		return c, fmt.Errorf("--max-conns must be 1 or more")
+	case c.MaxConnsPerIP < 0:
+		return c, fmt.Errorf("--max-conns-per-ip must be 0 (no limit) or more")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")

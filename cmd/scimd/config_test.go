@@ -139,6 +139,8 @@ func TestConfigErrors(t *testing.T) {
 		{"negative burst", "", []string{"--rate-limit", "5", "--rate-burst", "-2"}, nil, "--rate-burst must be"},
 		{"shared without a limit", "", []string{"--rate-limit-shared"}, nil, "--rate-limit-shared needs --rate-limit"},
 		{"short operator token", "", []string{"--operator-token", "op-secret"}, nil, "--operator-token must be at least 32 characters (it has 9)"},
+		{"no connections", "", []string{"--max-conns", "0"}, nil, "--max-conns must be 1 or more"},
+		{"negative per-address cap", "", []string{"--max-conns-per-ip", "-1"}, nil, "--max-conns-per-ip must be 0"},
 		{"short operator token in environment", "", nil, map[string]string{"SCIMD_OPERATOR_TOKEN": strings.Repeat("x", 31)}, "--operator-token must be at least 32"},
 		{"wait replicas without redis", "", []string{"--redis-wait-replicas", "1"}, nil, "needs --redis-url"},
 	} {
@@ -163,7 +165,7 @@ func TestServeHelp(t *testing.T) {
 	}
 	for _, name := range []string{"config", "addr", "redis-url", "operator-token", "public-url", "body-limit", "preflight-body-limit",
 		"rate-limit", "rate-burst", "rate-limit-shared", "redis-wait-replicas", "redis-wait-timeout",
-		"log-format", "log-level", "audit-max-len", "policy-dir", "policy-tests", "metrics-addr", "tls-cert", "tls-key"} {
+		"log-format", "log-level", "audit-max-len", "policy-dir", "policy-tests", "metrics-addr", "tls-cert", "tls-key", "max-conns", "max-conns-per-ip"} {
 		// A boolean flag's line has no type after its name.
 		documented := strings.Contains(out.String(), "-"+name+" ") || strings.Contains(out.String(), "-"+name+"\n")
 		if !documented || !strings.Contains(out.String(), "(env "+envName(name)+")") {

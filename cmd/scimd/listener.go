@@ -133,3 +133,83 @@ func (c *watchedTLSConn) Close() error {
 	c.w.l.forget(c.w)
 	return c.Conn.Close()
 }
+
+// perIPConns is a TCP listener that lets one client address hold at most
+// max connections at once; past that it answers 429 (plain HTTP) or just
+// closes (under TLS, before any handshake) and accepts the next.
+//
+// fasthttp's own MaxConnsPerIP wraps each connection in a type that hides
+// *tls.Conn's methods, by which fasthttp tells a TLS connection (c.Protocol()
+// would say http); counting under the TLS listener keeps them.
+type perIPConns struct {
+	net.Listener
+	max    int
+	answer bool // plain HTTP: say why before closing
+	mu     sync.Mutex
+	open   map[string]int
+}
+
+func newPerIPConns(ln net.Listener, max int, plainHTTP bool) *perIPConns {
+	return &perIPConns{Listener: ln, max: max, answer: plainHTTP, open: map[string]int{}}
+}
+
+var tooManyFromIP = []byte("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 52\r\n\r\ntoo many connections from this address; retry later")
+
+func (l *perIPConns) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := peerIP(c)
+		l.mu.Lock()
+		n := l.open[ip]
+		if n < l.max {
+			l.open[ip] = n + 1
+		}
+		l.mu.Unlock()
+		if n < l.max {
+			return &countedConn{Conn: c, l: l, ip: ip}, nil
+		}
+		if l.answer {
+			// Best effort, bounded: the peer may not read.
+			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			_, _ = c.Write(tooManyFromIP)
+		}
+		_ = c.Close()
+	}
+}
+
+func (l *perIPConns) release(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := l.open[ip] - 1; n > 0 {
+		l.open[ip] = n
+	} else {
+		delete(l.open, ip) // no entry left behind per address ever seen
+	}
+}
+
+// peerIP is the connection's remote address without its port.
+func peerIP(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}
+
+// countedConn gives its slot back once, however often it is closed.
+type countedConn struct {
+	net.Conn
+	l      *perIPConns
+	ip     string
+	closed atomic.Bool
+}
+
+func (c *countedConn) Close() error {
+	if !c.closed.Swap(true) {
+		c.l.release(c.ip)
+	}
+	return c.Conn.Close()
+}

@@ -141,10 +141,10 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	case <-time.After(3 * time.Second):
 		log.Warn("redis: token-change subscription not confirmed yet; cached token checks expire within 5s meanwhile")
 	}
-	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared,
+	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, MaxConns: cfg.MaxConns, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared,
 		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts,
 		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != ""}, svc)
-	ln, silent, err := listen(cfg.Addr, cfg.TLSCert, cfg.TLSKey)
+	ln, silent, err := listen(cfg.Addr, cfg.TLSCert, cfg.TLSKey, cfg.MaxConnsPerIP)
 	if err != nil {
 		m.close()
 		return nil, err
@@ -168,9 +168,10 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 }
 
 // listen opens the API's listener: plain TCP, or TLS 1.2+ with the given
-// certificate, loaded now so that a bad file stops the start. It is
-// watched for connections that send nothing, to close them at shutdown.
-func listen(addr, certFile, keyFile string) (net.Listener, *silentConns, error) {
+// certificate, loaded now so that a bad file stops the start. It holds each
+// client address to perIP connections (0: no limit), and is watched for
+// connections that send nothing, to close them at shutdown.
+func listen(addr, certFile, keyFile string, perIP int) (net.Listener, *silentConns, error) {
 	var tc *tls.Config
 	if certFile != "" {
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
@@ -185,8 +186,11 @@ func listen(addr, certFile, keyFile string) (net.Listener, *silentConns, error) 
 		return nil, nil, fmt.Errorf("--addr: %w", err)
 	}
 	var ln net.Listener = tcp
+	if perIP > 0 {
+		ln = newPerIPConns(tcp, perIP, tc == nil)
+	}
 	if tc != nil {
-		ln = tls.NewListener(tcp, tc)
+		ln = tls.NewListener(ln, tc)
 	}
 	silent := newSilentConns(ln)
 	return silent, silent, nil
