@@ -139,7 +139,10 @@ func (s *Store) Migrate(ctx context.Context, tenant string, steps []MigrationSte
 			rep.Steps = append(rep.Steps, sr)
 			continue
 		}
-		err := s.migrateStep(ctx, tenant, step, cursors.Val()[step.Name], dry, now, &sr)
+		// What the interrupted run this one resumes left unresolved: its
+		// batches are not run again, so their count carries over.
+		prior, _ := strconv.Atoi(cursors.Val()[step.Name+unresolvedSuffix])
+		err := s.migrateStep(ctx, tenant, step, cursors.Val()[step.Name], prior, dry, now, &sr)
 		rep.Steps = append(rep.Steps, sr)
 		if err != nil {
 			return rep, err
@@ -148,12 +151,20 @@ func (s *Store) Migrate(ctx context.Context, tenant string, steps []MigrationSte
 	return rep, nil
 }
 
-// migrateStep runs one step to its end, recording its progress.
-func (s *Store) migrateStep(ctx context.Context, tenant string, step MigrationStep, cursor string, dry bool, now time.Time, sr *MigrationStepReport) error {
+// unresolvedSuffix names, beside a step's cursor, how many items the
+// batches before the cursor left unresolved.
+const unresolvedSuffix = ":unresolved"
+
+// migrateStep runs one step to its end, recording its progress; prior is
+// what the batches before cursor left unresolved.
+func (s *Store) migrateStep(ctx context.Context, tenant string, step MigrationStep, cursor string, prior int, dry bool, now time.Time, sr *MigrationStepReport) error {
 	op := "migrate " + step.Name
 	sr.ResumedAt = cursor
 	sr.State = MigrationStopped
-	unresolved := 0
+	if dry {
+		prior = 0 // a dry run reports only what it sees
+	}
+	unresolved := prior
 	for {
 		if err := ctx.Err(); err != nil {
 			return unavailable(op, err)
@@ -188,7 +199,10 @@ func (s *Store) migrateStep(ctx context.Context, tenant string, step MigrationSt
 			// The batch is done: record that even when ctx was cancelled
 			// meanwhile (SIGINT), so the next run does not repeat it.
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), progressTimeout)
-			err := s.rdb.HSet(pctx, migrateCursorKey(tenant), step.Name, cursor).Err()
+			_, err := s.rdb.TxPipelined(pctx, func(p redis.Pipeliner) error {
+				p.HSet(pctx, migrateCursorKey(tenant), step.Name, cursor, step.Name+unresolvedSuffix, unresolved)
+				return nil
+			})
 			cancel()
 			if err != nil {
 				return unavailable(op, err)
@@ -199,7 +213,7 @@ func (s *Store) migrateStep(ctx context.Context, tenant string, step MigrationSt
 		// once someone has settled them; otherwise it is done for good.
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), progressTimeout)
 		_, err = s.rdb.TxPipelined(pctx, func(p redis.Pipeliner) error {
-			p.HDel(pctx, migrateCursorKey(tenant), step.Name)
+			p.HDel(pctx, migrateCursorKey(tenant), step.Name, step.Name+unresolvedSuffix)
 			if unresolved == 0 {
 				p.HSet(pctx, migrateDoneKey(tenant), step.Name, now.UTC().Format(time.RFC3339))
 			}
@@ -215,8 +229,11 @@ func (s *Store) migrateStep(ctx context.Context, tenant string, step MigrationSt
 		}
 		break
 	}
-	if n := unresolved - len(sr.Unresolved); n > 0 {
+	if n := unresolved - prior - len(sr.Unresolved); n > 0 {
 		sr.Unresolved = append(sr.Unresolved, fmt.Sprintf("and %d more", n))
+	}
+	if prior > 0 {
+		sr.Unresolved = append(sr.Unresolved, fmt.Sprintf("and %d found by the interrupted run this one resumed: run migrate again to list them", prior))
 	}
 	return nil
 }

@@ -186,3 +186,49 @@ func TestMigrateNoTenant(t *testing.T) {
 		}
 	})
 }
+
+// TestMigrateInterruptedAfterUnresolved: a run interrupted after a batch
+// that left something unresolved, then resumed past that batch, does not
+// record the step as done: the collision would otherwise never be reported
+// again, and the step would read as finished while old-form data remains.
+func TestMigrateInterruptedAfterUnresolved(t *testing.T) {
+	run(t, Options{ScanBatch: 3}, 100, func(t *testing.T, e env) {
+		ctx := t.Context()
+		for i := range 7 {
+			id := fmt.Sprintf("u%d", i)
+			if err := e.s.CreateUser(ctx, e.tenant, user(id, "name"+id), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step := stampStep("u1") // unresolved in the first batch
+		stopCtx, stop := context.WithCancel(ctx)
+		interrupted := step
+		interrupted.Batch = func(ctx context.Context, s *Store, tenant, cursor string, dry bool) (MigrationBatch, error) {
+			b, err := step.Batch(ctx, s, tenant, cursor, dry)
+			stop()
+			return b, err
+		}
+		if _, err := e.s.Migrate(stopCtx, e.tenant, []MigrationStep{interrupted}, false, t0); !errors.Is(err, context.Canceled) {
+			t.Fatalf("interrupted run: %v", err)
+		}
+		rep, err := e.s.Migrate(ctx, e.tenant, []MigrationStep{step}, false, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.Steps[0]; got.State != MigrationUnresolved || rep.Complete() {
+			t.Errorf("resumed run after an unresolved batch: %+v, complete %v; want unresolved", got, rep.Complete())
+		}
+		if done, err := e.s.MigrationsDone(ctx, e.tenant); err != nil || done["test-stamp"] != "" {
+			t.Errorf("recorded as done: %v, %v", done, err)
+		}
+		// The next run starts over and lists it again.
+		rep, err = e.s.Migrate(ctx, e.tenant, []MigrationStep{step}, false, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := MigrationStepReport{Name: "test-stamp", State: MigrationUnresolved, Examined: 7, Unresolved: []string{"user u1 refused"}}
+		if diff := cmp.Diff(want, rep.Steps[0]); diff != "" {
+			t.Errorf("run after (-want +got):\n%s", diff)
+		}
+	})
+}
