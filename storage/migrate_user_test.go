@@ -193,12 +193,15 @@ func TestUserNameKeyUniqueness(t *testing.T) {
 		next.Version++
 		next.UserName = "BOB"
 		checkErr(t, e.s.UpdateUser(ctx, e.tenant, prev, next, nil), &UniquenessError{"userName", "u2"})
-		// So is one onto a userName an old entry holds.
+		// So is one onto a userName an old entry holds (u9, indexed as an
+		// earlier release did).
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u9", "\uff23arl"), nil))
+		redisDo(t, e, "HDEL", userNameIndexKey(e.tenant), UserNameKey("\uff23arl"))
 		redisDo(t, e, "HSET", userNameIndexKey(e.tenant), legacyUserNameKey("\uff23arl"), "u9")
 		next.UserName = "\uff23arl"
 		checkErr(t, e.s.UpdateUser(ctx, e.tenant, prev, next, nil), &UniquenessError{"userName", "u9"})
 		checkErr(t, e.s.CreateUser(ctx, e.tenant, user("u4", "\uff23arl"), nil), &UniquenessError{"userName", "u9"})
-		redisDo(t, e, "HDEL", userNameIndexKey(e.tenant), legacyUserNameKey("\uff23arl"))
+		must(t, e.s.DeleteUser(ctx, e.tenant, "u9", nil))
 		checkClean(t, e)
 	})
 }

@@ -50,7 +50,11 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []b
 		audit,
 	}
 	args = append(args, userFields(u)...)
-	return s.runScript(ctx, "create user", createUserScript, keys, args)
+	err := s.runScript(ctx, "create user", createUserScript, keys, args)
+	if s.healUserName(ctx, tenant, u.UserName, err) {
+		err = s.runScript(ctx, "create user", createUserScript, keys, args)
+	}
+	return err
 }
 
 // GetUser returns one user. Returns ErrNotFound, ErrUnavailable.
@@ -114,7 +118,11 @@ func (s *Store) UpdateUser(ctx context.Context, tenant string, prev User, u User
 		audit,
 	}
 	args = append(args, userFields(u)...)
-	return s.runScript(ctx, "update user", updateUserScript, keys, args)
+	err := s.runScript(ctx, "update user", updateUserScript, keys, args)
+	if s.healUserName(ctx, tenant, u.UserName, err) {
+		err = s.runScript(ctx, "update user", updateUserScript, keys, args)
+	}
+	return err
 }
 
 // DeleteUser removes the user, its indexes, its seat and its membership of

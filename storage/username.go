@@ -1,8 +1,12 @@
 package storage
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"unicode"
+
+	"github.com/redis/go-redis/v9"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -32,3 +36,49 @@ func UserNameKey(userName string) string {
 // "user-username-keys" has re-keyed every user, a userName whose legacy key
 // differs is looked up and checked under both.
 func legacyUserNameKey(userName string) string { return strings.ToLower(userName) }
+
+// healUserName drops the userName index entries for userName (its key and
+// its legacy key) that name the holder err reports, when that holder no
+// longer has the userName: a replica of the release before UserNameKey
+// removes only lower(userName) when it deletes or renames a user, so during
+// a rolling restart it can leave a new replica's key behind, which would
+// otherwise refuse that userName for good. It reports whether it dropped
+// any, for the caller to write again; anything else (no such error, a live
+// holder, the entry changing meanwhile, Redis failing) leaves err standing.
+func (s *Store) healUserName(ctx context.Context, tenant, userName string, err error) bool {
+	var ue *UniquenessError
+	if !errors.As(err, &ue) || ue.Attribute != "userName" || !validRecordID(ue.HolderID) {
+		return false
+	}
+	holder := ue.HolderID
+	idx, rec := userNameIndexKey(tenant), userKey(tenant, holder)
+	healed := false
+	werr := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		held, err := tx.HGet(ctx, rec, fUserName).Result()
+		live := err == nil
+		if err != nil && !isNil(err) {
+			return err
+		}
+		var stale []string
+		for _, f := range []string{UserNameKey(userName), legacyUserNameKey(userName)} {
+			if live && (UserNameKey(held) == f || legacyUserNameKey(held) == f) {
+				continue // the holder has it
+			}
+			if v, err := tx.HGet(ctx, idx, f).Result(); err == nil && v == holder {
+				stale = append(stale, f)
+			} else if err != nil && !isNil(err) {
+				return err
+			}
+		}
+		if len(stale) == 0 {
+			return nil
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HDel(ctx, idx, stale...)
+			return nil
+		})
+		healed = err == nil
+		return err
+	}, idx, rec)
+	return werr == nil && healed
+}
