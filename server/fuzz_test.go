@@ -74,9 +74,10 @@ func newFuzzServer(f *testing.F, setup func(tb testing.TB, s *fuzzServer)) *fuzz
 		f.Fatalf("policies: %v", engineErr)
 	}
 	// A short audit stream: every successful fuzzed write appends an event.
-	svc := provision.New(storage.New(rdb, storage.Options{AuditMaxLen: 1000}), engine, provision.Options{})
+	srv := server.Assemble(server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: maxFuzzBody},
+		storage.New(rdb, storage.Options{AuditMaxLen: 1000}), engine, provision.Options{})
 	s := &fuzzServer{
-		handler: server.New(server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: maxFuzzBody}, svc).Handler(),
+		handler: srv.App.Handler(),
 		setup:   setup,
 	}
 	s.newTenant(f)

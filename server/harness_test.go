@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -53,6 +56,12 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, h *harness)) {
 type harness struct {
 	t   *testing.T
 	app *fiber.App
+	// st and svc are what app serves; st runs the consistency check when a
+	// tenant of the test is deleted. Both nil for an app of another kind
+	// (the metrics listener).
+	st      *storage.Store
+	svc     *provision.Service
+	metrics *server.Metrics
 }
 
 func newHarness(t *testing.T, url string) *harness {
@@ -71,16 +80,50 @@ func newHarnessWith(t *testing.T, url string, bodyLimit int) *harness {
 // set.
 func newHarnessConfig(t *testing.T, url string, set func(*server.Config)) *harness {
 	t.Helper()
+	cfg := server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: 64 << 10}
+	set(&cfg)
+	return assemble(t, url, cfg, storage.Options{}, provision.Options{})
+}
+
+// assemble is the one way the tests build a server: server.Assemble, as
+// `scimd serve` builds it (the metered store included), over a client of
+// its own on url.
+func assemble(t *testing.T, url string, cfg server.Config, sopts storage.Options, popts provision.Options) *harness {
+	t.Helper()
 	rdb, err := storage.NewClient(url)
 	if err != nil {
 		t.Fatalf("redis client: %v", err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
-	svc := provision.New(storage.New(rdb, storage.Options{}), testEngine(t), provision.Options{})
-	cfg := server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: 64 << 10}
-	set(&cfg)
-	app := server.New(cfg, svc)
-	return &harness{t: t, app: app}
+	st := storage.New(rdb, sopts)
+	srv := server.Assemble(cfg, st, testEngine(t), popts)
+	return &harness{t: t, app: srv.App, st: st, svc: srv.Service, metrics: srv.Metrics}
+}
+
+// checkConsistent runs storage's consistency check over a tenant and fails
+// the test on any finding, so that an index, listing, member-set or seat
+// bug fails the end-to-end test that caused it. A tenant already gone (the
+// test deleted it, or Redis lost it) has nothing to check, nor has a store
+// the test took down (the fault tests).
+func (h *harness) checkConsistent(t *testing.T, tenant string) {
+	t.Helper()
+	if h.st == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := h.st.Check(ctx, tenant, false)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return
+	case errors.Is(err, storage.ErrUnavailable):
+		t.Logf("consistency check of %s not run: %v", tenant, err)
+	case err != nil:
+		t.Errorf("consistency check of %s: %v", tenant, err)
+	case len(rep.Findings) > 0:
+		raw, _ := json.MarshalIndent(rep.Findings, "", "  ")
+		t.Errorf("consistency check of %s: %d findings:\n%s", tenant, len(rep.Findings), raw)
+	}
 }
 
 // tenant is a tenant made for one test, deleted when the test ends.
@@ -108,6 +151,7 @@ func (h *harness) newTenant(limit int) tenant {
 		h.t.Fatalf("tenant create gave no tokens: %s", res.body)
 	}
 	h.t.Cleanup(func() {
+		h.checkConsistent(h.t, id)
 		h.do(http.MethodDelete, "/admin/v1/tenants/"+id, operatorToken, nil)
 	})
 	return tenant{ID: id, SCIMToken: out.SCIMToken, AdminToken: out.AdminToken, Base: "/scim/v2/" + id}

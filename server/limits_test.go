@@ -63,14 +63,8 @@ func TestRateLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
-	svc := provision.New(storage.New(rdb, storage.Options{}), testEngine(t), provision.Options{})
-	h := &harness{t: t, app: server.New(server.Config{OperatorToken: operatorToken, RateLimit: 0.001, RateBurst: 3}, svc)}
+	t.Cleanup(e.Close) // after the tenants' cleanups, which check them
+	h := assemble(t, e.URL(), server.Config{OperatorToken: operatorToken, RateLimit: 0.001, RateBurst: 3}, storage.Options{}, provision.Options{})
 	a, b := h.newTenant(10), h.newTenant(10)
 	for i := 0; i < 3; i++ {
 		h.do(http.MethodGet, a.Base+"/Users", a.SCIMToken, nil).want(200)

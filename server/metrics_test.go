@@ -21,15 +21,7 @@ import (
 // and the service, as scimd serve wires them.
 func newMeteredHarness(t *testing.T, url string) *harness {
 	t.Helper()
-	rdb, err := storage.NewClient(url)
-	if err != nil {
-		t.Fatalf("redis client: %v", err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
-	m := server.NewMetrics()
-	svc := provision.New(storage.New(rdb, storage.Options{}), testEngine(t), provision.Options{Metrics: m})
-	app := server.New(server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", Metrics: m}, svc)
-	return &harness{t: t, app: app}
+	return newHarness(t, url)
 }
 
 // sample is one line of the exposition format: a series and its value.
@@ -255,14 +247,8 @@ func TestMetricsElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Close)
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
-	m := server.NewMetrics()
-	svc := provision.New(storage.New(rdb, storage.Options{}), testEngine(t), provision.Options{Metrics: m})
-	h := &harness{t: t, app: server.New(server.Config{OperatorToken: operatorToken, Metrics: m, MetricsElsewhere: true}, svc)}
+	h := assemble(t, e.URL(), server.Config{OperatorToken: operatorToken, MetricsElsewhere: true}, storage.Options{}, provision.Options{})
+	m := h.metrics
 	h.do("GET", "/healthz", "", nil).want(200)
 	h.do("GET", "/metrics", "", nil).want(404)
 	mh := &harness{t: t, app: m.App()}

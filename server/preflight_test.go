@@ -11,7 +11,6 @@ import (
 
 	"github.com/scimd/scimd/server"
 	"github.com/scimd/scimd/server/provision"
-	"github.com/scimd/scimd/storage"
 )
 
 // migrationIdP is the identity provider's side of TestPreflight, as JSON
@@ -278,14 +277,7 @@ func TestPreflightRefusals(t *testing.T) {
 // limit, and gives requests a minute, for -race on a busy machine.
 func bigHarness(t *testing.T, url string) *harness {
 	t.Helper()
-	rdb, err := storage.NewClient(url)
-	if err != nil {
-		t.Fatalf("redis client: %v", err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
-	svc := provision.New(storage.New(rdb, storage.Options{}), testEngine(t), provision.Options{})
-	app := server.New(server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: 64 << 10, RequestTimeout: time.Minute}, svc)
-	return &harness{t: t, app: app}
+	return newHarnessConfig(t, url, func(c *server.Config) { c.RequestTimeout = time.Minute })
 }
 
 // TestPreflightThousands: a preflight of 3,000 IdP users against 2,000

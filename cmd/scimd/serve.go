@@ -131,7 +131,10 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	}
 	metrics := server.NewMetrics()
 	metrics.SetBuildInfo(build.Version, build.Revision, build.GoVersion)
-	svc := provision.New(st, engine, provision.Options{Metrics: metrics})
+	srv := server.Assemble(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, MaxConns: cfg.MaxConns, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared,
+		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts,
+		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != ""}, st, engine, provision.Options{})
+	svc := srv.Service
 	// Token checks cached here are dropped when another replica rotates a
 	// token or deletes a tenant.
 	watch, stopWatch := context.WithCancel(context.Background())
@@ -141,9 +144,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	case <-time.After(3 * time.Second):
 		log.Warn("redis: token-change subscription not confirmed yet; cached token checks expire within 5s meanwhile")
 	}
-	m.app = server.New(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, MaxConns: cfg.MaxConns, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared,
-		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts,
-		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != ""}, svc)
+	m.app = srv.App
 	ln, silent, err := listen(cfg.Addr, cfg.TLSCert, cfg.TLSKey, cfg.MaxConnsPerIP)
 	if err != nil {
 		m.close()

@@ -109,35 +109,60 @@ func FuzzNormalizeFilter(f *testing.F) {
 // Whenever the equivalent attr[inner and sub op value] form parses, NormalizeFilter's output must
 // parse or be the input unchanged (a value filter it cannot extend is left alone).
 func FuzzNormalizeFilterValuePath(f *testing.F) {
-	for _, s := range [][7]string{
-		{`userName eq "a"`, "emails", `type eq "work"`, "value", "eq", `"x@y.com"`, `externalId eq "b"`},
-		{`userName pr`, "phoneNumbers", `type eq "mobile"`, "value", "sw", `"+1"`, `active eq true`},
-		{`id eq "1"`, "emails", `type eq "work"`, "primary", "eq", "true", `displayName co "x"`},
-		{`userName eq "a"`, "emails", `type eq "work"`, "value", "pr", "", `userName eq "b"`},
-		{`userName eq "]."`, "urn:ietf:params:scim:schemas:core:2.0:User:emails", ` type eq "w\"]." `, "value", "EQ", `"x \" ]"`, `(userName eq "c")`},
-		{`userName eq "a"`, "emails", `(type eq "work")`, "value", "eq", `"x"`, `userName eq "b"`},
-		{`userName eq "a"`, "emails", `not (type eq "work")`, "value", "eq", `"x"`, `userName eq "b"`},
-		{`userName eq "a"`, "emails", `type eq "work"`, "value", "gt", "1e999999", `userName eq "b"`},
-	} {
+	for _, s := range valuePathSeeds {
 		f.Add(s[0], s[1], s[2], s[3], s[4], s[5], s[6])
 	}
 	f.Fuzz(func(t *testing.T, prefix, attr, inner, sub, op, value, suffix string) {
 		if len(prefix)+len(attr)+len(inner)+len(sub)+len(op)+len(value)+len(suffix) > maxFuzzInput {
 			t.Skip()
 		}
-		comparison := sub + " " + op
-		if value != "" {
-			comparison += " " + value
-		}
-		in := prefix + " and " + attr + "[" + inner + "]." + comparison + " or " + suffix
-		want := prefix + " and " + attr + "[" + strings.TrimSpace(inner) + " and " + comparison + "] or " + suffix
+		in, want := valuePathForms(prefix, attr, inner, sub, op, value, suffix)
+		out := NormalizeFilter(in) // never panics, whatever follows
 		if !parses(want) {
 			t.Skip()
 		}
-		if out := NormalizeFilter(in); out != in && !parses(out) {
+		if out != in && !parses(out) {
 			t.Fatalf("NormalizeFilter(%q) = %q, which does not parse; %q does", in, out, want)
 		}
 	})
+}
+
+// valuePathSeeds are FuzzNormalizeFilterValuePath's seeds: prefix, attr,
+// inner, sub, op, value, suffix. Each one's attr[inner and sub op value]
+// form parses (TestValuePathSeedsReachTheCheck), or the target would skip
+// it: elimity parses neither a parenthesised nor a negated inner filter
+// followed by "and", nor a number beyond float64.
+var valuePathSeeds = [][7]string{
+	{`userName eq "a"`, "emails", `type eq "work"`, "value", "eq", `"x@y.com"`, `externalId eq "b"`},
+	{`userName pr`, "phoneNumbers", `type eq "mobile"`, "value", "sw", `"+1"`, `active eq true`},
+	{`id eq "1"`, "emails", `type eq "work"`, "primary", "eq", "true", `displayName co "x"`},
+	{`userName eq "a"`, "emails", `type eq "work"`, "value", "pr", "", `userName eq "b"`},
+	{`userName eq "]."`, "urn:ietf:params:scim:schemas:core:2.0:User:emails", ` type eq "w\"]." `, "value", "EQ", `"x \" ]"`, `(userName eq "c")`},
+	{`userName eq "a"`, "emails", ` type ne "home"  `, "value", "eq", `"x"`, `userName eq "b"`},
+	{`(userName eq "a")`, "emails", `type eq "work"`, "value", "ne", `"x"`, `not (userName eq "b")`},
+	{`userName eq "a"`, "emails", `type eq "work"`, "value", "gt", "-1.5E+308", `userName eq "b"`},
+}
+
+// valuePathForms is Entra's form of a value-path filter and the equivalent
+// form elimity parses.
+func valuePathForms(prefix, attr, inner, sub, op, value, suffix string) (in, want string) {
+	comparison := sub + " " + op
+	if value != "" {
+		comparison += " " + value
+	}
+	in = prefix + " and " + attr + "[" + inner + "]." + comparison + " or " + suffix
+	want = prefix + " and " + attr + "[" + strings.TrimSpace(inner) + " and " + comparison + "] or " + suffix
+	return in, want
+}
+
+// TestValuePathSeedsReachTheCheck: no seed of FuzzNormalizeFilterValuePath
+// is skipped, so each one tests NormalizeFilter's rewrite.
+func TestValuePathSeedsReachTheCheck(t *testing.T) {
+	for _, s := range valuePathSeeds {
+		if _, want := valuePathForms(s[0], s[1], s[2], s[3], s[4], s[5], s[6]); !parses(want) {
+			t.Errorf("seed %q: %q does not parse, so the fuzz target skips it", s, want)
+		}
+	}
 }
 
 func parses(f string) bool {
