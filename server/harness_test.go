@@ -222,6 +222,17 @@ func (r response) decode(v any) {
 	}
 }
 
+// detail is an error answer's detail (problem or SCIM error); it fails the
+// test when the field is missing, not a string, or empty.
+func (r response) detail() string {
+	r.t.Helper()
+	d, ok := r.json()["detail"].(string)
+	if !ok || d == "" {
+		r.t.Fatalf("status %d without a detail: %s", r.status, r.body)
+	}
+	return d
+}
+
 func (r response) json() map[string]any {
 	r.t.Helper()
 	var m map[string]any

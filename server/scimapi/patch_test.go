@@ -87,6 +87,17 @@ func (p *twoPaths) do(elimity bool, method, path, body string, headers ...string
 	return resp.StatusCode, resp.Header, m
 }
 
+// create POSTs a resource, fails unless it is created, and returns its id.
+func (p *twoPaths) create(elimity bool, resource, body string) string {
+	p.t.Helper()
+	status, _, created := p.do(elimity, http.MethodPost, resource, body)
+	id, _ := created["id"].(string)
+	if status != http.StatusCreated || id == "" {
+		p.t.Fatalf("POST %s: status %d: %v", resource, status, created)
+	}
+	return id
+}
+
 // comparable drops what differs between two users made alike.
 func comparable(m map[string]any) map[string]any {
 	delete(m, "id")
@@ -147,16 +158,15 @@ func TestPatchFastPathAnswersLikeElimity(t *testing.T) {
 				u := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
 					"userName":"u%d-%t@x","name":{"givenName":"G","familyName":"F"},"emails":[{"type":"work","value":"w@x","primary":true}],
 					"roles":[{"value":"R"}],"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"1","manager":{"value":"m"}}}`, n, elimity)
-				_, _, created := p.do(elimity, http.MethodPost, "Users", u)
-				ids[elimity], _ = created["id"].(string)
+				ids[elimity] = p.create(elimity, "Users", u)
 				members[elimity] = ids[elimity]
 				if resource == "Groups" {
 					g := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"g%d-%t","members":[{"value":%q}]}`, n, elimity, ids[elimity])
-					_, _, created = p.do(elimity, http.MethodPost, "Groups", g)
-					ids[elimity], _ = created["id"].(string)
+					ids[elimity] = p.create(elimity, "Groups", g)
 				}
 			}
 			status := map[bool]int{}
+			headers := map[bool]http.Header{}
 			answers := map[bool]map[string]any{}
 			stored := map[bool]map[string]any{}
 			for _, elimity := range []bool{false, true} {
@@ -166,19 +176,34 @@ func TestPatchFastPathAnswersLikeElimity(t *testing.T) {
 					b = strings.ReplaceAll(b, placeholder, members[elimity])
 				}
 				b = strings.ReplaceAll(b, "35ddd382-61d2-48ec-a366-11d37d83d765", members[elimity])
-				var h http.Header
-				status[elimity], h, answers[elimity] = p.do(elimity, http.MethodPatch, resource+"/"+ids[elimity], b)
-				_ = h
-				_, _, stored[elimity] = p.do(elimity, http.MethodGet, resource+"/"+ids[elimity], "")
+				status[elimity], headers[elimity], answers[elimity] = p.do(elimity, http.MethodPatch, resource+"/"+ids[elimity], b)
+				var got int
+				got, _, stored[elimity] = p.do(elimity, http.MethodGet, resource+"/"+ids[elimity], "")
+				if got != http.StatusOK {
+					t.Fatalf("GET after the PATCH: status %d: %v", got, stored[elimity])
+				}
 			}
 			if status[false] != status[true] {
 				t.Fatalf("status ours %d, elimity %d (ours %v, elimity %v)", status[false], status[true], answers[false], answers[true])
+			}
+			for _, name := range []string{"Content-Type", "ETag", "Location"} {
+				if name == "Content-Type" && status[false] == http.StatusNoContent {
+					continue // no body, so no type to agree on
+				}
+				if e, o := headers[true].Get(name), headers[false].Get(name); e != o {
+					t.Errorf("header %s: elimity %q, ours %q", name, e, o)
+				}
 			}
 			if status[false] >= 400 {
 				if d := cmp.Diff(answers[true], answers[false]); d != "" {
 					t.Errorf("error differs (-elimity +ours):\n%s", d)
 				}
 				return
+			}
+			if status[false] == http.StatusOK {
+				if d := cmp.Diff(comparable(answers[true]), comparable(answers[false])); d != "" {
+					t.Errorf("answer differs (-elimity +ours):\n%s", d)
+				}
 			}
 			if resource == "Groups" {
 				for _, elimity := range []bool{false, true} {
