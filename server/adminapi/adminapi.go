@@ -55,10 +55,13 @@ func New(svc *provision.Service, opts Options) *API {
 	return &API{svc: svc, opts: opts, operator: sha256.Sum256([]byte(opts.OperatorToken))}
 }
 
+// tenantsPath is the root of the admin routes.
+const tenantsPath = "/admin/v1/tenants"
+
 // Register mounts the admin routes on r: tenant management for the
 // operator, and each tenant's own settings for its admins (or the operator).
 func (a *API) Register(r fiber.Router) {
-	const tenants = "/admin/v1/tenants"
+	const tenants = tenantsPath
 	r.Post(tenants, a.requireOperator, a.createTenant)
 	r.Get(tenants, a.requireOperator, a.listTenants)
 	r.Get(tenants+"/:tenant", a.requireOperator, a.getTenant)
@@ -103,6 +106,9 @@ func (a *API) requireOperator(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="scimd-operator"`)
 		return Problem(c, http.StatusUnauthorized, "the operator bearer token is required")
 	}
+	if !checkQuery(c) {
+		return nil
+	}
 	return readBody(c)
 }
 
@@ -141,6 +147,9 @@ func (a *API) requireAdmin(c *fiber.Ctx) error {
 		actor.Operator, actor.User = false, name
 	}
 	c.Locals(actorKey{}, actor)
+	if !checkQuery(c) {
+		return nil
+	}
 	return readBody(c)
 }
 

@@ -203,19 +203,39 @@ func (a *API) updateUser(c *fiber.Ctx, in userBody) error {
 	return c.JSON(userView(u, warnings))
 }
 
-// listUsers pages through users in creation order; ?userName= looks one up.
+// listUsers pages through users in creation order; ?userName= looks one up,
+// ?managedBy= and ?active= keep only the users that match.
 func (a *API) listUsers(c *fiber.Ctx) error {
 	q, ok := listQuery[provision.User](c, "userName", provision.LookupUserName)
 	if !ok {
 		return Problem(c, http.StatusBadRequest, "startIndex must be >= 1 and count between 0 and 1000")
 	}
+	var matches []func(provision.User) bool
 	switch c.Query("managedBy") {
 	case "":
 	case "scim", "manual":
 		want := strings.Clone(c.Query("managedBy"))
-		q.Match = func(u provision.User) bool { return u.ManagedBy == want }
+		matches = append(matches, func(u provision.User) bool { return u.ManagedBy == want })
 	default:
 		return Problem(c, http.StatusBadRequest, `managedBy must be "scim" or "manual"`)
+	}
+	switch c.Query("active") {
+	case "":
+	case "true", "false":
+		want := c.Query("active") == "true"
+		matches = append(matches, func(u provision.User) bool { return u.Active == want })
+	default:
+		return Problem(c, http.StatusBadRequest, `active must be "true" or "false"`)
+	}
+	if len(matches) > 0 {
+		q.Match = func(u provision.User) bool {
+			for _, m := range matches {
+				if !m(u) {
+					return false
+				}
+			}
+			return true
+		}
 	}
 	ctx, cancel := a.ctx()
 	defer cancel()
