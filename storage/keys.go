@@ -31,6 +31,13 @@ func rateKey(t string) string { return tenantPrefix(t) + "rate" }
 // seqKey is the counter that orders users and groups by creation.
 func seqKey(t string) string { return tenantPrefix(t) + "seq" }
 
+// refusalsKey is the hash grouping refused provisioning requests (refuse.lua).
+func refusalsKey(t string) string { return tenantPrefix(t) + "refusals" }
+
+// scimStatusKey is the hash of SCIM request counts by minute and outcome,
+// the last request and the last error (flush_status.lua).
+func scimStatusKey(t string) string { return tenantPrefix(t) + "scimStatus" }
+
 // auditKey is the tenant's audit stream.
 func auditKey(t string) string { return tenantPrefix(t) + "audit" }
 

@@ -19,6 +19,8 @@ func TestKeys(t *testing.T) {
 		{"seats", seatsKey("acme"), "t:{acme}:seats"},
 		{"seq", seqKey("acme"), "t:{acme}:seq"},
 		{"audit", auditKey("acme"), "t:{acme}:audit"},
+		{"refusals", refusalsKey("acme"), "t:{acme}:refusals"},
+		{"scim status", scimStatusKey("acme"), "t:{acme}:scimStatus"},
 		{"accounts", accountsKey("acme"), "t:{acme}:accounts"},
 		{"roles", rolesKey("acme"), "t:{acme}:roles"},
 		{"grants", grantsKey("acme"), "t:{acme}:grants"},

@@ -50,6 +50,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
+// statusFlushInterval is how often the SCIM request counts of the
+// provisioning status are written to Redis.
+const statusFlushInterval = 5 * time.Second
+
 // waitMargin is the least a Redis read must outlast --redis-wait-timeout:
 // the script and the round trip come on top of the WAIT.
 const waitMargin = 250 * time.Millisecond
@@ -62,7 +66,8 @@ type instance struct {
 	metricsApp *fiber.App         // nil unless --metrics-addr
 	metricsLn  net.Listener       // nil unless --metrics-addr
 	silent     []*silentConns     // the listeners', for shutdown
-	stopWatch  context.CancelFunc // ends the token-change subscription
+	stopWatch  context.CancelFunc // ends the token-change subscription and the status flusher
+	flushed    chan struct{}      // closed when the status flusher's last flush is done
 	rdb        redis.UniversalClient
 	embedded   *storage.Embedded
 	served     chan error // one result per listener
@@ -139,6 +144,13 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	// token or deletes a tenant.
 	watch, stopWatch := context.WithCancel(context.Background())
 	m.stopWatch = stopWatch
+	// SCIM request counts are kept in process and flushed every few
+	// seconds for the provisioning status: no Redis write per request.
+	m.flushed = make(chan struct{})
+	go func() {
+		defer close(m.flushed)
+		svc.RunStatusFlusher(watch, statusFlushInterval)
+	}()
 	select {
 	case <-svc.WatchTokenChanges(watch):
 	case <-time.After(3 * time.Second):
@@ -235,6 +247,9 @@ func (m *instance) wait(ctx context.Context) error {
 func (m *instance) close() {
 	if m.stopWatch != nil {
 		m.stopWatch()
+	}
+	if m.flushed != nil {
+		<-m.flushed // its last flush needs the client still open
 	}
 	if m.rdb != nil {
 		if err := m.rdb.Close(); err != nil {

@@ -92,6 +92,7 @@ func (a *API) Register(r fiber.Router) {
 	r.Get(t+"/provisioning", a.requireAdmin, a.getProvisioning)
 	r.Put(t+"/provisioning", a.requireAdmin, a.putProvisioning)
 	r.Get(t+"/license", a.requireAdmin, a.getLicense)
+	r.Get(t+"/provisioning/status", a.requireAdmin, a.provisioningStatus)
 	r.Post(t+"/admin-tokens", a.requireAdmin, a.createAdminToken)
 	r.Get(t+"/admin-tokens", a.requireAdmin, a.listAdminTokens)
 	r.Delete(t+"/admin-tokens/:name", a.requireAdmin, a.revokeAdminTokens)

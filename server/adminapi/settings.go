@@ -82,12 +82,17 @@ func (a *API) getLicense(c *fiber.Ctx) error {
 	if !l.LastRefusal.IsZero() {
 		last = &l.LastRefusal
 	}
+	refusals, err := a.recentRefusals(ctx, param(c, "tenant"))
+	if err != nil {
+		return a.fail(c, err)
+	}
 	return c.JSON(fiber.Map{
 		"limit":           l.Limit,
 		"seatsUsed":       l.SeatsUsed,
 		"seatsAvailable":  max(l.Limit-l.SeatsUsed, 0),
 		"refusedAttempts": l.Refusals,
 		"lastRefusal":     last,
+		"recentRefusals":  refusals,
 	})
 }
 

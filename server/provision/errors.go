@@ -32,6 +32,9 @@ type Error struct {
 	Detail    string
 	Attribute string
 	cause     error
+	// ambiguous marks the 409 of a request whose identifiers match two
+	// different users (a refusal of reason "ambiguousLink").
+	ambiguous bool
 }
 
 func (e *Error) Error() string {

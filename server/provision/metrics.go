@@ -301,3 +301,25 @@ func (s meteredStore) AllowRequest(ctx context.Context, tenant string, perSecond
 	ok, wait, err := s.store.AllowRequest(ctx, tenant, perSecond, burst)
 	return ok, wait, s.seen(err)
 }
+
+func (s meteredStore) RecordRefusal(ctx context.Context, tenant, group string, descriptor []byte, at time.Time, window time.Duration, audit []byte) (int64, error) {
+	n, err := s.store.RecordRefusal(ctx, tenant, group, descriptor, at, window, audit)
+	if n != 1 {
+		audit = nil // a repeat is counted, its event was appended before
+	}
+	return n, s.wrote(err, audit)
+}
+
+func (s meteredStore) Refusals(ctx context.Context, tenant string) ([]storage.RefusalGroup, error) {
+	gs, err := s.store.Refusals(ctx, tenant)
+	return gs, s.seen(err)
+}
+
+func (s meteredStore) FlushStatus(ctx context.Context, tenant string, d storage.StatusDelta, now time.Time, keep time.Duration) error {
+	return s.seen(s.store.FlushStatus(ctx, tenant, d, now, keep))
+}
+
+func (s meteredStore) Status(ctx context.Context, tenant string) (storage.StatusRecord, error) {
+	r, err := s.store.Status(ctx, tenant)
+	return r, s.seen(err)
+}

@@ -65,6 +65,11 @@ type store interface {
 	DeleteRole(ctx context.Context, tenant, name string, audit []byte) error
 	Grants(ctx context.Context, tenant string, groupIDs []string) (map[string][]storage.Grant, error)
 
+	RecordRefusal(ctx context.Context, tenant, group string, descriptor []byte, at time.Time, window time.Duration, audit []byte) (int64, error)
+	Refusals(ctx context.Context, tenant string) ([]storage.RefusalGroup, error)
+	FlushStatus(ctx context.Context, tenant string, d storage.StatusDelta, now time.Time, keep time.Duration) error
+	Status(ctx context.Context, tenant string) (storage.StatusRecord, error)
+
 	Ping(ctx context.Context) error
 	PublishTokenChange(ctx context.Context, tenant string) error
 	AllowRequest(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error)
@@ -100,6 +105,9 @@ type Options struct {
 	// Metrics counts store outages, license refusals and audit events, and
 	// times policy decisions; nil counts nothing.
 	Metrics Metrics
+	// RefusalWindow groups refused SCIM writes: within it, only the first
+	// refusal of an identifier and reason is an audit event. 0 means 1h.
+	RefusalWindow time.Duration
 }
 
 // Service implements the provisioning use cases over a store.
@@ -108,6 +116,7 @@ type Service struct {
 	policy policy
 	now    func() time.Time
 	tokens *tokenCache
+	status *statusCounter
 	opts   Options
 }
 
@@ -126,10 +135,13 @@ func newService(st store, pol policy, opts Options) *Service {
 	if opts.WriteRetries <= 0 {
 		opts.WriteRetries = 8
 	}
+	if opts.RefusalWindow <= 0 {
+		opts.RefusalWindow = time.Hour
+	}
 	if opts.Metrics != nil {
 		st, pol = meteredStore{st, opts.Metrics}, meteredPolicy{pol, opts.Metrics}
 	}
-	return &Service{store: st, policy: pol, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), opts: opts}
+	return &Service{store: st, policy: pol, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), status: newStatusCounter(), opts: opts}
 }
 
 // Ready reports whether the store answers. Returns KindUnavailable.

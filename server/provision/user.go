@@ -161,7 +161,7 @@ func (s *Service) linkTarget(ctx context.Context, tenant string, rec storage.Use
 				continue
 			}
 			if target != nil && target.ID != u.ID {
-				return nil, "", &Error{Kind: KindUniqueness, Attribute: m, Detail: fmt.Sprintf(
+				return nil, "", &Error{Kind: KindUniqueness, Attribute: m, ambiguous: true, Detail: fmt.Sprintf(
 					"the request matches two existing users: %s by %s and %s by %s; resolve the conflict in the app before provisioning this user",
 					target.ID, by, u.ID, m)}
 			}

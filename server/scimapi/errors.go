@@ -19,6 +19,9 @@ type errSlot struct {
 	err        scimerrors.ScimError
 	retryAfter int
 	set        bool
+	// reason is the refusal the service answered (provision.RefusalReason),
+	// for the refusal record; "" when it answered none.
+	reason string
 }
 
 // scimError maps an error from the service (or from scimdoc, which already
@@ -32,6 +35,9 @@ func scimError(ctx context.Context, err error) error {
 	var pe *provision.Error
 	if !errors.As(err, &pe) {
 		return internal(ctx, err)
+	}
+	if slot, ok := ctx.Value(slotKey{}).(*errSlot); ok {
+		slot.reason, _ = provision.RefusalReason(pe)
 	}
 	switch pe.Kind {
 	case provision.KindNotFound:

@@ -176,6 +176,12 @@ func (a *API) Register(r fiber.Router) {
 func (a *API) serve(c *fiber.Ctx) error {
 	tenant := strings.Clone(c.Params("tenant"))
 	rest := "/" + strings.Clone(c.Params("*"))
+	err := a.serveSCIM(c, tenant, rest)
+	a.observe(c, tenant, rest, err)
+	return err
+}
+
+func (a *API) serveSCIM(c *fiber.Ctx, tenant, rest string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
 	defer cancel()
 
