@@ -80,9 +80,15 @@ func newHarnessWith(t *testing.T, url string, bodyLimit int) *harness {
 // set.
 func newHarnessConfig(t *testing.T, url string, set func(*server.Config)) *harness {
 	t.Helper()
+	return newHarnessStore(t, url, storage.Options{}, set)
+}
+
+// newHarnessStore is newHarnessConfig over a store with these options.
+func newHarnessStore(t *testing.T, url string, opts storage.Options, set func(*server.Config)) *harness {
+	t.Helper()
 	cfg := server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: 64 << 10}
 	set(&cfg)
-	return assemble(t, url, cfg, storage.Options{}, provision.Options{})
+	return assemble(t, url, cfg, opts, provision.Options{})
 }
 
 // assemble is the one way the tests build a server: server.Assemble, as

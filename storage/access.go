@@ -91,8 +91,8 @@ var (
 
 // PutAccount creates a sub-account or renames an existing one (its creation
 // time is kept), and appends audit. It reports whether it was created.
-// Returns ErrNotFound (tenant), ErrUnavailable, and a plain error for an
-// invalid id.
+// Returns ErrNotFound (tenant), *QuotaError (a new sub-account past
+// MaxAccounts), ErrUnavailable, and a plain error for an invalid id.
 func (s *Store) PutAccount(ctx context.Context, tenant string, a Account, audit []byte) (bool, error) {
 	if !validTenantID(tenant) {
 		return false, notFound("tenant")
@@ -111,7 +111,7 @@ func (s *Store) PutAccount(ctx context.Context, tenant string, a Account, audit 
 	}
 	n, err := s.runCounting(ctx, "put account", putAccountScript,
 		[]string{tenantKey(tenant), accountsKey(tenant), auditKey(tenant)},
-		[]any{a.ID, rec, s.opts.AuditMaxLen, audit})
+		[]any{a.ID, rec, s.opts.AuditMaxLen, audit, MaxAccounts})
 	return n == 1, err
 }
 
@@ -167,7 +167,8 @@ func (s *Store) DeleteAccount(ctx context.Context, tenant, id string, audit []by
 
 // PutRole creates or replaces a custom role and appends audit. It reports
 // whether it was created. A role whose level changes while grants name it is
-// refused. Returns ErrNotFound (tenant), *RoleInUseError, ErrUnavailable.
+// refused. Returns ErrNotFound (tenant), *RoleInUseError, *QuotaError (a new
+// role past MaxCustomRoles), ErrUnavailable.
 func (s *Store) PutRole(ctx context.Context, tenant string, r Role, audit []byte) (bool, error) {
 	if !validTenantID(tenant) {
 		return false, notFound("tenant")
@@ -181,7 +182,7 @@ func (s *Store) PutRole(ctx context.Context, tenant string, r Role, audit []byte
 	}
 	n, err := s.runCounting(ctx, "put role", putRoleScript,
 		[]string{tenantKey(tenant), rolesKey(tenant), auditKey(tenant), grantsKey(tenant)},
-		[]any{r.Name, rec, s.opts.AuditMaxLen, audit, r.Level})
+		[]any{r.Name, rec, s.opts.AuditMaxLen, audit, r.Level, MaxCustomRoles})
 	return n == 1, err
 }
 

@@ -11,8 +11,8 @@ import (
 
 // CreateGroup stores g (Version 1) with its indexes and initial members
 // (reverse index included) and appends audit, atomically.
-// Returns *UniquenessError (displayName), ErrMemberNotFound, ErrNotFound (no
-// such tenant), ErrExists (g.ID taken, which a fresh random id never is),
+// Returns *UniquenessError (displayName), ErrMemberNotFound, *QuotaError
+// (groups, members), ErrNotFound (no such tenant), ErrExists (g.ID taken, which a fresh random id never is),
 // ErrUnavailable, and a plain error for an id holding ':', braces, spaces or
 // control characters.
 func (s *Store) CreateGroup(ctx context.Context, tenant string, g Group, members []string, audit []byte) error {
@@ -43,6 +43,8 @@ func (s *Store) CreateGroup(ctx context.Context, tenant string, g Group, members
 		g.ExternalID,
 		s.opts.AuditMaxLen,
 		audit,
+		s.opts.Quotas.Groups,
+		s.opts.Quotas.Members,
 		len(fields),
 	}
 	args = append(args, fields...)
@@ -72,7 +74,8 @@ func (s *Store) GetGroups(ctx context.Context, tenant string, ids []string) ([]G
 // they keep changing under it for a few attempts it gives up with
 // ErrVersionConflict.
 // Returns ErrNotFound, ErrVersionConflict, *UniquenessError,
-// ErrMemberNotFound, ErrUnavailable, and a plain error when g does not
+// ErrMemberNotFound, *QuotaError (members), ErrUnavailable, and a plain
+// error when g does not
 // follow prev (other id, version not prev.Version+1).
 func (s *Store) UpdateGroup(ctx context.Context, tenant string, prev Group, g Group, change MemberChange, audit []byte) error {
 	if g.ID != prev.ID || g.Version != prev.Version+1 {
@@ -130,6 +133,7 @@ func (s *Store) updateGroup(ctx context.Context, tenant string, prev, g Group, r
 		encodeBool(replace),
 		len(current), len(add), len(remove),
 		len(fields),
+		s.opts.Quotas.Members,
 	}
 	args = append(args, fields...)
 	for _, m := range current {

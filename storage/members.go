@@ -20,7 +20,8 @@ var (
 // modified time and appends audit. A member both added and removed is
 // added first, then removed (callers pass the net effect). It returns the
 // group's new version.
-// Returns ErrNotFound (tenant or group), ErrMemberNotFound, ErrUnavailable.
+// Returns ErrNotFound (tenant or group), ErrMemberNotFound, *QuotaError
+// (members: the group would grow past its quota), ErrUnavailable.
 func (s *Store) ChangeMembers(ctx context.Context, tenant, groupID string, add, remove []string, modified time.Time, audit []byte) (int64, error) {
 	if !validRecordID(groupID) {
 		return 0, notFound("group")
@@ -35,8 +36,8 @@ func (s *Store) ChangeMembers(ctx context.Context, tenant, groupID string, add, 
 	remove = dedupe(validIDs(remove))
 	keys := make([]string, 0, 4+2*len(add)+len(remove))
 	keys = append(keys, tenantKey(tenant), groupKey(tenant, groupID), groupMembersKey(tenant, groupID), auditKey(tenant))
-	args := make([]any, 0, 6+len(add)+len(remove))
-	args = append(args, groupID, encodeTime(modified), s.opts.AuditMaxLen, audit, len(add), len(remove))
+	args := make([]any, 0, 7+len(add)+len(remove))
+	args = append(args, groupID, encodeTime(modified), s.opts.AuditMaxLen, audit, len(add), len(remove), s.opts.Quotas.Members)
 	for _, m := range add {
 		keys = append(keys, userKey(tenant, m), userGroupsKey(tenant, m))
 		args = append(args, m)

@@ -57,6 +57,10 @@ const (
 	fUnmatchedUsers = "unmatchedUsers"
 	fRefusals       = "licenseRefusals"
 	fLastRefusal    = "lastLicenseRefusal"
+	// Quota overrides; absent or "" means the operator's default.
+	fMaxUsers   = "maxUsers"
+	fMaxGroups  = "maxGroups"
+	fMaxMembers = "maxMembers"
 )
 
 // Field names of the user and group hashes.
@@ -84,6 +88,9 @@ func tenantSettings(t Tenant) []any {
 		fAdminName, t.AdminName,
 		fMatchBy, encodeMatchBy(t.MatchBy),
 		fUnmatchedUsers, t.UnmatchedUsers,
+		fMaxUsers, encodeQuota(t.Quotas.Users),
+		fMaxGroups, encodeQuota(t.Quotas.Groups),
+		fMaxMembers, encodeQuota(t.Quotas.Members),
 	}
 }
 
@@ -131,6 +138,15 @@ func parseTenant(id string, h map[string]string) (Tenant, error) {
 	}
 	if t.LastLicenseRefusal, err = decodeTime(h[fLastRefusal]); err != nil {
 		return Tenant{}, fmt.Errorf("tenant %s: %s: %w", id, fLastRefusal, err)
+	}
+	if t.Quotas.Users, err = decodeQuota(id, fMaxUsers, h[fMaxUsers]); err != nil {
+		return Tenant{}, err
+	}
+	if t.Quotas.Groups, err = decodeQuota(id, fMaxGroups, h[fMaxGroups]); err != nil {
+		return Tenant{}, err
+	}
+	if t.Quotas.Members, err = decodeQuota(id, fMaxMembers, h[fMaxMembers]); err != nil {
+		return Tenant{}, err
 	}
 	if t.LicenseLimit, err = strconv.ParseInt(h[fLicenseLimit], 10, 64); err != nil {
 		return Tenant{}, fmt.Errorf("tenant %s: %s: %w", id, fLicenseLimit, err)

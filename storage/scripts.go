@@ -24,6 +24,7 @@ const (
 	codeNoAccount      = 8  // {8, account id}: a named sub-account does not exist
 	codeRoleInUse      = 9  // {9, JSON list of grants}: grants name the role
 	codeRoleChanged    = 10 // {10, role name}: a custom role moved since it was read
+	codeQuota          = 11 // {11, quota, limit, used}: the write would pass a quota or cap
 )
 
 // maxAttempts bounds the read-then-script loops whose script answers codeRetry.
@@ -245,6 +246,13 @@ func scriptResult(op string, res any) error {
 		}
 	case codeRetry:
 		return errRetry
+	case codeQuota:
+		quota, ok1 := str(1)
+		limit, ok2 := num(2)
+		used, ok3 := num(3)
+		if ok1 && ok2 && ok3 {
+			return &QuotaError{Quota: quota, Limit: limit, Used: used}
+		}
 	case codeNoAccount:
 		if id, ok := str(1); ok {
 			return &AccountNotFoundError{ID: id}

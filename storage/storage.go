@@ -91,6 +91,9 @@ type Options struct {
 	// BuiltinRoles names the policies' built-in roles, for Check to flag a
 	// custom role named like one but for case.
 	BuiltinRoles []string
+	// Quotas are the quotas of tenants that set none; a zero field means
+	// DefaultQuotas'.
+	Quotas Quotas
 }
 
 // Store is the Redis-backed state of all tenants. It is safe for concurrent use.
@@ -110,6 +113,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = time.Second
 	}
+	opts.Quotas = opts.Quotas.or(DefaultQuotas)
 	return &Store{rdb: rdb, opts: opts}
 }
 
@@ -131,6 +135,9 @@ type Tenant struct {
 	// UnmatchedUsers says what finalizing a migration does to manual users
 	// no SCIM create linked: "keep" or "deactivate".
 	UnmatchedUsers string
+	// Quotas overrides the operator's default quotas; a zero field is the
+	// default (Store.EffectiveQuotas fills them in).
+	Quotas Quotas
 
 	// LicenseRefusals and LastLicenseRefusal are read-only here: only
 	// RecordLicenseRefusal changes them.

@@ -201,14 +201,15 @@ func (s *Store) RecordLicenseRefusal(ctx context.Context, tenant string, at time
 }
 
 // PutAdminToken adds an admin token, by its hash, under a name, and appends
-// audit. Returns ErrNotFound (tenant), ErrUnavailable.
+// audit. Returns ErrNotFound (tenant), *QuotaError (past MaxAdminTokens),
+// ErrUnavailable.
 func (s *Store) PutAdminToken(ctx context.Context, tenant, hash, name string, audit []byte) error {
 	if !validTenantID(tenant) {
 		return notFound("tenant")
 	}
 	return s.runScript(ctx, "put admin token", putAdminTokenScript,
 		[]string{tenantKey(tenant), adminTokensKey(tenant), auditKey(tenant)},
-		[]any{hash, name, s.opts.AuditMaxLen, audit})
+		[]any{hash, name, s.opts.AuditMaxLen, audit, MaxAdminTokens})
 }
 
 // AdminTokenName returns the name of the admin token with this hash.

@@ -13,8 +13,8 @@ import (
 // CreateUser stores u (u.Version is set to 1 by the caller) with its indexes,
 // takes a seat when u.Active, adds it to the listing order and appends audit
 // (a JSON event; empty means none) to the tenant's audit stream, atomically.
-// Returns *UniquenessError (userName held), *LicenseError,
-// ErrNotFound (no such tenant), ErrExists (u.ID taken, which a fresh random
+// Returns *UniquenessError (userName held), *LicenseError, *QuotaError
+// (users), ErrNotFound (no such tenant), ErrExists (u.ID taken, which a fresh random
 // id never is), ErrUnavailable, and a plain error for an id holding ':',
 // braces, spaces or control characters.
 func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []byte) error {
@@ -48,6 +48,7 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []b
 		encodeBool(u.Active),
 		s.opts.AuditMaxLen,
 		audit,
+		s.opts.Quotas.Users,
 	}
 	args = append(args, userFields(u)...)
 	err := s.runScript(ctx, "create user", createUserScript, keys, args)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/server/scimapi"
+	"github.com/scimd/scimd/storage"
 )
 
 // config is everything `scimd serve` is told. Each setting comes from its
@@ -39,6 +40,9 @@ type config struct {
 	LogFormat          string
 	LogLevel           string
 	AuditMaxLen        int64
+	QuotaUsers         int64
+	QuotaGroups        int64
+	QuotaMembers       int64
 	PolicyDir          string
 	PolicyTests        string
 	MetricsAddr        string
@@ -96,6 +100,9 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error; the access log is at info, health checks and scrapes at debug")
 	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed)")
+	fs.Int64Var(&c.QuotaUsers, "quota-users", storage.DefaultQuotas.Users, "users a tenant may hold, inactive ones included, unless the operator API sets its own quota; a create beyond it answers 403")
+	fs.Int64Var(&c.QuotaGroups, "quota-groups", storage.DefaultQuotas.Groups, "groups a tenant may hold unless the operator API sets its own quota; a create beyond it answers 403")
+	fs.Int64Var(&c.QuotaMembers, "quota-members", storage.DefaultQuotas.Members, "members one group may have unless the operator API sets the tenant's own quota; a change that would grow a group beyond it answers 403")
 	fs.StringVar(&c.PolicyDir, "policy-dir", "", "directory of edited policies (laid out like policies/); empty uses the built-in ones")
 	fs.StringVar(&c.PolicyTests, "policy-tests", "", "directory of Rego tests the policies must pass before the server starts; default with --policy-dir: a policytests/ folder beside it, and without one the start is refused; none starts edited policies untested")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address of a separate plain-HTTP listener for /metrics; empty serves /metrics on --addr")
@@ -193,6 +200,9 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--max-conns must be 1 or more")
 	case c.MaxConnsPerIP < 0:
 		return c, fmt.Errorf("--max-conns-per-ip must be 0 (no limit) or more")
+	}
+	if c.QuotaUsers < 1 || c.QuotaGroups < 1 || c.QuotaMembers < 1 {
+		return c, fmt.Errorf("--quota-users, --quota-groups and --quota-members must be 1 or more")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")

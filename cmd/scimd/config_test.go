@@ -143,6 +143,8 @@ func TestConfigErrors(t *testing.T) {
 		{"negative per-address cap", "", []string{"--max-conns-per-ip", "-1"}, nil, "--max-conns-per-ip must be 0"},
 		{"short operator token in environment", "", nil, map[string]string{"SCIMD_OPERATOR_TOKEN": strings.Repeat("x", 31)}, "--operator-token must be at least 32"},
 		{"wait replicas without redis", "", []string{"--redis-wait-replicas", "1"}, nil, "needs --redis-url"},
+		{"zero users quota", "", []string{"--quota-users", "0"}, nil, "--quota-users, --quota-groups and --quota-members must be 1 or more"},
+		{"negative members quota", "quota-members = -5\n", nil, nil, "must be 1 or more"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args
@@ -165,7 +167,7 @@ func TestServeHelp(t *testing.T) {
 	}
 	for _, name := range []string{"config", "addr", "redis-url", "operator-token", "public-url", "body-limit", "preflight-body-limit",
 		"rate-limit", "rate-burst", "rate-limit-shared", "redis-wait-replicas", "redis-wait-timeout",
-		"log-format", "log-level", "audit-max-len", "policy-dir", "policy-tests", "metrics-addr", "tls-cert", "tls-key", "max-conns", "max-conns-per-ip"} {
+		"log-format", "log-level", "audit-max-len", "quota-users", "quota-groups", "quota-members", "policy-dir", "policy-tests", "metrics-addr", "tls-cert", "tls-key", "max-conns", "max-conns-per-ip"} {
 		// A boolean flag's line has no type after its name.
 		documented := strings.Contains(out.String(), "-"+name+" ") || strings.Contains(out.String(), "-"+name+"\n")
 		if !documented || !strings.Contains(out.String(), "(env "+envName(name)+")") {

@@ -167,15 +167,16 @@ type tenantBody struct {
 }
 
 type tenantJSON struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	LicenseLimit int64     `json:"licenseLimit"`
-	SeatsUsed    *int64    `json:"seatsUsed,omitempty"`
-	Mode         string    `json:"provisioningMode"`
-	Created      time.Time `json:"created"`
-	SCIMBaseURL  string    `json:"scimBaseUrl"`
-	SCIMToken    string    `json:"scimToken,omitempty"`
-	AdminToken   string    `json:"adminToken,omitempty"`
+	ID           string     `json:"id"`
+	Name         string     `json:"name"`
+	LicenseLimit int64      `json:"licenseLimit"`
+	SeatsUsed    *int64     `json:"seatsUsed,omitempty"`
+	Mode         string     `json:"provisioningMode"`
+	Created      time.Time  `json:"created"`
+	SCIMBaseURL  string     `json:"scimBaseUrl"`
+	Quotas       quotasJSON `json:"quotas"`
+	SCIMToken    string     `json:"scimToken,omitempty"`
+	AdminToken   string     `json:"adminToken,omitempty"`
 }
 
 func (a *API) createTenant(c *fiber.Ctx) error {
@@ -231,7 +232,7 @@ func (a *API) deleteTenant(c *fiber.Ctx) error {
 
 func (a *API) view(c *fiber.Ctx, t provision.Tenant) tenantJSON {
 	out := tenantJSON{ID: t.ID, Name: t.Name, LicenseLimit: t.LicenseLimit, Mode: t.Mode, Created: t.Created,
-		SCIMBaseURL: a.root(c) + "/scim/v2/" + t.ID}
+		SCIMBaseURL: a.root(c) + "/scim/v2/" + t.ID, Quotas: quotasView(t.Quotas, &t.QuotasSet, t.Users, t.Groups)}
 	if t.SeatsUsed >= 0 {
 		used := t.SeatsUsed
 		out.SeatsUsed = &used
@@ -265,6 +266,7 @@ func (a *API) fail(c *fiber.Ctx, err error) error {
 		provision.KindUnavailable:      http.StatusServiceUnavailable,
 		provision.KindForbidden:        http.StatusForbidden,
 		provision.KindInUse:            http.StatusConflict,
+		provision.KindQuotaExceeded:    http.StatusForbidden,
 	}[pe.Kind]
 	if status == 0 {
 		slog.Error("internal error", "request_id", c.Locals("requestid"), "err", err)

@@ -16,13 +16,20 @@ func (a *API) patchTenant(c *fiber.Ctx) error {
 	var in struct {
 		Name         *string `json:"name"`
 		LicenseLimit *int64  `json:"licenseLimit"`
+		Quotas       struct {
+			Users           *int64 `json:"users"`
+			Groups          *int64 `json:"groups"`
+			MembersPerGroup *int64 `json:"membersPerGroup"`
+		} `json:"quotas"`
 	}
 	if err := decodeStrict(c.Body(), &in); err != nil {
-		return Problem(c, http.StatusBadRequest, `the body must be {"name": ..., "licenseLimit": ...}: `+err.Error())
+		return Problem(c, http.StatusBadRequest, `the body must be {"name": ..., "licenseLimit": ..., "quotas": {"users": ..., "groups": ..., "membersPerGroup": ...}}: `+err.Error())
 	}
 	ctx, cancel := a.ctx()
 	defer cancel()
-	t, err := a.svc.UpdateTenant(ctx, param(c, "tenant"), provision.TenantChange{Name: in.Name, LicenseLimit: in.LicenseLimit},
+	change := provision.TenantChange{Name: in.Name, LicenseLimit: in.LicenseLimit,
+		Quotas: provision.QuotaChange{Users: in.Quotas.Users, Groups: in.Quotas.Groups, Members: in.Quotas.MembersPerGroup}}
+	t, err := a.svc.UpdateTenant(ctx, param(c, "tenant"), change,
 		provision.Actor{Source: "admin", Operator: true, IP: a.opts.ClientIP(c)})
 	if err != nil {
 		return a.fail(c, err)
@@ -93,7 +100,44 @@ func (a *API) getLicense(c *fiber.Ctx) error {
 		"refusedAttempts": l.Refusals,
 		"lastRefusal":     last,
 		"recentRefusals":  refusals,
+		"quotas":          quotasView(l.Quotas, nil, l.Users, l.Groups),
 	})
+}
+
+// quotaJSON is one quota: its limit, what is used of it where that is
+// counted, and whether it is the operator's default or set for the tenant.
+type quotaJSON struct {
+	Limit   int64  `json:"limit"`
+	Used    *int64 `json:"used,omitempty"`
+	Default *bool  `json:"default,omitempty"`
+}
+
+type quotasJSON struct {
+	Users           quotaJSON `json:"users"`
+	Groups          quotaJSON `json:"groups"`
+	MembersPerGroup quotaJSON `json:"membersPerGroup"`
+}
+
+// quotasView renders the quotas in force; set, the tenant's own quotas
+// (the operator's view), tells which ones are the operator's default; a
+// count below zero was not read.
+func quotasView(q provision.Quotas, set *provision.Quotas, users, groups int64) quotasJSON {
+	one := func(limit, used int64, own func(provision.Quotas) int64) quotaJSON {
+		out := quotaJSON{Limit: limit}
+		if used >= 0 {
+			out.Used = &used
+		}
+		if set != nil {
+			d := own(*set) == 0
+			out.Default = &d
+		}
+		return out
+	}
+	return quotasJSON{
+		Users:           one(q.Users, users, func(q provision.Quotas) int64 { return q.Users }),
+		Groups:          one(q.Groups, groups, func(q provision.Quotas) int64 { return q.Groups }),
+		MembersPerGroup: one(q.Members, -1, func(q provision.Quotas) int64 { return q.Members }),
+	}
 }
 
 func (a *API) createAdminToken(c *fiber.Ctx) error {

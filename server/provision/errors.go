@@ -23,6 +23,7 @@ const (
 	KindUnauthorized                 // a missing, wrong or other tenant's token
 	KindForbidden                    // a policy refused the change; Detail is its reason
 	KindInUse                        // the resource is still referenced (a granted role); Detail names by what
+	KindQuotaExceeded                // the tenant holds its quota (or a cap) of something; Detail says which
 )
 
 // Error is the service's error: a kind, a detail safe to show to the client
@@ -63,6 +64,7 @@ func fromStorage(err error, what string) error {
 	}
 	var uniq *storage.UniquenessError
 	var lic *storage.LicenseError
+	var quota *storage.QuotaError
 	switch {
 	case errors.As(err, &uniq):
 		return &Error{Kind: KindUniqueness, Attribute: uniq.Attribute, cause: err,
@@ -70,6 +72,8 @@ func fromStorage(err error, what string) error {
 	case errors.As(err, &lic):
 		return &Error{Kind: KindLicenseExhausted, cause: err,
 			Detail: fmt.Sprintf("license limit reached: %d of %d seats in use", lic.Used, lic.Limit)}
+	case errors.As(err, &quota):
+		return &Error{Kind: KindQuotaExceeded, Attribute: quotaAttribute[quota.Quota], cause: err, Detail: quotaDetail(quota)}
 	case errors.Is(err, storage.ErrNotFound):
 		return &Error{Kind: KindNotFound, Detail: what + " not found", cause: err}
 	case errors.Is(err, storage.ErrMemberNotFound):
@@ -81,4 +85,26 @@ func fromStorage(err error, what string) error {
 		return &Error{Kind: KindUnavailable, Detail: "the directory store is unavailable; try again later", cause: err}
 	}
 	return &Error{Kind: KindInternal, Detail: "internal error", cause: err}
+}
+
+// quotaAttribute names the attribute a quota refusal concerns, where one does.
+var quotaAttribute = map[string]string{"members": "members"}
+
+// quotaDetail says which quota a refusal hit and what to do about it.
+func quotaDetail(q *storage.QuotaError) string {
+	switch q.Quota {
+	case "users":
+		return fmt.Sprintf("tenant quota reached: %d of %d users (inactive users count too); delete users or ask the operator to raise the quota", q.Used, q.Limit)
+	case "groups":
+		return fmt.Sprintf("tenant quota reached: %d of %d groups; delete groups or ask the operator to raise the quota", q.Used, q.Limit)
+	case "members":
+		return fmt.Sprintf("group member quota: a group may have at most %d members (this one has %d); ask the operator to raise the quota", q.Limit, q.Used)
+	case "accounts":
+		return fmt.Sprintf("a tenant may have at most %d sub-accounts", q.Limit)
+	case "roles":
+		return fmt.Sprintf("a tenant may have at most %d custom roles", q.Limit)
+	case "adminTokens":
+		return fmt.Sprintf("a tenant may have at most %d admin tokens; revoke some first", q.Limit)
+	}
+	return fmt.Sprintf("%s quota reached: %d of %d", q.Quota, q.Used, q.Limit)
 }

@@ -103,6 +103,11 @@ func (s meteredStore) ReadAudit(ctx context.Context, tenant, before string, coun
 	return es, s.seen(err)
 }
 
+func (s meteredStore) Usage(ctx context.Context, tenant string) (storage.Usage, error) {
+	u, err := s.store.Usage(ctx, tenant)
+	return u, s.seen(err)
+}
+
 func (s meteredStore) SeatsUsed(ctx context.Context, tenant string) (int64, error) {
 	n, err := s.store.SeatsUsed(ctx, tenant)
 	return n, s.seen(err)

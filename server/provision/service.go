@@ -30,6 +30,8 @@ type store interface {
 	AppendAudit(ctx context.Context, tenant string, event []byte) error
 	ReadAudit(ctx context.Context, tenant, before string, count int) ([]storage.AuditEntry, error)
 	SeatsUsed(ctx context.Context, tenant string) (int64, error)
+	Usage(ctx context.Context, tenant string) (storage.Usage, error)
+	EffectiveQuotas(t storage.Tenant) storage.Quotas
 
 	CreateUser(ctx context.Context, tenant string, u storage.User, audit []byte) error
 	GetUser(ctx context.Context, tenant, id string) (storage.User, error)

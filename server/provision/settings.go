@@ -15,10 +15,18 @@ import (
 type TenantChange struct {
 	Name         *string
 	LicenseLimit *int64
+	// Quotas sets the tenant's own quotas; a nil field stays, 0 goes back
+	// to the operator's default.
+	Quotas QuotaChange
 }
 
-// UpdateTenant changes a tenant's name or license limit. A raised limit
-// takes effect for the next request.
+// QuotaChange changes some of a tenant's quotas; nil fields stay.
+type QuotaChange struct {
+	Users, Groups, Members *int64
+}
+
+// UpdateTenant changes a tenant's name, license limit or quotas. A raised
+// limit or quota takes effect for the next request.
 // Returns KindInvalid, KindNotFound, KindUnavailable.
 func (s *Service) UpdateTenant(ctx context.Context, id string, c TenantChange, a Actor) (Tenant, error) {
 	return s.changeTenant(ctx, id, a, "tenant.update", func(t *storage.Tenant) ([]Change, error) {
@@ -37,6 +45,26 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, c TenantChange, a
 			}
 			changes = append(changes, Change{Attribute: "licenseLimit", Old: t.LicenseLimit, New: *c.LicenseLimit})
 			t.LicenseLimit = *c.LicenseLimit
+		}
+		for _, q := range []struct {
+			name string
+			set  *int64
+			cur  *int64
+		}{
+			{"quotas.users", c.Quotas.Users, &t.Quotas.Users},
+			{"quotas.groups", c.Quotas.Groups, &t.Quotas.Groups},
+			{"quotas.membersPerGroup", c.Quotas.Members, &t.Quotas.Members},
+		} {
+			if q.set == nil {
+				continue
+			}
+			if *q.set < 0 {
+				return nil, &Error{Kind: KindInvalid, Attribute: q.name, Detail: q.name + " must not be negative (0 means the default)"}
+			}
+			if *q.set != *q.cur {
+				changes = append(changes, Change{Attribute: q.name, Old: *q.cur, New: *q.set})
+				*q.cur = *q.set
+			}
 		}
 		return changes, nil
 	})
@@ -128,6 +156,9 @@ type License struct {
 	SeatsUsed   int64
 	Refusals    int64
 	LastRefusal time.Time // zero if never refused
+	// Quotas in force, and what the tenant holds of them.
+	Quotas        Quotas
+	Users, Groups int64
 }
 
 // License reports the tenant's seats. Returns KindNotFound, KindUnavailable.
@@ -136,7 +167,8 @@ func (s *Service) License(ctx context.Context, tenant string) (License, error) {
 	if err != nil {
 		return License{}, err
 	}
-	return License{Limit: t.LicenseLimit, SeatsUsed: t.SeatsUsed, Refusals: t.LicenseRefusals, LastRefusal: t.LastLicenseRefusal}, nil
+	return License{Limit: t.LicenseLimit, SeatsUsed: t.SeatsUsed, Refusals: t.LicenseRefusals, LastRefusal: t.LastLicenseRefusal,
+		Quotas: t.Quotas, Users: t.Users, Groups: t.Groups}, nil
 }
 
 // noteRefusal counts a refused seat for the license report; err is passed

@@ -33,7 +33,16 @@ type Tenant struct {
 	// LicenseRefusals counts refused seats; LastLicenseRefusal is the latest.
 	LicenseRefusals    int64
 	LastLicenseRefusal time.Time
+	// Quotas are the tenant's quotas in force; QuotasSet the ones the
+	// operator set for it (zero fields: the default applies).
+	Quotas, QuotasSet Quotas
+	// Users and Groups count what the tenant holds (-1 when not read).
+	Users, Groups int64
 }
+
+// Quotas bound what a tenant may store: users (inactive ones included),
+// groups, and members of one group.
+type Quotas = storage.Quotas
 
 // The identifiers linking can match on, and the default order.
 const (
@@ -104,7 +113,7 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (Tenant, Tenan
 		}
 		return Tenant{}, TenantCredentials{}, fromStorage(err, "tenant")
 	}
-	return tenantView(t, 0), creds, nil
+	return s.tenantView(t, 0), creds, nil
 }
 
 // GetTenant returns a tenant with its seat count. Returns KindNotFound, KindUnavailable.
@@ -113,11 +122,13 @@ func (s *Service) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	if err != nil {
 		return Tenant{}, fromStorage(err, "tenant")
 	}
-	used, err := s.store.SeatsUsed(ctx, id)
+	u, err := s.store.Usage(ctx, id)
 	if err != nil {
 		return Tenant{}, fromStorage(err, "tenant")
 	}
-	return tenantView(t, used), nil
+	v := s.tenantView(t, u.Seats)
+	v.Users, v.Groups = u.Users, u.Groups
+	return v, nil
 }
 
 // TenantExists answers nil when the tenant exists.
@@ -138,7 +149,7 @@ func (s *Service) ListTenants(ctx context.Context) ([]Tenant, error) {
 	}
 	out := make([]Tenant, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, tenantView(t, -1))
+		out = append(out, s.tenantView(t, -1))
 	}
 	return out, nil
 }
@@ -333,9 +344,10 @@ func (s *Service) authenticate(ctx context.Context, tenant, kind, token string, 
 
 var errUnauthorized = &Error{Kind: KindUnauthorized, Detail: "a valid bearer token for this tenant is required"}
 
-func tenantView(t storage.Tenant, used int64) Tenant {
+func (s *Service) tenantView(t storage.Tenant, used int64) Tenant {
 	return Tenant{ID: t.ID, Name: t.Name, LicenseLimit: t.LicenseLimit, SeatsUsed: used, Mode: t.Mode, Created: t.Created,
-		MatchBy: t.MatchBy, UnmatchedUsers: t.UnmatchedUsers, LicenseRefusals: t.LicenseRefusals, LastLicenseRefusal: t.LastLicenseRefusal}
+		MatchBy: t.MatchBy, UnmatchedUsers: t.UnmatchedUsers, LicenseRefusals: t.LicenseRefusals, LastLicenseRefusal: t.LastLicenseRefusal,
+		Quotas: s.store.EffectiveQuotas(t), QuotasSet: t.Quotas, Users: -1, Groups: -1}
 }
 
 // newToken returns 256 random bits, prefixed so that a leaked token can be

@@ -54,6 +54,11 @@ func scimError(ctx context.Context, err error) error {
 		return park(ctx, scimerrors.ScimError{Status: http.StatusConflict, Detail: pe.Detail}, 0)
 	case provision.KindForbidden:
 		return scimerrors.ScimError{Status: http.StatusForbidden, Detail: pe.Detail}
+	case provision.KindQuotaExceeded:
+		// 403 like an exhausted license: retrying cannot help until the
+		// operator raises the quota, and Entra retries 5xx but logs a 4xx
+		// against the object, where the detail tells the admin why.
+		return scimerrors.ScimError{Status: http.StatusForbidden, Detail: pe.Detail}
 	case provision.KindUnauthorized:
 		// Parked: elimity would send it without WWW-Authenticate.
 		return park(ctx, scimerrors.ScimError{Status: http.StatusUnauthorized, Detail: pe.Detail}, 0)

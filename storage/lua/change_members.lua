@@ -3,7 +3,7 @@
 -- land), bump the group's version and modified time, append the audit event.
 -- Work is O(added + removed).
 --
--- KEYS[1]            t:{t}:tenant                 settings hash (must exist)
+-- KEYS[1]            t:{t}:tenant                 settings hash (must exist; maxMembers)
 -- KEYS[2]            t:{t}:group:<id>             the record (must exist)
 -- KEYS[3]            t:{t}:group:<id>:members     member set
 -- KEYS[4]            t:{t}:audit                  stream
@@ -16,14 +16,16 @@
 -- ARGV[4]   audit event JSON ('' = none)
 -- ARGV[5]   na, members to add (distinct)
 -- ARGV[6]   nr, members to remove (distinct)
--- ARGV[7..6+na]        added ids
--- ARGV[7+na..6+na+nr]  removed ids
+-- ARGV[7]   members quota when the tenant sets none (field maxMembers)
+-- ARGV[8..7+na]        added ids
+-- ARGV[8+na..7+na+nr]  removed ids
 --
 -- Returns
 --   {0, version}    changed; the group's new version
 --   {1, 'tenant'}   no such tenant
 --   {1, 'group'}    no such group
 --   {6, userId}     an added member names no user
+--   {11, 'members', limit, size}  the group would grow past its quota
 local id = ARGV[1]
 local na = tonumber(ARGV[5])
 local nr = tonumber(ARGV[6])
@@ -36,16 +38,32 @@ if redis.call('HEXISTS', KEYS[2], 'v') == 0 then
 end
 for i = 1, na do
   if redis.call('EXISTS', KEYS[3 + 2 * i]) == 0 then
-    return {6, ARGV[6 + i]}
+    return {6, ARGV[7 + i]}
+  end
+end
+local quota = tonumber(redis.call('HGET', KEYS[1], 'maxMembers')) or tonumber(ARGV[7])
+local size = redis.call('SCARD', KEYS[3])
+if na > 0 and size + na > quota then
+  -- Only now count exactly (O(changed)): adds of members already in and
+  -- removes of members in do not grow the group.
+  local after = size
+  for i = 1, na do
+    after = after + 1 - redis.call('SISMEMBER', KEYS[3], ARGV[7 + i])
+  end
+  for i = 1, nr do
+    after = after - redis.call('SISMEMBER', KEYS[3], ARGV[7 + na + i])
+  end
+  if after > quota and after > size then
+    return {11, 'members', quota, size}
   end
 end
 
 for i = 1, na do
-  redis.call('SADD', KEYS[3], ARGV[6 + i])
+  redis.call('SADD', KEYS[3], ARGV[7 + i])
   redis.call('SADD', KEYS[4 + 2 * i], id)
 end
 for i = 1, nr do
-  redis.call('SREM', KEYS[3], ARGV[6 + na + i])
+  redis.call('SREM', KEYS[3], ARGV[7 + na + i])
   redis.call('SREM', KEYS[4 + 2 * na + i], id)
 end
 local v = redis.call('HINCRBY', KEYS[2], 'v', 1)

@@ -2,7 +2,7 @@
 -- place in the listing order and its audit event. Every check runs before the
 -- first write, so a refusal changes nothing.
 --
--- KEYS[1]   t:{t}:tenant                          settings hash (must exist; licenseLimit)
+-- KEYS[1]   t:{t}:tenant                          settings hash (must exist; licenseLimit, maxUsers)
 -- KEYS[2]   t:{t}:seats                           active-user counter
 -- KEYS[3]   t:{t}:seq                             creation sequence
 -- KEYS[4]   t:{t}:users                           zset id -> sequence
@@ -24,7 +24,8 @@
 -- ARGV[7]   '1' if active, else '0'
 -- ARGV[8]   audit MAXLEN (approximate)
 -- ARGV[9]   audit event JSON ('' = none)
--- ARGV[10..] record field, value pairs
+-- ARGV[10]  users quota when the tenant sets none (field maxUsers)
+-- ARGV[11..] record field, value pairs
 --
 -- Returns
 --   {0}                         created
@@ -32,6 +33,7 @@
 --   {2, 'user'}                 the id is taken
 --   {3, 'userName', holderId}   the userName key (or the old key) is held
 --   {4, limit, used}            active, and no seat is left
+--   {11, 'users', limit, used}   the tenant holds its quota of users
 local id = ARGV[1]
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -59,8 +61,13 @@ if active then
     return {4, limit, used}
   end
 end
+local quota = tonumber(redis.call('HGET', KEYS[1], 'maxUsers')) or tonumber(ARGV[10])
+local users = redis.call('ZCARD', KEYS[4])
+if users >= quota then
+  return {11, 'users', quota, users}
+end
 
-redis.call('HSET', KEYS[5], unpack(ARGV, 10))
+redis.call('HSET', KEYS[5], unpack(ARGV, 11))
 redis.call('HSET', KEYS[6], ARGV[2], id)
 if ARGV[3] ~= '' then
   redis.call('SADD', KEYS[7], id)

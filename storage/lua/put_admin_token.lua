@@ -8,12 +8,20 @@
 -- ARGV[2]  name
 -- ARGV[3]  audit MAXLEN (approximate)
 -- ARGV[4]  audit event JSON ('' = none)
+-- ARGV[5]  the most admin tokens a tenant may have
 --
 -- Returns
 --   {0}            added
 --   {1, 'tenant'}  no such tenant
+--   {11, 'adminTokens', limit, n}  a new entry, and the tenant has limit of them
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
+  local n = redis.call('HLEN', KEYS[2])
+  if n >= tonumber(ARGV[5]) then
+    return {11, 'adminTokens', tonumber(ARGV[5]), n}
+  end
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if ARGV[4] ~= '' then

@@ -11,6 +11,7 @@
 -- ARGV[3]  audit MAXLEN (approximate)
 -- ARGV[4]  audit event JSON ('' = none)
 -- ARGV[5]  the role's level in the record
+-- ARGV[6]  the most custom roles a tenant may have
 --
 -- Returns
 --   {0, 1}         created
@@ -18,6 +19,7 @@
 --   {1, 'tenant'}  no such tenant
 --   {9, uses}      the level changes and grants name the role: uses is a
 --                  JSON list of {group, scope, account}
+--   {11, 'roles', limit, n}  a new role, and the tenant has limit of them
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
 end
@@ -37,6 +39,11 @@ if old then
     if #uses > 0 then
       return {9, cjson.encode(uses)}
     end
+  end
+else
+  local n = redis.call('HLEN', KEYS[2])
+  if n >= tonumber(ARGV[6]) then
+    return {11, 'roles', tonumber(ARGV[6]), n}
   end
 end
 local created = redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])

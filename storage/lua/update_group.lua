@@ -6,7 +6,7 @@
 -- verifies that read still holds and answers {7} (read again) if it does not.
 -- Every check runs before the first write.
 --
--- KEYS[1]   t:{t}:tenant                          settings hash (must exist)
+-- KEYS[1]   t:{t}:tenant                          settings hash (must exist; maxMembers)
 -- KEYS[2]   t:{t}:group:<id>                      the record
 -- KEYS[3]   t:{t}:group:<id>:members              member set
 -- KEYS[4]   t:{t}:idx:group:displayName           hash lower(displayName) -> id
@@ -29,7 +29,8 @@
 -- ARGV[12]  na, members to add (distinct)
 -- ARGV[13]  nr, members to remove (distinct)
 -- ARGV[14]  m, the number of record ARGVs that follow
--- ARGV[15..14+m]  record field, value pairs
+-- ARGV[15]  members quota when the tenant sets none (field maxMembers)
+-- ARGV[16..15+m]  record field, value pairs
 -- then nc current ids, na added ids, nr removed ids
 --
 -- Returns
@@ -40,13 +41,14 @@
 --   {3, 'displayName', holderId}   new lower(displayName) is held by another group
 --   {7}                            replacing, and the member set moved since the read
 --   {6, userId}                    an added member names no user
+--   {11, 'members', limit, size}    the group would grow past its quota
 local id = ARGV[1]
 local replace = ARGV[10] == '1'
 local nc = tonumber(ARGV[11])
 local na = tonumber(ARGV[12])
 local nr = tonumber(ARGV[13])
 local m = tonumber(ARGV[14])
-local base = 15 + m
+local base = 16 + m
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
@@ -79,8 +81,28 @@ for i = 1, na do
     return {6, ARGV[base + nc + i - 1]}
   end
 end
+local quota = tonumber(redis.call('HGET', KEYS[1], 'maxMembers')) or tonumber(ARGV[15])
+local size = redis.call('SCARD', KEYS[3])
+if na > 0 and (replace and na or size + na) > quota then
+  -- Count exactly (O(changed)): with a replace the set starts empty.
+  local after = 0
+  if replace then
+    after = na
+  else
+    after = size
+    for i = 1, na do
+      after = after + 1 - redis.call('SISMEMBER', KEYS[3], ARGV[base + nc + i - 1])
+    end
+    for i = 1, nr do
+      after = after - redis.call('SISMEMBER', KEYS[3], ARGV[base + nc + na + i - 1])
+    end
+  end
+  if after > quota and after > size then
+    return {11, 'members', quota, size}
+  end
+end
 
-redis.call('HSET', KEYS[2], unpack(ARGV, 15, 14 + m))
+redis.call('HSET', KEYS[2], unpack(ARGV, 16, 15 + m))
 if ARGV[6] ~= ARGV[5] then
   if redis.call('HGET', KEYS[4], ARGV[5]) == id then
     redis.call('HDEL', KEYS[4], ARGV[5])
