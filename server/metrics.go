@@ -27,6 +27,7 @@ type Metrics struct {
 	policy          *prometheus.HistogramVec
 	redisErrors     prometheus.Counter
 	notReplicated   prometheus.Counter
+	oomRefusals     prometheus.Counter
 	licenseRefusals prometheus.Counter
 	auditEvents     prometheus.Counter
 }
@@ -60,6 +61,10 @@ func NewMetrics() *Metrics {
 			Name: "scimd_redis_unreplicated_writes_total",
 			Help: "Writes answered 503 because fewer Redis replicas than --redis-wait-replicas confirmed them in time (also counted in scimd_redis_errors_total).",
 		}),
+		oomRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scimd_redis_oom_refusals_total",
+			Help: "Writes Redis refused because it reached maxmemory (answered 503 \"store full\"); alert on any rate.",
+		}),
 		licenseRefusals: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "scimd_license_refusals_total",
 			Help: "User creates and reactivations refused because the tenant's license limit was reached.",
@@ -69,7 +74,7 @@ func NewMetrics() *Metrics {
 			Help: "Audit events written, each with the change it records.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.policy, m.redisErrors, m.notReplicated, m.licenseRefusals, m.auditEvents,
+	m.reg.MustRegister(m.requests, m.duration, m.policy, m.redisErrors, m.notReplicated, m.oomRefusals, m.licenseRefusals, m.auditEvents,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -106,6 +111,9 @@ func (m *Metrics) RedisError() { m.redisErrors.Inc() }
 
 // WriteNotReplicated implements provision.Metrics.
 func (m *Metrics) WriteNotReplicated() { m.notReplicated.Inc() }
+
+// StoreFull implements provision.Metrics.
+func (m *Metrics) StoreFull() { m.oomRefusals.Inc() }
 
 // LicenseRefused implements provision.Metrics.
 func (m *Metrics) LicenseRefused() { m.licenseRefusals.Inc() }

@@ -122,6 +122,10 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		if err := svc.Ready(ctx); err != nil {
 			return c.Status(http.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "detail": "redis is unreachable"})
 		}
+		if svc.StoreFull() {
+			// Ready all the same: reads and the deletes that free space work.
+			return c.JSON(fiber.Map{"status": "ready", "detail": "store full: Redis refused a write for want of memory (maxmemory) in the last minute; reads work, writes answer 503"})
+		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
 	if !cfg.MetricsElsewhere {

@@ -27,8 +27,22 @@ func (e *unavailableError) Is(target error) bool { return target == ErrUnavailab
 func (e *unavailableError) Unwrap() error { return e.cause }
 
 // unavailable wraps err, a go-redis error or an unexpected reply, for op.
+// Redis refusing a write for want of memory (maxmemory reached, with
+// noeviction) becomes a storeFullError.
 func unavailable(op string, err error) error {
+	if redis.HasErrorPrefix(err, "OOM") {
+		return &storeFullError{unavailableError{op: op, cause: err}}
+	}
 	return &unavailableError{op: op, cause: err}
+}
+
+// storeFullError is a write Redis refused because it is out of memory. It
+// matches ErrStoreFull and, being an outage of sorts, ErrUnavailable.
+type storeFullError struct{ unavailableError }
+
+// Is makes errors.Is(err, ErrStoreFull) and errors.Is(err, ErrUnavailable) work.
+func (e *storeFullError) Is(target error) bool {
+	return target == ErrStoreFull || target == ErrUnavailable
 }
 
 // badReply is the cause of an unavailableError for a reply of the wrong shape.

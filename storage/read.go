@@ -80,14 +80,17 @@ func getRecords[T any](ctx context.Context, s *Store, what string, ids []string,
 }
 
 // page returns the members of the creation-order set zkey from rank offset,
-// at most count of them, and the set's size, from one MULTI so the two agree.
+// at most count of them, and the set's size, in one round trip. A plain
+// pipeline, not MULTI: Redis refuses MULTI once it reaches maxmemory, and
+// reads must go on then. The two may differ by a create or delete that
+// lands between them, as they would a moment later.
 func (s *Store) page(ctx context.Context, zkey string, offset, count int) ([]string, int64, error) {
 	offset = max(offset, 0)
 	var (
 		ids  *redis.StringSliceCmd
 		card *redis.IntCmd
 	)
-	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if count > 0 {
 			ids = p.ZRange(ctx, zkey, int64(offset), int64(offset)+int64(count)-1)
 		}

@@ -35,6 +35,10 @@ var (
 	// ErrUnavailable wraps every failure to reach Redis (connection, timeout,
 	// unexpected reply), so the service can answer 503 without leaking text.
 	ErrUnavailable = errors.New("storage: unavailable")
+	// ErrStoreFull: Redis refused a write because it reached maxmemory
+	// (with noeviction, as it must run). Nothing was written; reads still
+	// work. It is also ErrUnavailable.
+	ErrStoreFull = errors.New("storage: store full")
 	// ErrNotReplicated: with Options.WaitReplicas, fewer replicas than asked
 	// confirmed a write in time. It is also ErrUnavailable; the write may
 	// have landed on the master.

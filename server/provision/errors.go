@@ -81,6 +81,8 @@ func fromStorage(err error, what string) error {
 			Detail: "a member value names no user of this tenant"}
 	case errors.Is(err, storage.ErrVersionConflict):
 		return &Error{Kind: KindConflict, Detail: what + " was changed concurrently; try again", cause: err}
+	case errors.Is(err, storage.ErrStoreFull):
+		return &Error{Kind: KindUnavailable, Detail: "store full: the directory store is out of memory and refuses changes (reads still work); the operator must free or add memory; try again later", cause: err}
 	case errors.Is(err, storage.ErrUnavailable):
 		return &Error{Kind: KindUnavailable, Detail: "the directory store is unavailable; try again later", cause: err}
 	}

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/scimd/scimd/policies"
@@ -18,6 +19,9 @@ type Metrics interface {
 	// WriteNotReplicated counts a write fewer replicas confirmed than
 	// --redis-wait-replicas asks (storage.ErrNotReplicated, also a RedisError).
 	WriteNotReplicated()
+	// StoreFull counts a write Redis refused for want of memory
+	// (storage.ErrStoreFull, also a RedisError).
+	StoreFull()
 	// LicenseRefused counts a create or reactivation refused for want of a seat.
 	LicenseRefused()
 	// AuditEvent counts a change written together with its audit event.
@@ -33,7 +37,8 @@ type Metrics interface {
 // embedded interface, uncounted until it gets a wrapper here.
 type meteredStore struct {
 	store
-	m Metrics
+	m    Metrics
+	full *fullWatch
 }
 
 // seen counts err if it is an outage and passes it through.
@@ -44,17 +49,56 @@ func (s meteredStore) seen(err error) error {
 	if errors.Is(err, storage.ErrNotReplicated) {
 		s.m.WriteNotReplicated()
 	}
+	if errors.Is(err, storage.ErrStoreFull) {
+		s.m.StoreFull()
+		s.full.refused()
+	}
 	return err
 }
 
 // wrote counts the audit event of a successful write; an empty audit
 // means the write carried none.
 func (s meteredStore) wrote(err error, audit []byte) error {
-	if err == nil && len(audit) > 0 {
-		s.m.AuditEvent()
+	if err == nil {
+		s.full.wrote()
+		if len(audit) > 0 {
+			s.m.AuditEvent()
+		}
 	}
 	return s.seen(err)
 }
+
+// fullWatch remembers when Redis last refused a write for want of memory,
+// for readiness to say so; a write that lands since clears it.
+type fullWatch struct {
+	now  func() time.Time
+	last atomic.Int64 // Unix nanoseconds; 0 = none since the last write
+}
+
+// fullFor is how long a refusal keeps readiness saying "store full" when
+// no write is tried since.
+const fullFor = time.Minute
+
+func (f *fullWatch) refused() { f.last.Store(f.now().UnixNano()) }
+
+func (f *fullWatch) wrote() { f.last.Store(0) }
+
+// full reports whether a write was refused within fullFor and none has
+// landed since.
+func (f *fullWatch) full() bool {
+	last := f.last.Load()
+	return last != 0 && f.now().Sub(time.Unix(0, last)) < fullFor
+}
+
+// nopMetrics counts nothing, for a service made without Metrics.
+type nopMetrics struct{}
+
+func (nopMetrics) RedisError()                           {}
+func (nopMetrics) WriteNotReplicated()                   {}
+func (nopMetrics) StoreFull()                            {}
+func (nopMetrics) LicenseRefused()                       {}
+func (nopMetrics) AuditEvent()                           {}
+func (nopMetrics) PolicyEvaluated(string, time.Duration) {}
 
 func (s meteredStore) CreateTenant(ctx context.Context, t storage.Tenant) error {
 	return s.seen(s.store.CreateTenant(ctx, t))

@@ -119,6 +119,7 @@ type Service struct {
 	now    func() time.Time
 	tokens *tokenCache
 	status *statusCounter
+	full   *fullWatch
 	opts   Options
 }
 
@@ -140,16 +141,27 @@ func newService(st store, pol policy, opts Options) *Service {
 	if opts.RefusalWindow <= 0 {
 		opts.RefusalWindow = time.Hour
 	}
-	if opts.Metrics != nil {
-		st, pol = meteredStore{st, opts.Metrics}, meteredPolicy{pol, opts.Metrics}
+	m := opts.Metrics
+	if m == nil {
+		m = nopMetrics{}
 	}
-	return &Service{store: st, policy: pol, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), status: newStatusCounter(), opts: opts}
+	full := &fullWatch{now: opts.Clock}
+	// The store is always wrapped: it also watches for writes refused for
+	// want of memory, which readiness reports.
+	st, pol = meteredStore{st, m, full}, meteredPolicy{pol, m}
+	return &Service{store: st, policy: pol, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), status: newStatusCounter(), full: full, opts: opts}
 }
 
 // Ready reports whether the store answers. Returns KindUnavailable.
 func (s *Service) Ready(ctx context.Context) error {
 	return fromStorage(s.store.Ping(ctx), "store")
 }
+
+// StoreFull reports whether Redis refused a write for want of memory in the
+// last minute, with no write landing since: the store answers reads, so the
+// instance stays ready (taking every replica out of the load balancer would
+// also stop the reads and deletes that free space), and says so.
+func (s *Service) StoreFull() bool { return s.full.full() }
 
 // newID returns a random 128-bit identifier in hex; ids are opaque to clients.
 func newID() string {
