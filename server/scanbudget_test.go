@@ -88,3 +88,25 @@ func TestScanBudgetPerTenant(t *testing.T) {
 		})
 	}
 }
+
+// TestScanBudgetShared: with Shared, a tenant's scan budget is one for
+// every replica on the Redis: what it spent through one is gone on the
+// other.
+func TestScanBudgetShared(t *testing.T) {
+	for name, u := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			budget := scimapi.ScanBudget{Rate: 0.001, Burst: 10, Shared: true}
+			one := newHarnessConfig(t, u, func(c *server.Config) { c.Scan = budget })
+			two := newHarnessConfig(t, u, func(c *server.Config) { c.Scan = budget })
+			a, _, _ := queryDirectory(one, 4, 0)
+			scan := a.Base + "/Users?filter=" + url.QueryEscape(`title co "T"`)
+			one.do(http.MethodGet, scan, a.SCIMToken, nil).want(200) // 4 of 10
+			two.do(http.MethodGet, scan, a.SCIMToken, nil).want(200) // 8 of 10
+			r := one.do(http.MethodGet, scan, a.SCIMToken, nil).want(429)
+			if r.header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			two.do(http.MethodGet, scan, a.SCIMToken, nil).want(429)
+		})
+	}
+}

@@ -28,6 +28,10 @@ func seatsKey(t string) string { return tenantPrefix(t) + "seats" }
 // rateKey is the tenant's shared request bucket (rate.lua).
 func rateKey(t string) string { return tenantPrefix(t) + "rate" }
 
+// scanRateKey is the tenant's shared bucket of records its scans may
+// examine (rate.lua with a cost).
+func scanRateKey(t string) string { return tenantPrefix(t) + "scanrate" }
+
 // seqKey is the counter that orders users and groups by creation.
 func seqKey(t string) string { return tenantPrefix(t) + "seq" }
 

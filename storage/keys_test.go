@@ -26,6 +26,7 @@ func TestKeys(t *testing.T) {
 		{"grants", grantsKey("acme"), "t:{acme}:grants"},
 		{"admin tokens", adminTokensKey("acme"), "t:{acme}:adminTokens"},
 		{"migrate done", migrateDoneKey("acme"), "t:{acme}:migrate:done"},
+		{"scan rate", scanRateKey("acme"), "t:{acme}:scanrate"},
 		{"migrate cursor", migrateCursorKey("acme"), "t:{acme}:migrate:cursor"},
 		{"users", usersKey("acme"), "t:{acme}:users"},
 		{"user", userKey("acme", "u1"), "t:{acme}:user:u1"},

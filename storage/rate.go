@@ -23,12 +23,25 @@ var (
 // a broken connection: a request then counts twice, which only errs on the
 // strict side. Returns ErrUnavailable.
 func (s *Store) AllowRequest(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error) {
-	const op = "rate limit"
+	return s.take(ctx, "rate limit", rateKey(tenant), tenant, perSecond, burst, 1)
+}
+
+// TakeScanRecords takes records from the tenant's scan budget, shared by
+// every scimd on this Redis: perSecond records a second, burst at once; a
+// refusal takes nothing and says how long until records are there (a cost
+// above burst is never allowed). As AllowRequest, it never waits for
+// replicas. Returns ErrUnavailable.
+func (s *Store) TakeScanRecords(ctx context.Context, tenant string, perSecond float64, burst, records int) (bool, time.Duration, error) {
+	return s.take(ctx, "scan budget", scanRateKey(tenant), tenant, perSecond, burst, max(records, 1))
+}
+
+// take runs rate.lua on key with a cost.
+func (s *Store) take(ctx context.Context, op, key, tenant string, perSecond float64, burst, cost int) (bool, time.Duration, error) {
 	if perSecond <= 0 || burst <= 0 || !validTenantID(tenant) {
 		return true, 0, nil
 	}
 	interval := int64(math.Max(1, math.Round(1e6/perSecond)))
-	res, err := rateScript.Run(ctx, s.rdb, []string{rateKey(tenant)}, interval, burst).Result()
+	res, err := rateScript.Run(ctx, s.rdb, []string{key}, interval, burst, cost).Result()
 	if err != nil {
 		return false, 0, unavailable(op, err)
 	}

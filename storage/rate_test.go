@@ -53,3 +53,33 @@ func TestAllowRequest(t *testing.T) {
 		}
 	})
 }
+
+// TestTakeScanRecords: a scan takes as many units as the records it
+// examines from a bucket of the tenant's own, apart from its request
+// bucket; a refusal takes nothing.
+func TestTakeScanRecords(t *testing.T) {
+	run(t, Options{}, 1, func(t *testing.T, e env) {
+		ctx := t.Context()
+		const perSecond, burst = 0.01, 10 // never refills during the test
+		for i, tc := range []struct {
+			records int
+			want    bool
+		}{{4, true}, {4, true}, {4, false}, {2, true}, {1, false}, {11, false}} {
+			ok, wait, err := e.s.TakeScanRecords(ctx, e.tenant, perSecond, burst, tc.records)
+			must(t, err)
+			if ok != tc.want || !ok && wait <= 0 {
+				t.Fatalf("take %d: %d records allowed %v (wait %s), want %v", i, tc.records, ok, wait, tc.want)
+			}
+		}
+		if n, err := e.rdb.Exists(ctx, rateKey(e.tenant)).Result(); err != nil || n != 0 {
+			t.Fatalf("the request bucket was touched: %d %v", n, err)
+		}
+		if ok, _, err := e.s.AllowRequest(ctx, e.tenant, perSecond, 1); err != nil || !ok {
+			t.Fatalf("request refused after the scan budget was spent: %v %v", ok, err)
+		}
+		other := newTenant(t, e.s, 1)
+		if ok, _, err := e.s.TakeScanRecords(ctx, other, perSecond, burst, 10); err != nil || !ok {
+			t.Fatalf("another tenant refused: %v %v", ok, err)
+		}
+	})
+}

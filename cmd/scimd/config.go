@@ -94,8 +94,9 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.IntVar(&c.RateBurst, "rate-burst", 0, "requests a tenant may send at once above --rate-limit; 0 means one second's worth")
 	fs.BoolVar(&c.RateLimitShared, "rate-limit-shared", false, "count --rate-limit across every replica, in Redis (one more round trip per SCIM request), instead of per process")
 	fs.IntVar(&c.Scan.MaxRecords, "scan-max-records", scimapi.DefaultScanMaxRecords, "most records one SCIM filter without an index (co, ew, pr, not, title eq…) may examine; beyond, 400 tooMany; -1 means no bound")
-	fs.Float64Var(&c.Scan.Rate, "scan-rate", scimapi.DefaultScanRate, "records per second a tenant's filters without an index may examine, per process; beyond, 429 with Retry-After; -1 means no bound")
+	fs.Float64Var(&c.Scan.Rate, "scan-rate", scimapi.DefaultScanRate, "records per second a tenant's filters without an index may examine, per process (all replicas with --scan-budget-shared); beyond, 429 with Retry-After; -1 means no bound")
 	fs.IntVar(&c.Scan.Burst, "scan-burst", 0, "records a tenant's scans may examine at once above --scan-rate; 0 means the larger of --scan-max-records and one second's worth")
+	fs.BoolVar(&c.Scan.Shared, "scan-budget-shared", false, "count --scan-rate across every replica, in Redis (one more round trip per scan), instead of per process")
 	fs.IntVar(&c.Scan.Concurrency, "scan-concurrency", scimapi.DefaultScanConcurrency, "filters without an index one tenant may run at once in this process; more answer 429; -1 means no bound")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error; the access log is at info, health checks and scrapes at debug")
@@ -192,6 +193,8 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--scan-rate must be at least 0.001 records a second and finite, or -1 for no bound")
 	case c.Scan.Burst < 0:
 		return c, fmt.Errorf("--scan-burst must be 0 or more")
+	case c.Scan.Shared && c.Scan.Rate == -1:
+		return c, fmt.Errorf("--scan-budget-shared needs a --scan-rate")
 	case c.Scan.Concurrency < -1 || c.Scan.Concurrency == 0:
 		return c, fmt.Errorf("--scan-concurrency must be positive, or -1 for no bound")
 	}

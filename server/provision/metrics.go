@@ -346,6 +346,11 @@ func (s meteredStore) RevokeAdminTokens(ctx context.Context, tenant, name, first
 	return n, s.wrote(err, audit)
 }
 
+func (s meteredStore) TakeScanRecords(ctx context.Context, tenant string, perSecond float64, burst, records int) (bool, time.Duration, error) {
+	ok, wait, err := s.store.TakeScanRecords(ctx, tenant, perSecond, burst, records)
+	return ok, wait, s.seen(err)
+}
+
 func (s meteredStore) AllowRequest(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error) {
 	ok, wait, err := s.store.AllowRequest(ctx, tenant, perSecond, burst)
 	return ok, wait, s.seen(err)

@@ -75,6 +75,7 @@ type store interface {
 	Ping(ctx context.Context) error
 	PublishTokenChange(ctx context.Context, tenant string) error
 	AllowRequest(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error)
+	TakeScanRecords(ctx context.Context, tenant string, perSecond float64, burst, records int) (bool, time.Duration, error)
 	WatchTokenChanges(ctx context.Context, changed func(tenant string), subscribed func()) (ready <-chan struct{})
 }
 

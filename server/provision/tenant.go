@@ -302,6 +302,18 @@ func (s *Service) RevokeAdminTokens(ctx context.Context, tenant, name string, a 
 	return int(n), nil
 }
 
+// TakeScanRecords takes records from the tenant's scan budget shared by
+// every replica (perSecond a second, burst at once), or says how long until
+// they are there. Returns KindUnavailable when Redis cannot be asked: the
+// caller then decides with a budget of its own.
+func (s *Service) TakeScanRecords(ctx context.Context, tenant string, perSecond float64, burst, records int) (bool, time.Duration, error) {
+	ok, wait, err := s.store.TakeScanRecords(ctx, tenant, perSecond, burst, records)
+	if err != nil {
+		return false, 0, fromStorage(err, "scan budget")
+	}
+	return ok, wait, nil
+}
+
 // AllowRequest takes one of the tenant's requests from a bucket shared by
 // every replica (perSecond a second, burst at once), or says how long until
 // one is free. Returns KindUnavailable when Redis cannot be asked: the

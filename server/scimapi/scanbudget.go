@@ -21,13 +21,18 @@ type ScanBudget struct {
 	// would examine more answers 400 tooMany at once.
 	MaxRecords int
 	// Rate is the records a tenant's scans may examine per second in this
-	// process (with N replicas a tenant gets up to N times it), Burst
+	// process (with N replicas a tenant gets up to N times it, unless
+	// Shared), Burst
 	// how many at once (0: the larger of MaxRecords and Rate).
 	Rate  float64
 	Burst int
 	// Concurrency is how many scans of one tenant may run at once in this
 	// process; more answer 429 with Retry-After.
 	Concurrency int
+	// Shared counts Rate across every replica, in Redis (one more round
+	// trip per scan), instead of per process; when Redis cannot be asked,
+	// the process's own bucket decides.
+	Shared bool
 }
 
 // The defaults: at about 8 µs a record (measured on the 2-core machine),
@@ -44,6 +49,8 @@ type scanGate struct {
 	mu      sync.Mutex
 	buckets map[string]*rate.Limiter
 	running map[string]int
+	// shared takes records from the tenant's bucket in Redis (Shared).
+	shared func(ctx context.Context, tenant string, perSecond float64, burst, records int) (bool, time.Duration, error)
 }
 
 func newScanGate(b ScanBudget) *scanGate {
@@ -88,7 +95,7 @@ func (g *scanGate) admit(ctx context.Context, tenant string, records int) (relea
 		}
 		g.mu.Unlock()
 	}
-	if ok, wait := g.charge(tenant, records); !ok {
+	if ok, wait := g.charge(ctx, tenant, records); !ok {
 		release()
 		return nil, park(ctx, scimerrors.ScimError{Status: http.StatusTooManyRequests,
 			Detail: fmt.Sprintf("this tenant's scan budget (%g records a second examined by filters without an index) is spent; retry after the time in Retry-After", g.b.Rate)},
@@ -99,9 +106,15 @@ func (g *scanGate) admit(ctx context.Context, tenant string, records int) (relea
 
 // charge takes records from the tenant's bucket, or says how long until
 // they are there.
-func (g *scanGate) charge(tenant string, records int) (bool, time.Duration) {
+func (g *scanGate) charge(ctx context.Context, tenant string, records int) (bool, time.Duration) {
 	if g.b.Rate <= 0 || records <= 0 {
 		return true, 0
+	}
+	if g.b.Shared && g.shared != nil {
+		ok, wait, err := g.shared(ctx, tenant, g.b.Rate, g.b.Burst, records)
+		if err == nil {
+			return ok, wait
+		}
 	}
 	g.mu.Lock()
 	lim, ok := g.buckets[tenant]

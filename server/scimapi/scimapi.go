@@ -90,6 +90,7 @@ func New(svc *provision.Service, opts Options) *API {
 		opts.MaxFilterLength = 2048
 	}
 	a := &API{svc: svc, opts: opts, limiter: newTenantLimiter(opts.RateLimit, opts.RateBurst), scans: newScanGate(opts.Scan)}
+	a.scans.shared = svc.TakeScanRecords
 	a.users = scim.ResourceType{
 		ID:          optional.NewString("User"),
 		Name:        "User",

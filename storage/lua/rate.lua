@@ -1,14 +1,16 @@
--- rate: take one request from a tenant's bucket, shared by every scimd
--- (GCRA: the key holds the theoretical arrival time of the next request).
--- Redis's clock decides, so replicas' clocks do not matter.
+-- rate: take cost units (one request, or the records a scan examines) from
+-- a tenant's bucket, shared by every scimd (GCRA: the key holds the
+-- theoretical arrival time of the next unit). Redis's clock decides, so
+-- replicas' clocks do not matter.
 --
--- KEYS[1]  t:{t}:rate   theoretical arrival time, microseconds
+-- KEYS[1]  t:{t}:rate or t:{t}:scanrate   theoretical arrival time, microseconds
 -- ARGV[1]  emission interval, microseconds (one second / rate)
--- ARGV[2]  burst (requests allowed at once)
+-- ARGV[2]  burst (units allowed at once)
+-- ARGV[3]  cost in units; absent means 1
 --
 -- Returns
 --   {0}          allowed
---   {1, wait}    refused; wait microseconds until the next is allowed
+--   {1, wait}    refused; wait microseconds until cost units are allowed
 local now = redis.call('TIME')
 now = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local interval = tonumber(ARGV[1])
@@ -16,11 +18,12 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then
   tat = now
 end
-local ahead = tat + interval - now
+local cost = tonumber(ARGV[3] or '1')
+local ahead = tat + interval * cost - now
 local limit = interval * tonumber(ARGV[2])
 if ahead > limit then
   return {1, ahead - limit}
 end
 -- %d: tostring would round a 16-digit number to 14 digits.
-redis.call('SET', KEYS[1], string.format('%d', tat + interval), 'PX', math.ceil(ahead / 1000) + 1)
+redis.call('SET', KEYS[1], string.format('%d', tat + interval * cost), 'PX', math.ceil(ahead / 1000) + 1)
 return {0}
