@@ -30,6 +30,7 @@ type Metrics struct {
 	oomRefusals     prometheus.Counter
 	licenseRefusals prometheus.Counter
 	auditEvents     prometheus.Counter
+	auditFull       prometheus.Counter
 }
 
 var _ provision.Metrics = (*Metrics)(nil)
@@ -73,8 +74,12 @@ func NewMetrics() *Metrics {
 			Name: "scimd_audit_events_total",
 			Help: "Audit events written, each with the change it records.",
 		}),
+		auditFull: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scimd_audit_full_refusals_total",
+			Help: "Writes refused (429) because recording them would drop audit events younger than --audit-min-age.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.policy, m.redisErrors, m.notReplicated, m.oomRefusals, m.licenseRefusals, m.auditEvents,
+	m.reg.MustRegister(m.requests, m.duration, m.policy, m.redisErrors, m.notReplicated, m.oomRefusals, m.licenseRefusals, m.auditEvents, m.auditFull,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -114,6 +119,9 @@ func (m *Metrics) WriteNotReplicated() { m.notReplicated.Inc() }
 
 // StoreFull implements provision.Metrics.
 func (m *Metrics) StoreFull() { m.oomRefusals.Inc() }
+
+// AuditFull implements provision.Metrics.
+func (m *Metrics) AuditFull() { m.auditFull.Inc() }
 
 // LicenseRefused implements provision.Metrics.
 func (m *Metrics) LicenseRefused() { m.licenseRefusals.Inc() }

@@ -55,6 +55,10 @@ type Config struct {
 	// Metrics records the requests and serves /metrics; nil makes a registry
 	// of the app's own.
 	Metrics *Metrics
+	// AdminRateLimit and AdminRateBurst bound each tenant's admin writes
+	// (see adminapi.Options); 0 means unlimited.
+	AdminRateLimit float64
+	AdminRateBurst int
 	// TrustedProxies are the addresses whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed; nobody's when empty.
 	TrustedProxies []netip.Prefix
@@ -139,7 +143,8 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		})
 	}
 
-	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, ClientIP: ClientIP, PreflightBodyLimit: cfg.PreflightBodyLimit}).Register(app)
+	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, ClientIP: ClientIP, PreflightBodyLimit: cfg.PreflightBodyLimit,
+		AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst}).Register(app)
 	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared, Scan: cfg.Scan}).Register(app)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

@@ -70,23 +70,23 @@ type Grant struct {
 var (
 	//go:embed lua/put_account.lua
 	putAccountLua    string
-	putAccountScript = redis.NewScript(putAccountLua)
+	putAccountScript = redis.NewScript(auditLua + putAccountLua)
 
 	//go:embed lua/delete_account.lua
 	deleteAccountLua    string
-	deleteAccountScript = redis.NewScript(deleteAccountLua)
+	deleteAccountScript = redis.NewScript(auditLua + deleteAccountLua)
 
 	//go:embed lua/put_role.lua
 	putRoleLua    string
-	putRoleScript = redis.NewScript(putRoleLua)
+	putRoleScript = redis.NewScript(auditLua + putRoleLua)
 
 	//go:embed lua/put_grants.lua
 	putGrantsLua    string
-	putGrantsScript = redis.NewScript(putGrantsLua)
+	putGrantsScript = redis.NewScript(auditLua + putGrantsLua)
 
 	//go:embed lua/delete_role.lua
 	deleteRoleLua    string
-	deleteRoleScript = redis.NewScript(deleteRoleLua)
+	deleteRoleScript = redis.NewScript(auditLua + deleteRoleLua)
 )
 
 // PutAccount creates a sub-account or renames an existing one (its creation
@@ -111,7 +111,7 @@ func (s *Store) PutAccount(ctx context.Context, tenant string, a Account, audit 
 	}
 	n, err := s.runCounting(ctx, "put account", putAccountScript,
 		[]string{tenantKey(tenant), accountsKey(tenant), auditKey(tenant)},
-		[]any{a.ID, rec, s.opts.AuditMaxLen, audit, MaxAccounts})
+		[]any{a.ID, rec, s.auditRetention(), audit, MaxAccounts})
 	return n == 1, err
 }
 
@@ -162,7 +162,7 @@ func (s *Store) DeleteAccount(ctx context.Context, tenant, id string, audit []by
 	}
 	return s.runCounting(ctx, "delete account", deleteAccountScript,
 		[]string{tenantKey(tenant), accountsKey(tenant), grantsKey(tenant), auditKey(tenant)},
-		[]any{id, s.opts.AuditMaxLen, audit})
+		[]any{id, s.auditRetention(), audit})
 }
 
 // PutRole creates or replaces a custom role and appends audit. It reports
@@ -182,7 +182,7 @@ func (s *Store) PutRole(ctx context.Context, tenant string, r Role, audit []byte
 	}
 	n, err := s.runCounting(ctx, "put role", putRoleScript,
 		[]string{tenantKey(tenant), rolesKey(tenant), auditKey(tenant), grantsKey(tenant)},
-		[]any{r.Name, rec, s.opts.AuditMaxLen, audit, r.Level, MaxCustomRoles})
+		[]any{r.Name, rec, s.auditRetention(), audit, r.Level, MaxCustomRoles})
 	return n == 1, err
 }
 
@@ -197,7 +197,7 @@ func (s *Store) DeleteRole(ctx context.Context, tenant, name string, audit []byt
 	}
 	return s.runScript(ctx, "delete role", deleteRoleScript,
 		[]string{tenantKey(tenant), rolesKey(tenant), auditKey(tenant), grantsKey(tenant)},
-		[]any{name, s.opts.AuditMaxLen, audit})
+		[]any{name, s.auditRetention(), audit})
 }
 
 // ListRoles returns the tenant's custom roles by name. Returns ErrUnavailable.
@@ -240,7 +240,7 @@ func (s *Store) PutGrants(ctx context.Context, tenant, groupID string, grants []
 		return err
 	}
 	accounts := map[string]bool{}
-	args := []any{groupID, rec, s.opts.AuditMaxLen, audit, 0}
+	args := []any{groupID, rec, s.auditRetention(), audit, 0}
 	for _, g := range grants {
 		if g.Account != "" && !accounts[g.Account] {
 			accounts[g.Account] = true
@@ -293,7 +293,7 @@ func (s *Store) runCounting(ctx context.Context, op string, script *redis.Script
 		return 0, err
 	}
 	if err := scriptResult(op, res); err != nil {
-		return 0, err
+		return 0, s.withRetry(err)
 	}
 	arr, _ := res.([]any) // scriptResult checked the shape
 	if len(arr) < 2 {

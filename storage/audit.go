@@ -2,11 +2,40 @@ package storage
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 )
+
+var (
+	//go:embed lua/audit.lua
+	auditLua string // prepended to every script that appends an audit event
+)
+
+// auditRetention is the retention argument of the scripts that append an
+// audit event (see lua/audit.lua): MAXLEN, and the stream time before which
+// events may be trimmed (0: any).
+func (s *Store) auditRetention() string {
+	var cutoff int64
+	if s.opts.AuditMinAge > 0 {
+		cutoff = max(1, s.opts.Clock().Add(-s.opts.AuditMinAge).UnixMilli())
+	}
+	return strconv.FormatInt(s.opts.AuditMaxLen, 10) + " " + strconv.FormatInt(cutoff, 10)
+}
+
+// AuditFullError refuses a write: recording it would trim an audit event
+// younger than Options.AuditMinAge (at Youngest, by Redis's clock). Retry
+// is when that event comes of age, with the clock the store was given.
+type AuditFullError struct {
+	Youngest time.Time
+	Retry    time.Time
+}
+
+func (e *AuditFullError) Error() string {
+	return fmt.Sprintf("storage: audit log full: an append would trim an event of %s", e.Youngest.Format(time.RFC3339))
+}
 
 // AuditEntry is one event read back from a tenant's audit stream.
 type AuditEntry struct {
@@ -19,16 +48,17 @@ type AuditEntry struct {
 const auditField = "e"
 
 // AppendAudit appends one event on its own, for changes that no other
-// script records (tenant-level settings). The stream keeps about
-// Options.AuditMaxLen entries. Returns ErrNotFound (no such tenant: a
-// deleted tenant does not get its stream back), ErrUnavailable.
+// script records (tenant-level settings). The stream keeps
+// Options.AuditMaxLen entries, and every entry younger than
+// Options.AuditMinAge. Returns ErrNotFound (no such tenant: a deleted
+// tenant does not get its stream back), *AuditFullError, ErrUnavailable.
 func (s *Store) AppendAudit(ctx context.Context, tenant string, event []byte) error {
 	if !validTenantID(tenant) {
 		return notFound("tenant")
 	}
 	return s.runScript(ctx, "append audit", appendAuditScript,
 		[]string{tenantKey(tenant), auditKey(tenant)},
-		[]any{s.opts.AuditMaxLen, event})
+		[]any{s.auditRetention(), event})
 }
 
 // ReadAudit returns up to count entries newest first, strictly older than

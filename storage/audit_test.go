@@ -1,9 +1,12 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -96,7 +99,7 @@ func TestAudit(t *testing.T) {
 	})
 }
 
-// MAXLEN ~ trims whole stream nodes on Redis (exactly on miniredis): after
+// With no minimum age, the oldest events beyond the limit are trimmed: after
 // many appends the stream is bounded, never below the limit.
 func TestAuditTrimmed(t *testing.T) {
 	const limit, appends = 10, 250
@@ -114,6 +117,88 @@ func TestAuditTrimmed(t *testing.T) {
 		must(t, err)
 		if d := cmp.Diff(fmt.Sprintf(`{"i":%d}`, appends-1), string(newest[0].Event)); d != "" {
 			t.Errorf("newest (-want +got):\n%s", d)
+		}
+	})
+}
+
+// TestAuditMinAge: events younger than AuditMinAge are never trimmed. A
+// write whose event would push one out is refused whole (its own change is
+// not made either), saying when the youngest such event comes of age; once
+// they are old enough (the store's clock moves: no sleep), writes pass and
+// the oldest are trimmed to the limit. Before, MAXLEN ~ trimmed whatever
+// the age, so a burst of writes pushed recent events out.
+func TestAuditMinAge(t *testing.T) {
+	const limit = 5
+	var mu sync.Mutex
+	var now time.Time
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	run(t, Options{AuditMaxLen: limit, AuditMinAge: time.Hour, Clock: clock}, 10, func(t *testing.T, e env) {
+		ctx := t.Context()
+		mu.Lock()
+		now = time.Now()
+		mu.Unlock()
+		for i := range limit {
+			must(t, e.s.AppendAudit(ctx, e.tenant, fmt.Appendf(nil, `{"i":%d}`, i)))
+		}
+		oldest, err := e.rdb.XRange(ctx, auditKey(e.tenant), "-", "+").Result()
+		must(t, err)
+		err = e.s.AppendAudit(ctx, e.tenant, []byte(`{"i":"refused"}`))
+		var full *AuditFullError
+		if !errors.As(err, &full) {
+			t.Fatalf("append over the limit of young events: %v, want *AuditFullError", err)
+		}
+		ms, _ := parseStreamID(oldest[0].ID)
+		if !full.Youngest.Equal(time.UnixMilli(ms)) || !full.Retry.Equal(full.Youngest.Add(time.Hour)) {
+			t.Errorf("refusal %+v, want youngest %v and retry an hour later", full, time.UnixMilli(ms))
+		}
+		// A write script refuses before it writes anything.
+		_, err = e.s.PutAccount(ctx, e.tenant, Account{ID: "a1", Name: "A", Created: t0}, []byte(`{"i":"account"}`))
+		if !errors.As(err, &full) {
+			t.Fatalf("PutAccount: %v, want *AuditFullError", err)
+		}
+		accounts, err := e.s.ListAccounts(ctx, e.tenant)
+		must(t, err)
+		if len(accounts) != 0 {
+			t.Errorf("a refused write left %v", accounts)
+		}
+		// A change without an event is not held back.
+		_, err = e.s.PutAccount(ctx, e.tenant, Account{ID: "a2", Name: "B", Created: t0}, nil)
+		must(t, err)
+
+		mu.Lock()
+		now = now.Add(2 * time.Hour)
+		mu.Unlock()
+		must(t, e.s.AppendAudit(ctx, e.tenant, []byte(`{"i":"later"}`)))
+		after, err := e.rdb.XRange(ctx, auditKey(e.tenant), "-", "+").Result()
+		must(t, err)
+		if len(after) != limit || after[0].ID != oldest[1].ID || after[limit-1].Values[auditField] != `{"i":"later"}` {
+			t.Errorf("after aging: %d events from %s to %v, want %d from %s", len(after), after[0].ID, after[len(after)-1].Values, limit, oldest[1].ID)
+		}
+	})
+}
+
+// TestAuditLimitLowered: a stream longer than the limit (the limit was
+// lowered) shrinks at most 100 events per append, and only by events older
+// than the minimum age.
+func TestAuditLimitLowered(t *testing.T) {
+	run(t, Options{}, 10, func(t *testing.T, e env) {
+		ctx := t.Context()
+		for i := range 150 {
+			must(t, e.s.AppendAudit(ctx, e.tenant, fmt.Appendf(nil, `{"i":%d}`, i)))
+		}
+		later := New(e.rdb, Options{AuditMaxLen: 10, AuditMinAge: time.Hour, Clock: func() time.Time { return time.Now().Add(2 * time.Hour) }})
+		for i, want := range []int64{51, 10} {
+			must(t, later.AppendAudit(ctx, e.tenant, []byte(`{}`)))
+			n, err := e.rdb.XLen(ctx, auditKey(e.tenant)).Result()
+			must(t, err)
+			if n != want {
+				t.Errorf("append %d: %d events, want %d", i+1, n, want)
+			}
+		}
+		young := New(e.rdb, Options{AuditMaxLen: 5, AuditMinAge: time.Hour})
+		var full *AuditFullError
+		if err := young.AppendAudit(ctx, e.tenant, []byte(`{}`)); !errors.As(err, &full) {
+			t.Errorf("lowering the limit below young events: %v, want *AuditFullError", err)
 		}
 	})
 }

@@ -32,6 +32,9 @@ func rateKey(t string) string { return tenantPrefix(t) + "rate" }
 // examine (rate.lua with a cost).
 func scanRateKey(t string) string { return tenantPrefix(t) + "scanrate" }
 
+// adminRateKey is the tenant's shared bucket of admin writes (rate.lua).
+func adminRateKey(t string) string { return tenantPrefix(t) + "adminRate" }
+
 // seqKey is the counter that orders users and groups by creation.
 func seqKey(t string) string { return tenantPrefix(t) + "seq" }
 

@@ -11,7 +11,7 @@ import (
 var (
 	//go:embed lua/change_members.lua
 	changeMembersLua    string
-	changeMembersScript = redis.NewScript(changeMembersLua)
+	changeMembersScript = redis.NewScript(auditLua + changeMembersLua)
 )
 
 // ChangeMembers adds and removes members of a group without comparing its
@@ -37,7 +37,7 @@ func (s *Store) ChangeMembers(ctx context.Context, tenant, groupID string, add, 
 	keys := make([]string, 0, 4+2*len(add)+len(remove))
 	keys = append(keys, tenantKey(tenant), groupKey(tenant, groupID), groupMembersKey(tenant, groupID), auditKey(tenant))
 	args := make([]any, 0, 7+len(add)+len(remove))
-	args = append(args, groupID, encodeTime(modified), s.opts.AuditMaxLen, audit, len(add), len(remove), s.opts.Quotas.Members)
+	args = append(args, groupID, encodeTime(modified), s.auditRetention(), audit, len(add), len(remove), s.opts.Quotas.Members)
 	for _, m := range add {
 		keys = append(keys, userKey(tenant, m), userGroupsKey(tenant, m))
 		args = append(args, m)

@@ -35,6 +35,12 @@ func (s *Store) TakeScanRecords(ctx context.Context, tenant string, perSecond fl
 	return s.take(ctx, "scan budget", scanRateKey(tenant), tenant, perSecond, burst, max(records, 1))
 }
 
+// AllowAdminWrite is AllowRequest for the tenant's admin writes, a bucket
+// of their own. Returns ErrUnavailable.
+func (s *Store) AllowAdminWrite(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error) {
+	return s.take(ctx, "admin rate limit", adminRateKey(tenant), tenant, perSecond, burst, 1)
+}
+
 // take runs rate.lua on key with a cost.
 func (s *Store) take(ctx context.Context, op, key, tenant string, perSecond float64, burst, cost int) (bool, time.Duration, error) {
 	if perSecond <= 0 || burst <= 0 || !validTenantID(tenant) {

@@ -15,7 +15,7 @@ import (
 var (
 	//go:embed lua/refuse.lua
 	refuseLua    string
-	refuseScript = redis.NewScript(refuseLua)
+	refuseScript = redis.NewScript(auditLua + refuseLua)
 
 	//go:embed lua/flush_status.lua
 	flushStatusLua    string
@@ -45,7 +45,7 @@ func (s *Store) RecordRefusal(ctx context.Context, tenant, group string, descrip
 	const op = "record refusal"
 	res, err := s.eval(ctx, op, refuseScript,
 		[]string{tenantKey(tenant), refusalsKey(tenant), auditKey(tenant)},
-		[]any{group, at.UnixMilli(), max(window.Milliseconds(), 1), descriptor, s.opts.AuditMaxLen, audit, maxRefusalGroups})
+		[]any{group, at.UnixMilli(), max(window.Milliseconds(), 1), descriptor, s.auditRetention(), audit, maxRefusalGroups})
 	if err != nil {
 		return 0, err
 	}

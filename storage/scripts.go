@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -25,6 +26,7 @@ const (
 	codeRoleInUse      = 9  // {9, JSON list of grants}: grants name the role
 	codeRoleChanged    = 10 // {10, role name}: a custom role moved since it was read
 	codeQuota          = 11 // {11, quota, limit, used}: the write would pass a quota or cap
+	codeAuditFull      = 12 // {12, ms}: the audit append would trim an event of ms (lua/audit.lua)
 )
 
 // maxAttempts bounds the read-then-script loops whose script answers codeRetry.
@@ -40,35 +42,35 @@ var (
 
 	//go:embed lua/update_tenant.lua
 	updateTenantLua    string
-	updateTenantScript = redis.NewScript(updateTenantLua)
+	updateTenantScript = redis.NewScript(auditLua + updateTenantLua)
 
 	//go:embed lua/append_audit.lua
 	appendAuditLua    string
-	appendAuditScript = redis.NewScript(appendAuditLua)
+	appendAuditScript = redis.NewScript(auditLua + appendAuditLua)
 
 	//go:embed lua/create_user.lua
 	createUserLua    string
-	createUserScript = redis.NewScript(createUserLua)
+	createUserScript = redis.NewScript(auditLua + createUserLua)
 
 	//go:embed lua/update_user.lua
 	updateUserLua    string
-	updateUserScript = redis.NewScript(updateUserLua)
+	updateUserScript = redis.NewScript(auditLua + updateUserLua)
 
 	//go:embed lua/delete_user.lua
 	deleteUserLua    string
-	deleteUserScript = redis.NewScript(deleteUserLua)
+	deleteUserScript = redis.NewScript(auditLua + deleteUserLua)
 
 	//go:embed lua/create_group.lua
 	createGroupLua    string
-	createGroupScript = redis.NewScript(createGroupLua)
+	createGroupScript = redis.NewScript(auditLua + createGroupLua)
 
 	//go:embed lua/update_group.lua
 	updateGroupLua    string
-	updateGroupScript = redis.NewScript(updateGroupLua)
+	updateGroupScript = redis.NewScript(auditLua + updateGroupLua)
 
 	//go:embed lua/delete_group.lua
 	deleteGroupLua    string
-	deleteGroupScript = redis.NewScript(deleteGroupLua)
+	deleteGroupScript = redis.NewScript(auditLua + deleteGroupLua)
 )
 
 // runScript runs script (see eval) and maps its reply with scriptResult.
@@ -77,7 +79,16 @@ func (s *Store) runScript(ctx context.Context, op string, script *redis.Script, 
 	if err != nil {
 		return err
 	}
-	return scriptResult(op, res)
+	return s.withRetry(scriptResult(op, res))
+}
+
+// withRetry completes an AuditFullError with when to try again.
+func (s *Store) withRetry(err error) error {
+	var full *AuditFullError
+	if errors.As(err, &full) {
+		full.Retry = full.Youngest.Add(s.opts.AuditMinAge)
+	}
+	return err
 }
 
 // eval runs a write script: EVALSHA, then EVAL when the server lacks it.
@@ -252,6 +263,10 @@ func scriptResult(op string, res any) error {
 		used, ok3 := num(3)
 		if ok1 && ok2 && ok3 {
 			return &QuotaError{Quota: quota, Limit: limit, Used: used}
+		}
+	case codeAuditFull:
+		if ms, ok := num(1); ok {
+			return &AuditFullError{Youngest: time.UnixMilli(ms).UTC()}
 		}
 	case codeNoAccount:
 		if id, ok := str(1); ok {

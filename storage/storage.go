@@ -78,8 +78,15 @@ func (e *LicenseError) Is(target error) bool { return target == ErrLicenseExhaus
 
 // Options tune a Store.
 type Options struct {
-	// AuditMaxLen bounds each tenant's audit stream (XADD MAXLEN ~). 0 means 100000.
+	// AuditMaxLen bounds each tenant's audit stream: the oldest events
+	// beyond it are trimmed, unless younger than AuditMinAge. 0 means 100000.
 	AuditMaxLen int64
+	// AuditMinAge is how long an event is kept whatever AuditMaxLen says:
+	// an append that would trim a younger one is refused (AuditFullError).
+	// 0 means no minimum.
+	AuditMinAge time.Duration
+	// Clock returns the current time (for AuditMinAge); nil means time.Now.
+	Clock func() time.Time
 	// ScanBatch is how many records one batch of a scan loads. 0 means 500.
 	ScanBatch int
 	// WaitReplicas, when above 0, makes every write script wait (Redis
@@ -118,6 +125,9 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		opts.WaitTimeout = time.Second
 	}
 	opts.Quotas = opts.Quotas.or(DefaultQuotas)
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
 	return &Store{rdb: rdb, opts: opts}
 }
 

@@ -93,7 +93,7 @@ func (s *Store) UpdateTenant(ctx context.Context, prev, t Tenant, audit []byte) 
 	}
 	was, now := tenantSettings(prev), tenantSettings(t)
 	args := make([]any, 0, 2+len(now)/2*3)
-	args = append(args, s.opts.AuditMaxLen, string(audit))
+	args = append(args, s.auditRetention(), string(audit))
 	for i := 0; i+1 < len(now); i += 2 {
 		args = append(args, now[i], was[i+1], now[i+1])
 	}
@@ -184,11 +184,11 @@ var (
 
 	//go:embed lua/put_admin_token.lua
 	putAdminTokenLua    string
-	putAdminTokenScript = redis.NewScript(putAdminTokenLua)
+	putAdminTokenScript = redis.NewScript(auditLua + putAdminTokenLua)
 
 	//go:embed lua/revoke_admin_tokens.lua
 	revokeAdminTokensLua    string
-	revokeAdminTokensScript = redis.NewScript(revokeAdminTokensLua)
+	revokeAdminTokensScript = redis.NewScript(auditLua + revokeAdminTokensLua)
 )
 
 // RecordLicenseRefusal counts one refused seat at time at, for the license
@@ -209,7 +209,7 @@ func (s *Store) PutAdminToken(ctx context.Context, tenant, hash, name string, au
 	}
 	return s.runScript(ctx, "put admin token", putAdminTokenScript,
 		[]string{tenantKey(tenant), adminTokensKey(tenant), auditKey(tenant)},
-		[]any{hash, name, s.opts.AuditMaxLen, audit, MaxAdminTokens})
+		[]any{hash, name, s.auditRetention(), audit, MaxAdminTokens})
 }
 
 // AdminTokenName returns the name of the admin token with this hash.
@@ -238,7 +238,7 @@ func (s *Store) RevokeAdminTokens(ctx context.Context, tenant, name, firstName s
 	}
 	return s.runCounting(ctx, "revoke admin tokens", revokeAdminTokensScript,
 		[]string{tenantKey(tenant), adminTokensKey(tenant), auditKey(tenant)},
-		[]any{name, firstName, s.opts.AuditMaxLen, audit})
+		[]any{name, firstName, s.auditRetention(), audit})
 }
 
 // AdminTokenNames returns the names of the tenant's admin tokens with how

@@ -46,7 +46,7 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []b
 		u.EmployeeNumber,
 		lexMember(legacyUserNameKey(u.UserName), u.ID),
 		encodeBool(u.Active),
-		s.opts.AuditMaxLen,
+		s.auditRetention(),
 		audit,
 		s.opts.Quotas.Users,
 	}
@@ -115,7 +115,7 @@ func (s *Store) UpdateUser(ctx context.Context, tenant string, prev User, u User
 		u.EmployeeNumber,
 		lexMember(oldName, u.ID), lexMember(newName, u.ID),
 		encodeBool(u.Active),
-		s.opts.AuditMaxLen,
+		s.auditRetention(),
 		audit,
 	}
 	args = append(args, userFields(u)...)
@@ -214,7 +214,7 @@ func (s *Store) deleteUser(ctx context.Context, tenant string, snap userSnapshot
 		UserNameKey(snap.userName),
 		snap.externalID,
 		lexMember(lowerName, snap.id),
-		s.opts.AuditMaxLen,
+		s.auditRetention(),
 		audit,
 		len(snap.groups),
 	}

@@ -43,6 +43,9 @@ type config struct {
 	QuotaUsers         int64
 	QuotaGroups        int64
 	QuotaMembers       int64
+	AuditMinAge        time.Duration
+	AdminRateLimit     float64
+	AdminRateBurst     int
 	PolicyDir          string
 	PolicyTests        string
 	MetricsAddr        string
@@ -100,10 +103,18 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.IntVar(&c.Scan.Concurrency, "scan-concurrency", scimapi.DefaultScanConcurrency, "filters without an index one tenant may run at once in this process; more answer 429; -1 means no bound")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error; the access log is at info, health checks and scrapes at debug")
-	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed)")
+	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed, unless younger than --audit-min-age)")
 	fs.Int64Var(&c.QuotaUsers, "quota-users", storage.DefaultQuotas.Users, "users a tenant may hold, inactive ones included, unless the operator API sets its own quota; a create beyond it answers 403")
 	fs.Int64Var(&c.QuotaGroups, "quota-groups", storage.DefaultQuotas.Groups, "groups a tenant may hold unless the operator API sets its own quota; a create beyond it answers 403")
 	fs.Int64Var(&c.QuotaMembers, "quota-members", storage.DefaultQuotas.Members, "members one group may have unless the operator API sets the tenant's own quota; a change that would grow a group beyond it answers 403")
+	c.AuditMinAge = 24 * time.Hour
+	fs.Func("audit-min-age", "audit events younger than this are never trimmed: a write that would need it is refused (429) until they age (e.g. 24h, 30d; 0 trims by count only) (default 24h)", func(v string) error {
+		d, err := parseAge(v)
+		c.AuditMinAge = d
+		return err
+	})
+	fs.Float64Var(&c.AdminRateLimit, "admin-rate-limit", 10, "changes a second one tenant's admins may make through the admin API, across all replicas (429 with Retry-After beyond); 0 means no limit")
+	fs.IntVar(&c.AdminRateBurst, "admin-rate-burst", 50, "admin changes a tenant may make at once above --admin-rate-limit")
 	fs.StringVar(&c.PolicyDir, "policy-dir", "", "directory of edited policies (laid out like policies/); empty uses the built-in ones")
 	fs.StringVar(&c.PolicyTests, "policy-tests", "", "directory of Rego tests the policies must pass before the server starts; default with --policy-dir: a policytests/ folder beside it, and without one the start is refused; none starts edited policies untested")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address of a separate plain-HTTP listener for /metrics; empty serves /metrics on --addr")
@@ -197,6 +208,12 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--scan-budget-shared needs a --scan-rate")
 	case c.Scan.Concurrency < -1 || c.Scan.Concurrency == 0:
 		return c, fmt.Errorf("--scan-concurrency must be positive, or -1 for no bound")
+	case math.IsNaN(c.AdminRateLimit) || math.IsInf(c.AdminRateLimit, 0) || c.AdminRateLimit < 0 || c.AdminRateLimit > 0 && c.AdminRateLimit < 0.001:
+		return c, fmt.Errorf("--admin-rate-limit must be 0 (no limit) or between 0.001 and a finite number of changes a second")
+	case c.AdminRateBurst < 1 && c.AdminRateLimit > 0:
+		return c, fmt.Errorf("--admin-rate-burst must be 1 or more")
+	case c.AuditMaxLen < 1:
+		return c, fmt.Errorf("--audit-max-len must be 1 or more")
 	}
 	switch {
 	case c.MaxConns < 1:
@@ -211,6 +228,22 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")
 	}
 	return c, nil
+}
+
+// parseAge reads a duration, also in whole days ("30d").
+func parseAge(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 16)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number of days", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration such as 24h or 30d", v)
+	}
+	return d, nil
 }
 
 // splitList splits a comma-separated flag value, dropping empty entries.

@@ -120,7 +120,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		m.close()
 		return nil, fmt.Errorf("--redis-wait-timeout %s must be below the Redis read timeout %s by %s or more (read_timeout in --redis-url)", cfg.RedisWaitTimeout, rt, waitMargin)
 	}
-	st := storage.New(rdb, storage.Options{AuditMaxLen: cfg.AuditMaxLen, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
+	st := storage.New(rdb, storage.Options{AuditMaxLen: cfg.AuditMaxLen, AuditMinAge: cfg.AuditMinAge, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
 		Quotas: storage.Quotas{Users: cfg.QuotaUsers, Groups: cfg.QuotaGroups, Members: cfg.QuotaMembers}})
 	if strings.Contains(url, "+sentinel://") && cfg.RedisWaitReplicas == 0 {
 		log.Warn("redis: Sentinel without --redis-wait-replicas: writes acknowledged in the moment before a failover are lost with the old master (replication is asynchronous); set --redis-wait-replicas 1 with two or more replicas")
@@ -138,7 +138,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	metrics := server.NewMetrics()
 	metrics.SetBuildInfo(build.Version, build.Revision, build.GoVersion)
 	srv := server.Assemble(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, MaxConns: cfg.MaxConns, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared,
-		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts,
+		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts, AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst,
 		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != ""}, st, engine, provision.Options{})
 	svc := srv.Service
 	// Token checks cached here are dropped when another replica rotates a

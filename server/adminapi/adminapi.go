@@ -7,8 +7,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +29,12 @@ type Options struct {
 	PublicURL string
 	// Timeout bounds the work of one request.
 	Timeout time.Duration
+	// AdminRateLimit is the admin writes per second one tenant's admins may
+	// make, counted across replicas in Redis (0: unlimited); AdminRateBurst
+	// is the bucket (0: one second's worth, at least 1). The operator
+	// token is not limited.
+	AdminRateLimit float64
+	AdminRateBurst int
 	// ClientIP is the client's address for the audit log (behind trusted
 	// proxies, from X-Forwarded-For); nil means the peer's.
 	ClientIP func(*fiber.Ctx) string
@@ -45,6 +54,9 @@ type API struct {
 func New(svc *provision.Service, opts Options) *API {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
+	}
+	if opts.AdminRateBurst <= 0 {
+		opts.AdminRateBurst = max(1, int(math.Ceil(opts.AdminRateLimit)))
 	}
 	if opts.ClientIP == nil {
 		opts.ClientIP = func(c *fiber.Ctx) string { return c.IP() }
@@ -146,12 +158,29 @@ func (a *API) requireAdmin(c *fiber.Ctx) error {
 			return a.fail(c, err)
 		}
 		actor.Operator, actor.User = false, name
+		if wait, refused := a.writeRefused(ctx, c, tenant); refused {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+			return Problem(c, http.StatusTooManyRequests, fmt.Sprintf("this tenant's admins may make %g changes a second; try again later", a.opts.AdminRateLimit))
+		}
 	}
 	c.Locals(actorKey{}, actor)
 	if !checkQuery(c) {
 		return nil
 	}
 	return readBody(c)
+}
+
+// writeRefused holds a tenant's admins to AdminRateLimit writes a second,
+// so that no admin can push the audit log's events out by volume, and says
+// how long to wait when it refuses. When Redis cannot be asked, the write
+// goes on: it needs Redis anyway.
+func (a *API) writeRefused(ctx context.Context, c *fiber.Ctx, tenant string) (time.Duration, bool) {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return 0, false
+	}
+	ok, wait, err := a.svc.AllowAdminWrite(ctx, tenant, a.opts.AdminRateLimit, a.opts.AdminRateBurst)
+	return wait, err == nil && !ok
 }
 
 func actorOf(c *fiber.Ctx) provision.Actor {
@@ -267,6 +296,7 @@ func (a *API) fail(c *fiber.Ctx, err error) error {
 		provision.KindForbidden:        http.StatusForbidden,
 		provision.KindInUse:            http.StatusConflict,
 		provision.KindQuotaExceeded:    http.StatusForbidden,
+		provision.KindAuditFull:        http.StatusTooManyRequests,
 	}[pe.Kind]
 	if status == 0 {
 		slog.Error("internal error", "request_id", c.Locals("requestid"), "err", err)
@@ -274,6 +304,9 @@ func (a *API) fail(c *fiber.Ctx, err error) error {
 	}
 	if status == http.StatusServiceUnavailable {
 		c.Set(fiber.HeaderRetryAfter, "5")
+	}
+	if pe.Kind == provision.KindAuditFull {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int((pe.RetryAfter+time.Second-1)/time.Second))))
 	}
 	return Problem(c, status, pe.Detail)
 }

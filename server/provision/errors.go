@@ -3,6 +3,7 @@ package provision
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/scimd/scimd/storage"
 )
@@ -24,6 +25,7 @@ const (
 	KindForbidden                    // a policy refused the change; Detail is its reason
 	KindInUse                        // the resource is still referenced (a granted role); Detail names by what
 	KindQuotaExceeded                // the tenant holds its quota (or a cap) of something; Detail says which
+	KindAuditFull                    // recording the change would drop audit events younger than the minimum age; RetryAfter says when
 )
 
 // Error is the service's error: a kind, a detail safe to show to the client
@@ -32,7 +34,9 @@ type Error struct {
 	Kind      Kind
 	Detail    string
 	Attribute string
-	cause     error
+	// RetryAfter, for KindAuditFull, is how long until the write may pass.
+	RetryAfter time.Duration
+	cause      error
 	// ambiguous marks the 409 of a request whose identifiers match two
 	// different users (a refusal of reason "ambiguousLink").
 	ambiguous bool
@@ -65,6 +69,7 @@ func fromStorage(err error, what string) error {
 	var uniq *storage.UniquenessError
 	var lic *storage.LicenseError
 	var quota *storage.QuotaError
+	var full *storage.AuditFullError
 	switch {
 	case errors.As(err, &uniq):
 		return &Error{Kind: KindUniqueness, Attribute: uniq.Attribute, cause: err,
@@ -83,6 +88,9 @@ func fromStorage(err error, what string) error {
 		return &Error{Kind: KindConflict, Detail: what + " was changed concurrently; try again", cause: err}
 	case errors.Is(err, storage.ErrStoreFull):
 		return &Error{Kind: KindUnavailable, Detail: "store full: the directory store is out of memory and refuses changes (reads still work); the operator must free or add memory; try again later", cause: err}
+	case errors.As(err, &full):
+		return &Error{Kind: KindAuditFull, cause: err, RetryAfter: max(time.Second, time.Until(full.Retry)),
+			Detail: "the audit log is full: recording this change would drop audit events younger than the operator's minimum age; try again later"}
 	case errors.Is(err, storage.ErrUnavailable):
 		return &Error{Kind: KindUnavailable, Detail: "the directory store is unavailable; try again later", cause: err}
 	}

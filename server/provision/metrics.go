@@ -26,6 +26,9 @@ type Metrics interface {
 	LicenseRefused()
 	// AuditEvent counts a change written together with its audit event.
 	AuditEvent()
+	// AuditFull counts a write refused because recording it would drop audit
+	// events younger than the minimum age (storage.AuditFullError).
+	AuditFull()
 	// PolicyEvaluated records how long one policy decision took; decision is
 	// "roles", "scores" or "locks", as `scimd policy explain --decision` names them.
 	PolicyEvaluated(decision string, d time.Duration)
@@ -52,6 +55,10 @@ func (s meteredStore) seen(err error) error {
 	if errors.Is(err, storage.ErrStoreFull) {
 		s.m.StoreFull()
 		s.full.refused()
+	}
+	var full *storage.AuditFullError
+	if errors.As(err, &full) {
+		s.m.AuditFull()
 	}
 	return err
 }
@@ -96,6 +103,7 @@ type nopMetrics struct{}
 func (nopMetrics) RedisError()                           {}
 func (nopMetrics) WriteNotReplicated()                   {}
 func (nopMetrics) StoreFull()                            {}
+func (nopMetrics) AuditFull()                            {}
 func (nopMetrics) LicenseRefused()                       {}
 func (nopMetrics) AuditEvent()                           {}
 func (nopMetrics) PolicyEvaluated(string, time.Duration) {}

@@ -76,6 +76,7 @@ type store interface {
 	PublishTokenChange(ctx context.Context, tenant string) error
 	AllowRequest(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error)
 	TakeScanRecords(ctx context.Context, tenant string, perSecond float64, burst, records int) (bool, time.Duration, error)
+	AllowAdminWrite(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error)
 	WatchTokenChanges(ctx context.Context, changed func(tenant string), subscribed func()) (ready <-chan struct{})
 }
 

@@ -327,6 +327,17 @@ func (s *Service) AllowRequest(ctx context.Context, tenant string, perSecond flo
 	return ok, wait, nil
 }
 
+// AllowAdminWrite takes one of the tenant's admin writes from a bucket
+// shared by every replica (perSecond a second, burst at once), or says how
+// long until one is free. Returns KindUnavailable.
+func (s *Service) AllowAdminWrite(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error) {
+	ok, wait, err := s.store.AllowAdminWrite(ctx, tenant, perSecond, burst)
+	if err != nil {
+		return false, 0, fromStorage(err, "admin rate limit")
+	}
+	return ok, wait, nil
+}
+
 // authenticate checks token against the kind of token want selects. The
 // cache key holds the kind, so that a token checked as one kind is never
 // taken for another.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 
@@ -62,6 +63,8 @@ func scimError(ctx context.Context, err error) error {
 	case provision.KindUnauthorized:
 		// Parked: elimity would send it without WWW-Authenticate.
 		return park(ctx, scimerrors.ScimError{Status: http.StatusUnauthorized, Detail: pe.Detail}, 0)
+	case provision.KindAuditFull:
+		return park(ctx, scimerrors.ScimError{Status: http.StatusTooManyRequests, Detail: pe.Detail}, retrySeconds(pe.RetryAfter))
 	case provision.KindUnavailable:
 		slog.WarnContext(ctx, "store unavailable", "request_id", requestID(ctx), "err", err)
 		return park(ctx, scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: pe.Detail}, retryAfterSeconds)
@@ -84,5 +87,8 @@ func park(ctx context.Context, e scimerrors.ScimError, retryAfter int) error {
 	}
 	return scimerrors.ScimError{Status: http.StatusInternalServerError, Detail: e.Detail}
 }
+
+// retrySeconds rounds d up to whole seconds, at least 1.
+func retrySeconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
 
 func retryAfterHeader(n int) string { return strconv.Itoa(n) }

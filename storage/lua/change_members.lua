@@ -12,7 +12,7 @@
 -- KEYS[4+2na+i]      (i = 1..nr) t:{t}:user:<removed i>:groups
 -- ARGV[1]   id
 -- ARGV[2]   modified time (Unix nanoseconds)
--- ARGV[3]   audit MAXLEN (approximate)
+-- ARGV[3]   audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[4]   audit event JSON ('' = none)
 -- ARGV[5]   na, members to add (distinct)
 -- ARGV[6]   nr, members to remove (distinct)
@@ -26,12 +26,17 @@
 --   {1, 'group'}    no such group
 --   {6, userId}     an added member names no user
 --   {11, 'members', limit, size}  the group would grow past its quota
+--   {12, ms}       audit log full: appending would drop an event of ms
 local id = ARGV[1]
 local na = tonumber(ARGV[5])
 local nr = tonumber(ARGV[6])
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[4], ARGV[3], ARGV[4])
+if full then
+  return full
 end
 if redis.call('HEXISTS', KEYS[2], 'v') == 0 then
   return {1, 'group'}
@@ -69,6 +74,6 @@ end
 local v = redis.call('HINCRBY', KEYS[2], 'v', 1)
 redis.call('HSET', KEYS[2], 'modified', ARGV[2])
 if ARGV[4] ~= '' then
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[4])
+  audit_add(KEYS[4], ARGV[3], ARGV[4])
 end
 return {0, v}

@@ -14,7 +14,7 @@
 -- ARGV[1]    id
 -- ARGV[2]    lower(displayName)
 -- ARGV[3]    externalId ('' = none)
--- ARGV[4]    audit MAXLEN (approximate)
+-- ARGV[4]    audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[5]    audit event JSON ('' = none)
 -- ARGV[6]    groups quota when the tenant sets none (field maxGroups)
 -- ARGV[7]    members quota when the tenant sets none (field maxMembers)
@@ -30,6 +30,7 @@
 --   {6, userId}                    a member names no user
 --   {11, 'groups', limit, used}     the tenant holds its quota of groups
 --   {11, 'members', limit, n}       more members than a group may have
+--   {12, ms}       audit log full: appending would drop an event of ms
 local id = ARGV[1]
 local m = tonumber(ARGV[8])
 local first = 9 + m
@@ -37,6 +38,10 @@ local n = #ARGV - first + 1
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[8], ARGV[4], ARGV[5])
+if full then
+  return full
 end
 if redis.call('EXISTS', KEYS[4]) == 1 then
   return {2, 'group'}
@@ -71,6 +76,6 @@ for i = 1, n do
   redis.call('SADD', KEYS[8 + 2 * i], id)
 end
 if ARGV[5] ~= '' then
-  redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[5])
+  audit_add(KEYS[8], ARGV[4], ARGV[5])
 end
 return {0}

@@ -22,7 +22,7 @@
 --           key of releases before UserNameKey, which is checked too until
 --           the migration has re-keyed every user
 -- ARGV[7]   '1' if active, else '0'
--- ARGV[8]   audit MAXLEN (approximate)
+-- ARGV[8]   audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[9]   audit event JSON ('' = none)
 -- ARGV[10]  users quota when the tenant sets none (field maxUsers)
 -- ARGV[11..] record field, value pairs
@@ -34,10 +34,15 @@
 --   {3, 'userName', holderId}   the userName key (or the old key) is held
 --   {4, limit, used}            active, and no seat is left
 --   {11, 'users', limit, used}   the tenant holds its quota of users
+--   {12, ms}       audit log full: appending would drop an event of ms
 local id = ARGV[1]
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[11], ARGV[8], ARGV[9])
+if full then
+  return full
 end
 if redis.call('EXISTS', KEYS[5]) == 1 then
   return {2, 'user'}
@@ -84,6 +89,6 @@ if active then
   redis.call('INCR', KEYS[2])
 end
 if ARGV[9] ~= '' then
-  redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[8], '*', 'e', ARGV[9])
+  audit_add(KEYS[11], ARGV[8], ARGV[9])
 end
 return {0}

@@ -6,15 +6,20 @@
 -- KEYS[3]  t:{t}:grants    hash group id -> JSON list of grants
 -- KEYS[4]  t:{t}:audit     stream
 -- ARGV[1]  account id
--- ARGV[2]  audit MAXLEN (approximate)
+-- ARGV[2]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[3]  audit event JSON ('' = none)
 --
 -- Returns
 --   {0, n}          deleted, with n grants removed
 --   {1, 'tenant'}   no such tenant
 --   {1, 'account'}  no such account
+--   {12, ms}       audit log full: appending would drop an event of ms
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[4], ARGV[2], ARGV[3])
+if full then
+  return full
 end
 if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then
   return {1, 'account'}
@@ -40,6 +45,6 @@ for i = 1, #all, 2 do
   end
 end
 if ARGV[3] ~= '' then
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3])
+  audit_add(KEYS[4], ARGV[2], ARGV[3])
 end
 return {0, removed}

@@ -16,7 +16,7 @@
 -- ARGV[1]    id
 -- ARGV[2]    version read (field v)
 -- ARGV[3]    lower(displayName) read
--- ARGV[4]    audit MAXLEN (approximate)
+-- ARGV[4]    audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[5]    audit event JSON ('' = none)
 -- ARGV[6]    n, the number of members read
 -- ARGV[7..]  the member ids read
@@ -26,11 +26,16 @@
 --   {1, 'tenant'}  no such tenant
 --   {1, 'group'}   no such group
 --   {7}            the version or the member set moved since the read
+--   {12, ms}       audit log full: appending would drop an event of ms
 local id = ARGV[1]
 local n = tonumber(ARGV[6])
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[7], ARGV[4], ARGV[5])
+if full then
+  return full
 end
 local v = redis.call('HGET', KEYS[3], 'v')
 if not v then
@@ -56,6 +61,6 @@ end
 redis.call('SREM', KEYS[6], id)
 redis.call('ZREM', KEYS[2], id)
 if ARGV[5] ~= '' then
-  redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[5])
+  audit_add(KEYS[7], ARGV[4], ARGV[5])
 end
 return {0}

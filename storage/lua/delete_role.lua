@@ -6,7 +6,7 @@
 -- KEYS[3]  t:{t}:audit   stream
 -- KEYS[4]  t:{t}:grants  hash group id -> JSON list of grants
 -- ARGV[1]  role name
--- ARGV[2]  audit MAXLEN (approximate)
+-- ARGV[2]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[3]  audit event JSON ('' = none)
 --
 -- Returns
@@ -15,8 +15,13 @@
 --   {1, 'role'}    no such custom role
 --   {9, uses}      grants name the role: uses is a JSON list of
 --                  {group, scope, account}
+--   {12, ms}       audit log full: appending would drop an event of ms
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[3], ARGV[2], ARGV[3])
+if full then
+  return full
 end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
   return {1, 'role'}
@@ -35,6 +40,6 @@ if #uses > 0 then
 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 if ARGV[3] ~= '' then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3])
+  audit_add(KEYS[3], ARGV[2], ARGV[3])
 end
 return {0}

@@ -23,7 +23,7 @@
 -- ARGV[4]     externalId read ('' = none)
 -- ARGV[5]     lex member read (lower(userName) NUL id; lower(userName) is
 --             also the key of releases before UserNameKey)
--- ARGV[6]     audit MAXLEN (approximate)
+-- ARGV[6]     audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[7]     audit event JSON ('' = none)
 -- ARGV[8]     n, the number of groups read
 -- ARGV[9..]   the group ids read
@@ -33,11 +33,16 @@
 --   {1, 'tenant'}  no such tenant
 --   {1, 'user'}    no such user
 --   {7}            the version or the reverse set moved since the read
+--   {12, ms}       audit log full: appending would drop an event of ms
 local id = ARGV[1]
 local n = tonumber(ARGV[8])
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[11], ARGV[6], ARGV[7])
+if full then
+  return full
 end
 local cur = redis.call('HMGET', KEYS[4], 'v', 'active')
 if not cur[1] then
@@ -76,6 +81,6 @@ if cur[2] == '1' then
   redis.call('DECR', KEYS[2])
 end
 if ARGV[7] ~= '' then
-  redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[7])
+  audit_add(KEYS[11], ARGV[6], ARGV[7])
 end
 return {0}

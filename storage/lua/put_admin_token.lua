@@ -6,7 +6,7 @@
 -- KEYS[3]  t:{t}:audit        stream
 -- ARGV[1]  token hash
 -- ARGV[2]  name
--- ARGV[3]  audit MAXLEN (approximate)
+-- ARGV[3]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[4]  audit event JSON ('' = none)
 -- ARGV[5]  the most admin tokens a tenant may have
 --
@@ -14,8 +14,13 @@
 --   {0}            added
 --   {1, 'tenant'}  no such tenant
 --   {11, 'adminTokens', limit, n}  a new entry, and the tenant has limit of them
+--   {12, ms}       audit log full: appending would drop an event of ms
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[3], ARGV[3], ARGV[4])
+if full then
+  return full
 end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
   local n = redis.call('HLEN', KEYS[2])
@@ -25,6 +30,6 @@ if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if ARGV[4] ~= '' then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[4])
+  audit_add(KEYS[3], ARGV[3], ARGV[4])
 end
 return {0}

@@ -9,7 +9,7 @@
 -- KEYS[6]  t:{t}:roles       hash name -> JSON record of the custom roles
 -- ARGV[1]  group id
 -- ARGV[2]  grants JSON ('[]' removes the group's grants)
--- ARGV[3]  audit MAXLEN (approximate)
+-- ARGV[3]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[4]  audit event JSON ('' = none)
 -- ARGV[5]  n, the number of distinct sub-accounts named
 -- ARGV[6..5+n]  their ids
@@ -23,8 +23,13 @@
 --   {8, id}         the named sub-account does not exist
 --   {10, name}      the named custom role was deleted, or its level changed,
 --                   since the caller checked the grants
+--   {12, ms}       audit log full: appending would drop an event of ms
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[5], ARGV[3], ARGV[4])
+if full then
+  return full
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return {1, 'group'}
@@ -54,6 +59,6 @@ else
   redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 end
 if ARGV[4] ~= '' then
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[4])
+  audit_add(KEYS[5], ARGV[3], ARGV[4])
 end
 return {0}

@@ -8,7 +8,7 @@
 -- KEYS[4]  t:{t}:grants  hash group id -> JSON list of grants
 -- ARGV[1]  role name
 -- ARGV[2]  record JSON
--- ARGV[3]  audit MAXLEN (approximate)
+-- ARGV[3]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[4]  audit event JSON ('' = none)
 -- ARGV[5]  the role's level in the record
 -- ARGV[6]  the most custom roles a tenant may have
@@ -20,8 +20,13 @@
 --   {9, uses}      the level changes and grants name the role: uses is a
 --                  JSON list of {group, scope, account}
 --   {11, 'roles', limit, n}  a new role, and the tenant has limit of them
+--   {12, ms}       audit log full: appending would drop an event of ms
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[3], ARGV[3], ARGV[4])
+if full then
+  return full
 end
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old then
@@ -48,6 +53,6 @@ else
 end
 local created = redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if ARGV[4] ~= '' then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[4])
+  audit_add(KEYS[3], ARGV[3], ARGV[4])
 end
 return {0, created}

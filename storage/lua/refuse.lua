@@ -12,7 +12,7 @@
 -- ARGV[2]  now, Unix milliseconds
 -- ARGV[3]  window, milliseconds
 -- ARGV[4]  descriptor JSON (identifiers, reason, status; never the body)
--- ARGV[5]  audit MAXLEN (approximate)
+-- ARGV[5]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[6]  audit event JSON
 -- ARGV[7]  maxGroups
 --
@@ -39,5 +39,8 @@ elseif redis.call('HLEN', KEYS[2]) >= 2 * tonumber(ARGV[7]) then
 end
 redis.call('HSET', KEYS[2], cf, string.format('%d:%d:%d', 1, now, now), df, ARGV[4])
 redis.call('PEXPIRE', KEYS[2], window)
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[6])
+-- A log full of young events keeps them: the refusal is then counted only.
+if not audit_full(KEYS[3], ARGV[5], ARGV[6]) then
+  audit_add(KEYS[3], ARGV[5], ARGV[6])
+end
 return {0, 1}

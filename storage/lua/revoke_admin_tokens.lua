@@ -6,15 +6,20 @@
 -- KEYS[3]  t:{t}:audit        stream
 -- ARGV[1]  name
 -- ARGV[2]  the first token's name when the settings name none
--- ARGV[3]  audit MAXLEN (approximate)
+-- ARGV[3]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[4]  audit event JSON ('' = none)
 --
 -- Returns
 --   {0, n}              n tokens revoked
 --   {1, 'tenant'}       no such tenant
 --   {1, 'admin token'}  no token has that name
+--   {12, ms}       audit log full: appending would drop an event of ms
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[3], ARGV[3], ARGV[4])
+if full then
+  return full
 end
 local revoke = {}
 local all = redis.call('HGETALL', KEYS[2])
@@ -44,6 +49,6 @@ if first then
   n = n + 1
 end
 if ARGV[4] ~= '' then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[4])
+  audit_add(KEYS[3], ARGV[3], ARGV[4])
 end
 return {0, n}

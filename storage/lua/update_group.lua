@@ -22,7 +22,7 @@
 -- ARGV[3]   displayName read     ARGV[4] externalId read
 -- ARGV[5]   old lower(displayName)   ARGV[6] new lower(displayName)
 -- ARGV[7]   new externalId ('' = none)
--- ARGV[8]   audit MAXLEN (approximate)
+-- ARGV[8]   audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[9]   audit event JSON ('' = none)
 -- ARGV[10]  '1' to replace the members, else '0'
 -- ARGV[11]  nc, current members read (0 unless replacing)
@@ -42,6 +42,7 @@
 --   {7}                            replacing, and the member set moved since the read
 --   {6, userId}                    an added member names no user
 --   {11, 'members', limit, size}    the group would grow past its quota
+--   {12, ms}       audit log full: appending would drop an event of ms
 local id = ARGV[1]
 local replace = ARGV[10] == '1'
 local nc = tonumber(ARGV[11])
@@ -52,6 +53,10 @@ local base = 16 + m
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[7], ARGV[8], ARGV[9])
+if full then
+  return full
 end
 local cur = redis.call('HMGET', KEYS[2], 'v', 'displayName', 'externalId')
 if not cur[1] then
@@ -132,6 +137,6 @@ for i = 1, nr do
   redis.call('SREM', KEYS[7 + nc + 2 * na + i], id)
 end
 if ARGV[9] ~= '' then
-  redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[8], '*', 'e', ARGV[9])
+  audit_add(KEYS[7], ARGV[8], ARGV[9])
 end
 return {0}

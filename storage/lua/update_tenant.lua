@@ -4,7 +4,7 @@
 --
 -- KEYS[1]   t:{t}:tenant   settings hash
 -- KEYS[2]   t:{t}:audit    stream
--- ARGV[1]   audit MAXLEN (approximate)
+-- ARGV[1]   audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[2]   audit event JSON ('' = none)
 -- ARGV[3..] field, value read, new value triples (an absent field reads '')
 --
@@ -12,8 +12,13 @@
 --   {0}            updated
 --   {1, 'tenant'}  no such tenant
 --   {5}            a field changed since it was read
+--   {12, ms}       audit log full: appending would drop an event of ms
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[2], ARGV[1], ARGV[2])
+if full then
+  return full
 end
 for i = 3, #ARGV, 3 do
   local cur = redis.call('HGET', KEYS[1], ARGV[i]) or ''
@@ -25,6 +30,6 @@ for i = 3, #ARGV, 3 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
 end
 if ARGV[2] ~= '' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
+  audit_add(KEYS[2], ARGV[1], ARGV[2])
 end
 return {0}

@@ -28,7 +28,7 @@
 -- ARGV[13]  old lex member          ARGV[14] new lex member (lower(userName) NUL id;
 --           lower(userName) is also the key of releases before UserNameKey)
 -- ARGV[15]  '1' if the new record is active, else '0'
--- ARGV[16]  audit MAXLEN (approximate)
+-- ARGV[16]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[17]  audit event JSON ('' = none)
 -- ARGV[18..] record field, value pairs
 --
@@ -39,10 +39,15 @@
 --   {5}                         version (or an indexed value read) differs from the stored one
 --   {3, 'userName', holderId}   the new userName key (or old key) is held by another user
 --   {4, limit, used}            reactivation, and no seat is left
+--   {12, ms}       audit log full: appending would drop an event of ms
 local id = ARGV[1]
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
+end
+local full = audit_full(KEYS[11], ARGV[16], ARGV[17])
+if full then
+  return full
 end
 local cur = redis.call('HMGET', KEYS[3], 'v', 'active', 'userName', 'externalId', 'workEmail', 'employeeNumber')
 if not cur[1] then
@@ -128,6 +133,6 @@ if ARGV[14] ~= ARGV[13] then
 end
 redis.call('HSET', KEYS[3], unpack(ARGV, 18))
 if ARGV[17] ~= '' then
-  redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[16], '*', 'e', ARGV[17])
+  audit_add(KEYS[11], ARGV[16], ARGV[17])
 end
 return {0}
