@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -107,6 +108,72 @@ func TestScanBudgetShared(t *testing.T) {
 				t.Error("429 without Retry-After")
 			}
 			two.do(http.MethodGet, scan, a.SCIMToken, nil).want(429)
+		})
+	}
+}
+
+// TestScanBudgetIndexedReads: an index can name many records (a repeated
+// externalId, a large group's members); reading more of them than
+// IndexedFree is charged like a scan of that many, so one tenant cannot
+// make a request read its whole directory through an index for free.
+func TestScanBudgetIndexedReads(t *testing.T) {
+	for name, u := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			setup := func(h *harness) (tenant, string) {
+				tn := h.newTenant(10)
+				var members []map[string]any
+				for i := range 4 {
+					id := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, map[string]any{
+						"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+						"userName": fmt.Sprintf("ix%d@example.com", i), "externalId": "shared",
+					}).want(201).json()["id"].(string)
+					members = append(members, map[string]any{"value": id})
+				}
+				g := h.do(http.MethodPost, tn.Base+"/Groups", tn.SCIMToken, map[string]any{
+					"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
+					"displayName": "Everyone", "members": members,
+				}).want(201).json()
+				return tn, g["id"].(string)
+			}
+			h := newHarnessConfig(t, u, func(c *server.Config) { c.Scan = scimapi.ScanBudget{MaxRecords: 3, IndexedFree: 2} })
+			tn, gid := setup(h)
+			for _, tc := range []struct {
+				name, filter string
+				want         int
+			}{
+				{"groups.value eq", `groups.value eq "` + gid + `"`, 400},
+				{"externalId eq (fast path)", `externalId eq "shared"`, 400},
+				{"externalId eq and", `externalId eq "shared" and active eq true`, 400},
+				{"userName sw", `userName sw "ix"`, 400},
+				{"userName eq", `userName eq "ix1@example.com"`, 200},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					r := h.do(http.MethodGet, tn.Base+"/Users?filter="+url.QueryEscape(tc.filter), tn.SCIMToken, nil)
+					if r.status != tc.want {
+						t.Fatalf("status %d, want %d: %s", r.status, tc.want, r.body)
+					}
+					if tc.want == 400 {
+						m := r.json()
+						eq(t, m["scimType"], "tooMany")
+						if d, _ := m["detail"].(string); !strings.Contains(d, "scan budget") || !strings.Contains(d, "4 records") {
+							t.Errorf("detail %q", d)
+						}
+					}
+				})
+			}
+			// Within the per-request bound, the reads are charged to the
+			// tenant: 4 of 6, then the rest is spent.
+			h2 := newHarnessConfig(t, u, func(c *server.Config) {
+				c.Scan = scimapi.ScanBudget{MaxRecords: -1, Rate: 0.001, Burst: 6, IndexedFree: 2}
+			})
+			tn2, _ := setup(h2)
+			byExt := tn2.Base + "/Users?filter=" + url.QueryEscape(`externalId eq "shared"`)
+			h2.do(http.MethodGet, byExt, tn2.SCIMToken, nil).want(200)
+			r := h2.do(http.MethodGet, byExt, tn2.SCIMToken, nil)
+			if r.status != 429 || r.header.Get("Retry-After") == "" {
+				t.Errorf("second read of 4 indexed records with 2 of 6 left: status %d, Retry-After %q; want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+			}
+			h2.do(http.MethodGet, tn2.Base+"/Users?filter="+url.QueryEscape(`userName eq "ix1@example.com"`), tn2.SCIMToken, nil).want(200)
 		})
 	}
 }

@@ -101,6 +101,7 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.IntVar(&c.Scan.Burst, "scan-burst", 0, "records a tenant's scans may examine at once above --scan-rate; 0 means the larger of --scan-max-records and one second's worth")
 	fs.BoolVar(&c.Scan.Shared, "scan-budget-shared", false, "count --scan-rate across every replica, in Redis (one more round trip per scan), instead of per process")
 	fs.IntVar(&c.Scan.Concurrency, "scan-concurrency", scimapi.DefaultScanConcurrency, "filters without an index one tenant may run at once in this process; more answer 429; -1 means no bound")
+	fs.IntVar(&c.Scan.IndexedFree, "scan-indexed-free", scimapi.DefaultScanIndexedFree, "records a SCIM filter may read through an index (a large group's members, a repeated externalId) without charge; more are charged like a scan of that many")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error; the access log is at info, health checks and scrapes at debug")
 	fs.Int64Var(&c.AuditMaxLen, "audit-max-len", 100000, "audit events kept per tenant (older ones are trimmed, unless younger than --audit-min-age)")
@@ -214,6 +215,8 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--admin-rate-burst must be 1 or more")
 	case c.AuditMaxLen < 1:
 		return c, fmt.Errorf("--audit-max-len must be 1 or more")
+	case c.Scan.IndexedFree < 1:
+		return c, fmt.Errorf("--scan-indexed-free must be positive")
 	}
 	switch {
 	case c.MaxConns < 1:

@@ -19,11 +19,12 @@ func TestScanFlags(t *testing.T) {
 		want    scimapi.ScanBudget
 		wantErr bool
 	}{
-		{name: "defaults", want: scimapi.ScanBudget{MaxRecords: 25000, Rate: 20000, Concurrency: 2}},
-		{name: "flags", args: []string{"--scan-max-records", "1000", "--scan-rate", "500", "--scan-burst", "2000", "--scan-concurrency", "4", "--scan-budget-shared"},
-			want: scimapi.ScanBudget{MaxRecords: 1000, Rate: 500, Burst: 2000, Concurrency: 4, Shared: true}},
+		{name: "defaults", want: scimapi.ScanBudget{MaxRecords: 25000, Rate: 20000, Concurrency: 2, IndexedFree: 1000}},
+		{name: "flags", args: []string{"--scan-max-records", "1000", "--scan-rate", "500", "--scan-burst", "2000", "--scan-concurrency", "4", "--scan-budget-shared", "--scan-indexed-free", "50"},
+			want: scimapi.ScanBudget{MaxRecords: 1000, Rate: 500, Burst: 2000, Concurrency: 4, Shared: true, IndexedFree: 50}},
 		{name: "environment", env: map[string]string{"SCIMD_SCAN_RATE": "-1", "SCIMD_SCAN_MAX_RECORDS": "-1", "SCIMD_SCAN_CONCURRENCY": "-1"},
-			want: scimapi.ScanBudget{MaxRecords: -1, Rate: -1, Concurrency: -1}},
+			want: scimapi.ScanBudget{MaxRecords: -1, Rate: -1, Concurrency: -1, IndexedFree: 1000}},
+		{name: "zero indexed free", args: []string{"--scan-indexed-free", "0"}, wantErr: true},
 		{name: "zero max", args: []string{"--scan-max-records", "0"}, wantErr: true},
 		{name: "negative rate", args: []string{"--scan-rate", "-2"}, wantErr: true},
 		{name: "NaN rate", args: []string{"--scan-rate", "NaN"}, wantErr: true},

@@ -250,6 +250,13 @@ func (s *Service) ListGroups(ctx context.Context, tenant string, q ListQuery[Gro
 		if err != nil {
 			return Page[Group]{}, err
 		}
+		if q.ReadIndexed != nil {
+			release, err := q.ReadIndexed(len(ids))
+			if err != nil {
+				return Page[Group]{}, err
+			}
+			defer release()
+		}
 		groups, err := s.loadGroups(ctx, tenant, ids, q.WithMembers)
 		if err != nil {
 			return Page[Group]{}, err

@@ -47,6 +47,11 @@ type ListQuery[T any] struct {
 	// the tenant, with their number: an error refuses the query and is
 	// returned as is; release is called when the scan ends.
 	Scan func(records int) (release func(), err error)
+	// ReadIndexed, when set, is asked before the query reads the records
+	// its index lookups named, with their number (a large group's members,
+	// a shared work email): an error refuses the query and is returned as
+	// is; release is called when the reading ends.
+	ReadIndexed func(records int) (release func(), err error)
 }
 
 // Page is one page of a list and the number of all matches.
@@ -76,6 +81,13 @@ func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User
 			return Page[User]{}, err
 		}
 		if complete {
+			if q.ReadIndexed != nil {
+				release, err := q.ReadIndexed(len(ids))
+				if err != nil {
+					return Page[User]{}, err
+				}
+				defer release()
+			}
 			users, err := s.loadUsers(ctx, tenant, ids)
 			if err == nil && q.WithGroups {
 				err = s.attachGroups(ctx, tenant, users)

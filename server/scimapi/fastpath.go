@@ -72,6 +72,8 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
+	// The scan budget parks its 429 here, for fastError to send.
+	ctx = context.WithValue(ctx, slotKey{}, &errSlot{})
 	req := &http.Request{URL: &url.URL{RawQuery: string(c.Request().URI().QueryString())}}
 	req = req.WithContext(context.WithValue(context.WithValue(context.Background(), tenantKey{}, tenant), baseKey{}, base))
 
@@ -79,7 +81,8 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 	var total int
 	if rt.Name == "User" {
 		q := provision.ListQuery[provision.User]{Indexed: true, Lookups: []provision.Lookup{{Attr: lookup, Value: value}}, StartIndex: start, Count: count,
-			Match: func(u provision.User) bool { return equal(fieldOf(u.ID, u.Attrs, attr)) }}
+			Match:       func(u provision.User) bool { return equal(fieldOf(u.ID, u.Attrs, attr)) },
+			ReadIndexed: a.indexedAdmit(ctx, tenant)}
 		page, err := a.svc.ListUsers(ctx, tenant, q)
 		if err != nil {
 			return true, a.fastError(c, ctx, err)
@@ -94,7 +97,8 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 	} else {
 		q := provision.ListQuery[provision.Group]{Indexed: true, Lookups: []provision.Lookup{{Attr: lookup, Value: value}}, StartIndex: start, Count: count,
 			WithMembers: wantsMembers(req),
-			Match:       func(g provision.Group) bool { return equal(fieldOf(g.ID, g.Attrs, attr)) }}
+			Match:       func(g provision.Group) bool { return equal(fieldOf(g.ID, g.Attrs, attr)) },
+			ReadIndexed: a.indexedAdmit(ctx, tenant)}
 		page, err := a.svc.ListGroups(ctx, tenant, q)
 		if err != nil {
 			return true, a.fastError(c, ctx, err)
@@ -112,8 +116,11 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 }
 
 func (a *API) fastError(c *fiber.Ctx, ctx context.Context, err error) error {
-	slot := &errSlot{}
-	ctx = context.WithValue(ctx, slotKey{}, slot)
+	slot, ok := ctx.Value(slotKey{}).(*errSlot)
+	if !ok {
+		slot = &errSlot{}
+		ctx = context.WithValue(ctx, slotKey{}, slot)
+	}
 	se, _ := scimError(ctx, err).(scimerrors.ScimError)
 	if slot.set {
 		return sendError(c, slot.err, slot.retryAfter)

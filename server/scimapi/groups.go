@@ -48,6 +48,7 @@ func (h groups) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Pag
 		return scim.Page{}, err
 	}
 	q.Scan = h.api.scanAdmit(ctx, tenantOf(r))
+	q.ReadIndexed = h.api.indexedAdmit(ctx, tenantOf(r))
 	page, err := h.api.svc.ListGroups(ctx, tenantOf(r), q)
 	if err != nil {
 		return scim.Page{}, scimError(ctx, err)

@@ -16,9 +16,9 @@ func TestScanGateDefaults(t *testing.T) {
 		in   ScanBudget
 		want ScanBudget
 	}{
-		{"zero", ScanBudget{}, ScanBudget{MaxRecords: DefaultScanMaxRecords, Rate: DefaultScanRate, Burst: DefaultScanMaxRecords, Concurrency: DefaultScanConcurrency}},
-		{"rate above max", ScanBudget{MaxRecords: 10, Rate: 50}, ScanBudget{MaxRecords: 10, Rate: 50, Burst: 50, Concurrency: DefaultScanConcurrency}},
-		{"off", ScanBudget{MaxRecords: -1, Rate: -1, Concurrency: -1}, ScanBudget{MaxRecords: -1, Rate: -1, Burst: -1, Concurrency: -1}},
+		{"zero", ScanBudget{}, ScanBudget{MaxRecords: DefaultScanMaxRecords, Rate: DefaultScanRate, Burst: DefaultScanMaxRecords, Concurrency: DefaultScanConcurrency, IndexedFree: DefaultScanIndexedFree}},
+		{"rate above max", ScanBudget{MaxRecords: 10, Rate: 50}, ScanBudget{MaxRecords: 10, Rate: 50, Burst: 50, Concurrency: DefaultScanConcurrency, IndexedFree: DefaultScanIndexedFree}},
+		{"off", ScanBudget{MaxRecords: -1, Rate: -1, Concurrency: -1}, ScanBudget{MaxRecords: -1, Rate: -1, Burst: -1, Concurrency: -1, IndexedFree: DefaultScanIndexedFree}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if d := cmp.Diff(tc.want, newScanGate(tc.in).b); d != "" {

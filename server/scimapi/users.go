@@ -45,6 +45,7 @@ func (h users) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page
 		return scim.Page{}, err
 	}
 	q.Scan = h.api.scanAdmit(ctx, tenantOf(r))
+	q.ReadIndexed = h.api.indexedAdmit(ctx, tenantOf(r))
 	page, err := h.api.svc.ListUsers(ctx, tenantOf(r), q)
 	if err != nil {
 		return scim.Page{}, scimError(ctx, err)
