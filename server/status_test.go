@@ -184,7 +184,7 @@ func TestProvisioningStatus(t *testing.T) {
 			eq(t, path(st, "lastHour", "refused"), float64(0))
 			eq(t, path(st, "lastHour", "notFound"), float64(1))
 			eq(t, path(st, "lastHour", "unauthorized"), float64(1))
-			eq(t, path(st, "lastError", "status"), float64(401))
+			eq(t, st["lastError"], nil) // a 401 anyone can cause is counted, never the last error
 
 			// The other replica's flush merges in.
 			clk.add(time.Minute)
@@ -221,6 +221,33 @@ func TestProvisioningStatus(t *testing.T) {
 			st = status()
 			eq(t, path(st, "lastDay", "success"), float64(0))
 			eq(t, path(st, "lastDay", "refused"), float64(0))
+		})
+	}
+}
+
+// TestProvisioningStatusIgnoresStrangers: a request without the tenant's
+// SCIM token is counted as unauthorized, but never becomes the tenant's
+// last request or last error: anyone can send one, and would otherwise
+// hide the identity provider's real last error (or its silence) from the
+// admins.
+func TestProvisioningStatusIgnoresStrangers(t *testing.T) {
+	for name, url := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			h, clk := clockHarness(t, url)
+			tn := h.newTenant(10)
+			status := func() map[string]any {
+				t.Helper()
+				return h.do(http.MethodGet, adminPath(tn)+"/provisioning/status", tn.AdminToken, nil).want(200).json()
+			}
+			h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("x1@x")).want(201)
+			h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("x1@x")).want(409)
+			before := status()
+			clk.add(time.Minute)
+			h.do(http.MethodGet, tn.Base+"/Users", "wrong-token", nil).want(401)
+			after := status()
+			eq(t, path(after, "lastError", "status"), float64(409))
+			eq(t, after["lastRequest"], before["lastRequest"])
+			eq(t, path(after, "lastHour", "unauthorized"), float64(1))
 		})
 	}
 }

@@ -81,7 +81,10 @@ func (s *Service) ObserveSCIM(tenant, method, route string, status int, scimType
 	now := s.now().UTC()
 	outcome := outcomeOf(status)
 	var errJSON []byte
-	if outcome != OutcomeSuccess && outcome != OutcomeNotFound {
+	// A 401 is counted, but anyone can cause one: it never becomes the last
+	// request or the last error, which would hide the identity provider's.
+	stranger := outcome == OutcomeUnauthorized
+	if outcome != OutcomeSuccess && outcome != OutcomeNotFound && !stranger {
 		if len(detail) > 300 {
 			detail = detail[:300]
 		}
@@ -99,7 +102,7 @@ func (s *Service) ObserveSCIM(tenant, method, route string, status int, scimType
 		c.pending[tenant] = d
 	}
 	d.Counts[storage.StatusKey{Bucket: now.Truncate(statusBucket), Outcome: outcome}]++
-	if now.After(d.Last) {
+	if now.After(d.Last) && !stranger {
 		d.Last = now
 	}
 	if errJSON != nil && !now.Before(d.LastErrorAt) {

@@ -359,13 +359,20 @@ func (s *Service) authenticate(ctx context.Context, tenant, kind, token string, 
 	}
 	stored := want(t)
 	if stored == "" || subtle.ConstantTimeCompare([]byte(stored), []byte(hashToken(token))) != 1 {
-		return errUnauthorized
+		return errWrongToken
 	}
 	s.tokens.remember(tenant, h, "", g)
 	return nil
 }
 
 var errUnauthorized = &Error{Kind: KindUnauthorized, Detail: "a valid bearer token for this tenant is required"}
+
+// ErrWrongToken is the cause of an unauthorized answer for a tenant that
+// exists: the token is not its (errors.Is tells it from a tenant that does
+// not exist, whose requests nobody's status counts).
+var ErrWrongToken = errors.New("provision: the token is not the tenant's")
+
+var errWrongToken = &Error{Kind: KindUnauthorized, Detail: errUnauthorized.Detail, cause: ErrWrongToken}
 
 func (s *Service) tenantView(t storage.Tenant, used int64) Tenant {
 	return Tenant{ID: t.ID, Name: t.Name, LicenseLimit: t.LicenseLimit, SeatsUsed: used, Mode: t.Mode, Created: t.Created,

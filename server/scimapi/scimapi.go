@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"net/url"
@@ -178,9 +179,18 @@ func (a *API) serve(c *fiber.Ctx) error {
 	tenant := strings.Clone(c.Params("tenant"))
 	rest := "/" + strings.Clone(c.Params("*"))
 	err := a.serveSCIM(c, tenant, rest)
-	a.observe(c, tenant, rest, err)
+	if known, _ := c.Locals(knownTenantKey{}).(bool); known {
+		// Only a tenant that exists has a status: anonymous requests naming
+		// made-up tenants would otherwise fill the counts (and the Redis
+		// writes of every flush) that real tenants need.
+		a.observe(c, tenant, rest, err)
+	}
 	return err
 }
+
+// knownTenantKey marks a request whose tenant exists (authenticated, or
+// refused a token that is not the tenant's).
+type knownTenantKey struct{}
 
 func (a *API) serveSCIM(c *fiber.Ctx, tenant, rest string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
@@ -191,7 +201,9 @@ func (a *API) serveSCIM(c *fiber.Ctx, tenant, rest string) error {
 	if !ok {
 		return unauthorized(c)
 	}
-	if err := a.svc.AuthenticateSCIM(ctx, tenant, token); err != nil {
+	err := a.svc.AuthenticateSCIM(ctx, tenant, token)
+	c.Locals(knownTenantKey{}, err == nil || errors.Is(err, provision.ErrWrongToken))
+	if err != nil {
 		if provision.KindOf(err) == provision.KindUnauthorized {
 			return unauthorized(c)
 		}
