@@ -107,7 +107,11 @@ func TestRead(t *testing.T) {
 			if tc.chunked {
 				r = onlyReader{r}
 			}
-			resp, err := http.Post(base+tc.path, "text/plain", r)
+			// A connection of its own per case: after a 413 the server may
+			// close the connection while the client still sends, and a
+			// POST on a reused, closed connection is not retried.
+			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+			resp, err := client.Post(base+tc.path, "text/plain", r)
 			if err != nil {
 				t.Fatal(err)
 			}
