@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,17 +24,13 @@ var queryParams = map[string][]string{
 func checkQuery(c *fiber.Ctx) bool {
 	known := queryParams[c.Route().Path]
 	var unknown string
-	c.Request().URI().QueryArgs().VisitAll(func(k, _ []byte) {
-		if unknown != "" || len(k) == 0 {
-			return
-		}
-		for _, name := range known {
-			if string(k) == name {
-				return
-			}
+	for k := range c.Request().URI().QueryArgs().All() {
+		if len(k) == 0 || slices.Contains(known, string(k)) {
+			continue
 		}
 		unknown = string(k)
-	})
+		break
+	}
 	if unknown == "" {
 		return true
 	}
