@@ -46,44 +46,16 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return code
 	}
 	redisURL := fromEnv(fs, "redis-url", "SCIMD_REDIS_URL")
-	switch {
-	case (*tenant == "") == !*all:
-		fmt.Fprint(stderr, "scimd check: give --tenant ID or --all\n")
-		return 2
-	case redisURL == "":
-		// serve starts an embedded Redis without a URL; here it would only
-		// ever check an empty store and call it clean.
-		fmt.Fprint(stderr, "scimd check: --redis-url or SCIMD_REDIS_URL is required: an embedded store would be empty\n")
-		return 2
+	sc, code := openStoreCommand(ctx, "check", *tenant, *all, redisURL, storage.Options{BuiltinRoles: builtinRoles(stderr)}, stderr)
+	if code >= 0 {
+		return code
 	}
-	rdb, err := storage.NewClient(redisURL)
-	if err != nil {
-		fmt.Fprintf(stderr, "scimd check: --redis-url: %v\n", err)
-		return 2
-	}
-	defer func() {
-		if err := rdb.Close(); err != nil {
-			fmt.Fprintf(stderr, "scimd check: closing redis: %v\n", err)
-		}
-	}()
-	st := storage.New(rdb, storage.Options{BuiltinRoles: builtinRoles(stderr)})
-
-	ids := []string{*tenant}
-	if *all {
-		tenants, err := st.ListTenants(ctx)
-		if err != nil {
-			fmt.Fprintf(stderr, "scimd check: list tenants: %v\n", err)
-			return 1
-		}
-		ids = ids[:0]
-		for _, t := range tenants {
-			ids = append(ids, t.ID)
-		}
-	}
+	defer sc.close()
+	st, ids := sc.st, sc.ids
 	if len(ids) == 0 && !*asJSON {
 		fmt.Fprintln(stdout, "no tenants")
 	}
-	code := 0
+	code = 0
 	reports := make([]storage.CheckReport, 0, len(ids))
 	for _, id := range ids {
 		rep, err := st.Check(ctx, id, *repair)

@@ -56,42 +56,16 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		return 0
 	}
-	switch {
-	case (*tenant == "") == !*all:
-		fmt.Fprint(stderr, "scimd migrate: give --tenant ID or --all\n")
-		return 2
-	case redisURL == "":
-		fmt.Fprint(stderr, "scimd migrate: --redis-url or SCIMD_REDIS_URL is required: an embedded store would be empty\n")
-		return 2
+	sc, code := openStoreCommand(ctx, "migrate", *tenant, *all, redisURL, storage.Options{}, stderr)
+	if code >= 0 {
+		return code
 	}
-	rdb, err := storage.NewClient(redisURL)
-	if err != nil {
-		fmt.Fprintf(stderr, "scimd migrate: --redis-url: %v\n", err)
-		return 2
-	}
-	defer func() {
-		if err := rdb.Close(); err != nil {
-			fmt.Fprintf(stderr, "scimd migrate: closing redis: %v\n", err)
-		}
-	}()
-	st := storage.New(rdb, storage.Options{})
-
-	ids := []string{*tenant}
-	if *all {
-		tenants, err := st.ListTenants(ctx)
-		if err != nil {
-			fmt.Fprintf(stderr, "scimd migrate: list tenants: %v\n", err)
-			return 1
-		}
-		ids = ids[:0]
-		for _, t := range tenants {
-			ids = append(ids, t.ID)
-		}
-	}
+	defer sc.close()
+	st, ids := sc.st, sc.ids
 	if len(ids) == 0 && !*asJSON {
 		fmt.Fprintln(stdout, "no tenants")
 	}
-	code := 0
+	code = 0
 	reports := make([]storage.MigrateReport, 0, len(ids))
 	for _, id := range ids {
 		rep, err := st.Migrate(ctx, id, nil, *dry, time.Now())
