@@ -76,9 +76,12 @@ var (
 	deleteAccountLua    string
 	deleteAccountScript = redis.NewScript(auditLua + deleteAccountLua)
 
+	//go:embed lua/role_uses.lua
+	roleUsesLua string // prepended to put_role and delete_role
+
 	//go:embed lua/put_role.lua
 	putRoleLua    string
-	putRoleScript = redis.NewScript(auditLua + putRoleLua)
+	putRoleScript = redis.NewScript(auditLua + roleUsesLua + putRoleLua)
 
 	//go:embed lua/put_grants.lua
 	putGrantsLua    string
@@ -86,7 +89,7 @@ var (
 
 	//go:embed lua/delete_role.lua
 	deleteRoleLua    string
-	deleteRoleScript = redis.NewScript(auditLua + deleteRoleLua)
+	deleteRoleScript = redis.NewScript(auditLua + roleUsesLua + deleteRoleLua)
 )
 
 // PutAccount creates a sub-account or renames an existing one (its creation

@@ -26,15 +26,7 @@ end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
   return {1, 'role'}
 end
-local uses = {}
-local all = redis.call('HGETALL', KEYS[4])
-for i = 1, #all, 2 do
-  for _, g in ipairs(cjson.decode(all[i + 1])) do
-    if g.role == ARGV[1] then
-      uses[#uses + 1] = {group = all[i], scope = g.scope, account = g.account or ''}
-    end
-  end
-end
+local uses = role_uses(KEYS[4], ARGV[1])
 if #uses > 0 then
   return {9, cjson.encode(uses)}
 end

@@ -32,15 +32,7 @@ local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old then
   local ok, rec = pcall(cjson.decode, old)
   if not ok or type(rec) ~= 'table' or rec.level ~= ARGV[5] then
-    local uses = {}
-    local all = redis.call('HGETALL', KEYS[4])
-    for i = 1, #all, 2 do
-      for _, g in ipairs(cjson.decode(all[i + 1])) do
-        if g.role == ARGV[1] then
-          uses[#uses + 1] = {group = all[i], scope = g.scope, account = g.account or ''}
-        end
-      end
-    end
+    local uses = role_uses(KEYS[4], ARGV[1])
     if #uses > 0 then
       return {9, cjson.encode(uses)}
     end
