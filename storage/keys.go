@@ -218,3 +218,31 @@ func migrateDoneKey(t string) string { return tenantPrefix(t) + "migrate:done" }
 // migrateCursorKey is the hash of the cursors of the steps under way: step
 // name -> where the next batch starts, so an interrupted run resumes.
 func migrateCursorKey(t string) string { return tenantPrefix(t) + "migrate:cursor" }
+
+// accessFeedKey is the tenant's change feed: a stream, one entry per user
+// whose effective access changed, field "e" holding the entry's JSON.
+func accessFeedKey(t string) string { return tenantPrefix(t) + "access:feed" }
+
+// accessFeedFloorKey holds the id of the newest entry ever trimmed from the
+// feed: a cursor below it has missed entries (410).
+func accessFeedFloorKey(t string) string { return accessFeedKey(t) + ":floor" }
+
+// webhooksKey is the global set of the tenants with a webhook, for the
+// delivery dispatcher to find them without a SCAN. It never enters a
+// tenant script.
+func webhooksKey() string { return "webhooks" }
+
+// webhookKey is the tenant's webhook hash: url, secret, created and the
+// delivery status fields.
+func webhookKey(t string) string { return tenantPrefix(t) + "webhook" }
+
+// webhookCursorKey is the id of the last feed entry the webhook delivered
+// (or dead-lettered).
+func webhookCursorKey(t string) string { return webhookKey(t) + ":cursor" }
+
+// webhookLeaseKey names the replica that delivers the tenant's webhook (SET
+// NX PX, renewed while it works).
+func webhookLeaseKey(t string) string { return webhookKey(t) + ":lease" }
+
+// webhookDeadKey is the stream of batches given up on after every retry.
+func webhookDeadKey(t string) string { return webhookKey(t) + ":dead" }

@@ -42,6 +42,13 @@ func TestKeys(t *testing.T) {
 		{"group members", groupMembersKey("acme", "g1"), "t:{acme}:group:g1:members"},
 		{"displayName index", groupDisplayNameIndexKey("acme"), "t:{acme}:idx:group:displayName"},
 		{"group externalId index", groupExternalIDIndexKey("acme", "x"), "t:{acme}:idx:group:externalId:x"},
+		{"access feed", accessFeedKey("acme"), "t:{acme}:access:feed"},
+		{"access feed floor", accessFeedFloorKey("acme"), "t:{acme}:access:feed:floor"},
+		{"webhooks", webhooksKey(), "webhooks"},
+		{"webhook", webhookKey("acme"), "t:{acme}:webhook"},
+		{"webhook cursor", webhookCursorKey("acme"), "t:{acme}:webhook:cursor"},
+		{"webhook lease", webhookLeaseKey("acme"), "t:{acme}:webhook:lease"},
+		{"webhook dead", webhookDeadKey("acme"), "t:{acme}:webhook:dead"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
