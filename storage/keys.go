@@ -246,3 +246,31 @@ func webhookLeaseKey(t string) string { return webhookKey(t) + ":lease" }
 
 // webhookDeadKey is the stream of batches given up on after every retry.
 func webhookDeadKey(t string) string { return webhookKey(t) + ":dead" }
+
+// The keys of stored access decisions (issue 12; helpers/ACCESS.md is the
+// contract the other lanes build on).
+
+// accessUserKey is a user's stored decision record (JSON), deleted with the user.
+func accessUserKey(t, id string) string { return tenantPrefix(t) + "access:user:" + id }
+
+// accessGenKey counts the tenant's decision generations: every outbox entry
+// takes the next one (lua/outbox.lua).
+func accessGenKey(t string) string { return tenantPrefix(t) + "access:gen" }
+
+// accessOutboxKey is the stream of causes not yet resolved (lua/outbox.lua):
+// fields k (kind), id, g (generation), c (cause JSON).
+func accessOutboxKey(t string) string { return tenantPrefix(t) + "access:outbox" }
+
+// accessStateKey is the resolver's hash: cursor, revision, resolved_gen and
+// the progress of the job under way.
+func accessStateKey(t string) string { return tenantPrefix(t) + "access:state" }
+
+// accessLeaseKey is the resolver lease (value: the replica id, with a TTL).
+func accessLeaseKey(t string) string { return tenantPrefix(t) + "access:lease" }
+
+// accessLogKey is the sampled, size-bounded log of re-resolutions (field e).
+func accessLogKey(t string) string { return tenantPrefix(t) + "access:log" }
+
+// decisionTokensKey is the hash of a tenant's decision tokens: SHA-256 of
+// the token -> its name.
+func decisionTokensKey(t string) string { return tenantPrefix(t) + "decisionTokens" }

@@ -49,6 +49,13 @@ func TestKeys(t *testing.T) {
 		{"webhook cursor", webhookCursorKey("acme"), "t:{acme}:webhook:cursor"},
 		{"webhook lease", webhookLeaseKey("acme"), "t:{acme}:webhook:lease"},
 		{"webhook dead", webhookDeadKey("acme"), "t:{acme}:webhook:dead"},
+		{"access user", accessUserKey("acme", "u1"), "t:{acme}:access:user:u1"},
+		{"access gen", accessGenKey("acme"), "t:{acme}:access:gen"},
+		{"access outbox", accessOutboxKey("acme"), "t:{acme}:access:outbox"},
+		{"access state", accessStateKey("acme"), "t:{acme}:access:state"},
+		{"access lease", accessLeaseKey("acme"), "t:{acme}:access:lease"},
+		{"access log", accessLogKey("acme"), "t:{acme}:access:log"},
+		{"decision tokens", decisionTokensKey("acme"), "t:{acme}:decisionTokens"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +93,8 @@ func TestParseTenantKey(t *testing.T) {
 		{"t:{acme}:user:u1:other", parsed{keyOther, ""}},
 		{"t:{acme}:user:", parsed{keyOther, ""}},
 		{userKey("other", "u1"), parsed{keyOther, ""}},
+		{accessUserKey("acme", "u1"), parsed{keyOther, ""}},
+		{accessOutboxKey("acme"), parsed{keyOther, ""}},
 	}
 	for _, tt := range tests {
 		kind, value := parseTenantKey("acme", tt.key)
