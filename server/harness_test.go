@@ -210,6 +210,7 @@ func (h *harness) do(method, path, token string, body any, headers ...string) re
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	checkOpenAPI(h.t, method, path, resp.StatusCode, resp.Header, raw)
 	return response{t: h.t, status: resp.StatusCode, header: resp.Header, body: raw}
 }
 

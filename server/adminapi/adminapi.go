@@ -74,6 +74,7 @@ const tenantsPath = "/admin/v1/tenants"
 // operator, and each tenant's own settings for its admins (or the operator).
 func (a *API) Register(r fiber.Router) {
 	const tenants = tenantsPath
+	r.Get(OpenAPIPath, a.openapi)
 	r.Post(tenants, a.requireOperator, a.createTenant)
 	r.Get(tenants, a.requireOperator, a.listTenants)
 	r.Get(tenants+"/:tenant", a.requireOperator, a.getTenant)
