@@ -56,6 +56,7 @@ type config struct {
 	MembersPerGroup     int
 	Batch               int
 	Gets                int
+	GetsByID            int
 	UserPatches         int
 	Disables            int
 	SingleMemberPatches int
@@ -64,6 +65,7 @@ type config struct {
 	Concurrency int
 	Duration    time.Duration
 	Timeout     time.Duration
+	CPU         cpuPIDs
 }
 
 // has tells whether the phase group was asked for.
@@ -90,6 +92,8 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (co
 	fs.IntVar(&c.MembersPerGroup, "members-per-group", 100, "members the initial cycle adds to each group")
 	fs.IntVar(&c.Batch, "batch", 100, "members per PATCH in the initial cycle")
 	fs.IntVar(&c.Gets, "gets", -1, "filtered GETs of existing users (-1: as many as --users)")
+	fs.IntVar(&c.GetsByID, "gets-by-id", 0, "GET /Users/{id} of random existing users (0: none)")
+	fs.Var(&c.CPU, "cpu-pid", "name=pid of a local process (scimd, redis-server) whose CPU time per request each phase reports; repeatable")
 	fs.IntVar(&c.UserPatches, "user-patches", -1, "attribute PATCHes in the incremental cycle (-1: a fifth of --users)")
 	fs.IntVar(&c.Disables, "disables", -1, "users disabled in the incremental cycle (-1: a twentieth of --users)")
 	fs.IntVar(&c.SingleMemberPatches, "single-member-patches", -1, "one-member add/remove PATCHes in the incremental cycle (-1: a fifth of --users)")
@@ -143,7 +147,7 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (co
 		return c, fmt.Errorf("--prefix %q: use 1-40 letters, digits, dots, dashes or underscores", c.Prefix)
 	case c.Users < 0 || c.Groups < 0 || c.MembersPerGroup < 0 || c.BigGroup < 0:
 		return c, errors.New("--users, --groups, --members-per-group and --big-group must not be negative")
-	case c.Gets < 0 || c.UserPatches < 0 || c.Disables < 0 || c.SingleMemberPatches < 0:
+	case c.Gets < 0 || c.GetsByID < 0 || c.UserPatches < 0 || c.Disables < 0 || c.SingleMemberPatches < 0:
 		return c, errors.New("--gets, --user-patches, --disables and --single-member-patches must be -1 (automatic) or more")
 	case c.Batch < 1:
 		return c, errors.New("--batch must be at least 1")
@@ -244,6 +248,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err := writeTable(table, rep.Phases); err != nil {
 		fmt.Fprintf(stderr, "scimload: %v\n", err)
 	}
+	writeCPU(table, cfg.CPU, rep.Phases)
 	if len(rep.FirstErrors) > 0 {
 		fmt.Fprintf(table, "\n%d failed requests; the first ones:\n", errs)
 		for _, e := range rep.FirstErrors {

@@ -48,6 +48,7 @@ func (r *runner) runAll(ctx context.Context) {
 			r.addMembers(ctx)
 		}
 		r.filteredGets(ctx)
+		r.getsByID(ctx)
 	}
 	if r.cfg.has(phaseIncremental) {
 		r.patchUsers(ctx)
@@ -73,6 +74,7 @@ func (r *runner) run(ctx context.Context, name string, total, workers int, job f
 	r.current.Store(p)
 	p.mu.Lock()
 	p.start = time.Now()
+	p.cpu0 = cpuSample(r.cfg.CPU)
 	p.mu.Unlock()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -93,6 +95,8 @@ func (r *runner) run(ctx context.Context, name string, total, workers int, job f
 	wg.Wait()
 	p.mu.Lock()
 	p.end = time.Now()
+	p.cpu1 = cpuSample(r.cfg.CPU)
+	p.pids = r.cfg.CPU
 	p.mu.Unlock()
 	return p
 }
@@ -358,6 +362,27 @@ func (r *runner) filteredGets(ctx context.Context) {
 		var list listResponse
 		if err := json.Unmarshal(rep.body, &list); err != nil || list.TotalResults != 1 || len(list.Resources) != 1 || list.Resources[0].ID != r.users[i] {
 			r.fail(p, "GET", http.MethodGet, "/Users", rep, fmt.Sprintf("expected exactly user %s, got %.200s", r.users[i], rep.body))
+			return
+		}
+		p.items.Add(1)
+	})
+}
+
+// getsByID reads random existing users by id (GET /Users/{id}), as Entra
+// does before it updates one it has matched.
+func (r *runner) getsByID(ctx context.Context) {
+	ready := r.readyUsers()
+	if len(ready) == 0 {
+		return
+	}
+	r.run(ctx, "GET by id", r.cfg.GetsByID, r.cfg.Concurrency, func(ctx context.Context, p *Phase, _ int) {
+		i := ready[rand.IntN(len(ready))]
+		rep, ok := r.send(ctx, p, "GET", http.MethodGet, "/Users/"+r.users[i], nil, nil)
+		if !ok {
+			return
+		}
+		if id, err := idOf(rep.body); err != nil || id != r.users[i] {
+			r.fail(p, "GET", http.MethodGet, "/Users/"+r.users[i], rep, fmt.Sprintf("expected user %s, got %.200s", r.users[i], rep.body))
 			return
 		}
 		p.items.Add(1)

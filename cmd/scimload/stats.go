@@ -46,6 +46,9 @@ type Phase struct {
 	series []*Series
 	start  time.Time
 	end    time.Time
+	// CPU ticks of --cpu-pid processes at the start and end.
+	pids       cpuPIDs
+	cpu0, cpu1 []int64
 }
 
 // newPhase returns a phase of total jobs, not started.
@@ -93,6 +96,9 @@ type Summary struct {
 	P99            Millis    `json:"p99Ms"`
 	Max            Millis    `json:"maxMs"`
 	Ops            []Summary `json:"ops,omitempty"`
+	// CPU is each --cpu-pid process's CPU time over the phase divided by
+	// its requests, in microseconds.
+	CPU map[string]float64 `json:"cpuMicrosPerRequest,omitempty"`
 }
 
 // Millis is a duration shown and encoded in milliseconds.
@@ -181,6 +187,14 @@ func (p *Phase) Summary() Summary {
 	if len(ops) > 1 {
 		sum.Ops = ops
 	}
+	for i, proc := range p.pids {
+		if i < len(p.cpu0) && i < len(p.cpu1) && p.cpu0[i] >= 0 && p.cpu1[i] >= 0 && sum.Requests > 0 {
+			if sum.CPU == nil {
+				sum.CPU = map[string]float64{}
+			}
+			sum.CPU[proc.Name] = float64(p.cpu1[i]-p.cpu0[i]) * 1e6 / clockTicks / float64(sum.Requests)
+		}
+	}
 	return sum
 }
 
@@ -223,4 +237,28 @@ func (p *Phase) started() time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.start
+}
+
+// writeCPU prints each phase's CPU time per request of the --cpu-pid
+// processes, under the table.
+func writeCPU(w io.Writer, pids cpuPIDs, rows []Summary) {
+	if len(pids) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nCPU per request (µs):")
+	for _, p := range pids {
+		fmt.Fprintf(w, " %10s", p.Name)
+	}
+	fmt.Fprintln(w)
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-18s", r.Name)
+		for _, p := range pids {
+			if v, ok := r.CPU[p.Name]; ok {
+				fmt.Fprintf(w, " %10.0f", v)
+			} else {
+				fmt.Fprintf(w, " %10s", "-")
+			}
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# scimd's and Redis's CPU time per request, phase by phase, of two builds
+# side by side: interleaved rounds of scimload (Entra's initial and
+# incremental cycles, plus GETs by id) against a scimd built from OLD and
+# one built from NEW (a git revision, or "." for the working tree), both on
+# one Redis (AOF everysec, noeviction). Prints every round, then medians.
+# Everything on loopback, every process stopped at exit. Needs
+# redis-server, curl and python3.
+#
+#   bash cmd/scimload/compare/run.sh OLD NEW [rounds] [users]
+set -euo pipefail
+old=${1:?OLD revision}
+new=${2:?NEW revision}
+rounds=${3:-3}
+users=${4:-10000}
+cd "$(dirname "$0")/../../.."
+work=$(mktemp -d /tmp/scimd-compare.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+build() { # rev name
+  if [ "$1" = . ]; then
+    go build -o "$work/$2" ./cmd/scimd
+  else
+    mkdir -p "$work/src-$2" && git archive "$1" | tar -x -C "$work/src-$2"
+    (cd "$work/src-$2" && go build -o "$work/$2" ./cmd/scimd)
+  fi
+}
+build "$old" old
+build "$new" new
+go build -o "$work/scimload" ./cmd/scimload
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+rp=$(free_port); po=$(free_port); pn=$(free_port)
+redis-server --bind 127.0.0.1 --port "$rp" --dir "$work" --appendonly yes --appendfsync everysec --save "" \
+  --maxmemory-policy noeviction >"$work/redis.log" 2>&1 &
+pids+=($!); redis_pid=$!
+sleep 0.5
+export SCIMD_OPERATOR_TOKEN=bench-operator-token-0123456789abcdef SCIMD_REDIS_URL="redis://127.0.0.1:$rp/0" SCIMD_LOG_LEVEL=warn
+SCIMD_ADDR="127.0.0.1:$po" "$work/old" serve >"$work/old.log" 2>&1 & pids+=($!); old_pid=$!
+SCIMD_ADDR="127.0.0.1:$pn" "$work/new" serve >"$work/new.log" 2>&1 & pids+=($!); new_pid=$!
+for p in $po $pn; do
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$p/readyz" >/dev/null && break; sleep 0.1; done
+done
+tenant() { # port id
+  curl -sf -X POST "http://127.0.0.1:$1/admin/v1/tenants" -H "Authorization: Bearer $SCIMD_OPERATOR_TOKEN" \
+    -d "{\"id\":\"$2\",\"name\":\"bench\",\"licenseLimit\":1000000}" | python3 -c 'import json,sys;print(json.load(sys.stdin)["scimToken"])'
+}
+for r in $(seq 1 "$rounds"); do
+  for v in old new; do
+    if [ $v = old ]; then port=$po; pid=$old_pid; else port=$pn; pid=$new_pid; fi
+    t="cmp$r$v"; tok=$(tenant "$port" "$t")
+    "$work/scimload" --url "http://127.0.0.1:$port/scim/v2/$t" --token "$tok" --users "$users" --groups $((users / 100)) \
+      --gets-by-id "$users" --concurrency 8 --cpu-pid "scimd=$pid" --cpu-pid "redis=$redis_pid" --json >"$work/$r-$v.json" 2>/dev/null || true
+    curl -sf -X DELETE "http://127.0.0.1:$port/admin/v1/tenants/$t" -H "Authorization: Bearer $SCIMD_OPERATOR_TOKEN" >/dev/null
+  done
+done
+echo "scimd RSS (kB): old $(awk '/VmRSS/{print $2}' /proc/$old_pid/status) new $(awk '/VmRSS/{print $2}' /proc/$new_pid/status)"
+python3 - "$work" "$rounds" <<'PY'
+import json, statistics as st, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+rows = {}  # (phase, version) -> list of dicts
+for r in range(1, rounds + 1):
+    for v in ("old", "new"):
+        rep = json.load(open(f"{work}/{r}-{v}.json"))
+        ph = {p["name"]: p for p in rep["phases"]}
+        get = ph.get("filtered GET", {}).get("cpuMicrosPerRequest", {})
+        for p in rep["phases"]:
+            cpu = dict(p.get("cpuMicrosPerRequest", {}))
+            errs = p["errors"]
+            out = {"req/s": p["requestsPerSecond"], "p99": p["p99Ms"], "errors": errs}
+            for k, c in cpu.items():
+                out[k] = c
+            rows.setdefault((p["name"], v), []).append(out)
+            if p["name"] == "user create" and get:
+                # The POSTs alone: the phase's CPU less its filters, each
+                # costed as a filtered GET of the same round.
+                ops = {o["name"]: o for o in p.get("ops", [])}
+                nf, npost = ops.get("filter", {}).get("requests", 0), ops.get("POST", {}).get("requests", 0)
+                if npost:
+                    d = {"req/s": ops["POST"]["requestsPerSecond"], "p99": ops["POST"]["p99Ms"], "errors": ops["POST"]["errors"]}
+                    for k, c in cpu.items():
+                        d[k] = (c * p["requests"] - get.get(k, 0) * nf) / npost
+                    rows.setdefault(("  POST alone", v), []).append(d)
+        print(f"round {r} {v}: " + "; ".join(f'{p["name"]} {p.get("cpuMicrosPerRequest", {}).get("scimd", 0):.0f}/{p.get("cpuMicrosPerRequest", {}).get("redis", 0):.0f} µs' for p in rep["phases"]))
+print("\nmedians over rounds: scimd CPU µs/request, Redis CPU µs/request, requests/s, p99 ms (old -> new)")
+names = []
+for (n, _) in rows:
+    if n not in names:
+        names.append(n)
+for n in names:
+    o, w = rows.get((n, "old"), []), rows.get((n, "new"), [])
+    def med(l, k):
+        vals = [x[k] for x in l if k in x]
+        return st.median(vals) if vals else float("nan")
+    print(f"{n:18} scimd {med(o,'scimd'):6.0f} -> {med(w,'scimd'):6.0f}   redis {med(o,'redis'):5.0f} -> {med(w,'redis'):5.0f}   "
+          f"req/s {med(o,'req/s'):7.0f} -> {med(w,'req/s'):7.0f}   p99 {med(o,'p99'):6.2f} -> {med(w,'p99'):6.2f}   errors {sum(x['errors'] for x in o)}/{sum(x['errors'] for x in w)}")
+PY
