@@ -27,6 +27,7 @@ const (
 	codeRoleChanged    = 10 // {10, role name}: a custom role moved since it was read
 	codeQuota          = 11 // {11, quota, limit, used}: the write would pass a quota or cap
 	codeAuditFull      = 12 // {12, ms}: the audit append would trim an event of ms (lua/audit.lua)
+	codeLeaseLost      = 13 // {13}: the tenant's resolver lease is another replica's (lua/write_decisions.lua)
 )
 
 // maxAttempts bounds the read-then-script loops whose script answers codeRetry.
@@ -257,6 +258,8 @@ func scriptResult(op string, res any) error {
 		}
 	case codeRetry:
 		return errRetry
+	case codeLeaseLost:
+		return ErrLeaseLost
 	case codeQuota:
 		quota, ok1 := str(1)
 		limit, ok2 := num(2)

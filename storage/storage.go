@@ -105,6 +105,11 @@ type Options struct {
 	// Quotas are the quotas of tenants that set none; a zero field means
 	// DefaultQuotas'.
 	Quotas Quotas
+	// FeedMaxLen bounds each tenant's access change feed: older entries
+	// are trimmed. 0 means 100000.
+	FeedMaxLen int64
+	// FeedMaxAge is how long a feed entry is kept at most. 0 means 7 days.
+	FeedMaxAge time.Duration
 }
 
 // Store is the Redis-backed state of all tenants. It is safe for concurrent use.
@@ -120,6 +125,12 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	if opts.ScanBatch <= 0 {
 		opts.ScanBatch = 500
+	}
+	if opts.FeedMaxLen <= 0 {
+		opts.FeedMaxLen = 100000
+	}
+	if opts.FeedMaxAge <= 0 {
+		opts.FeedMaxAge = 7 * 24 * time.Hour
 	}
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = time.Second
