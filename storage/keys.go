@@ -142,6 +142,10 @@ func validRecordID(id string) bool {
 // accountsKey is the hash of the tenant's sub-accounts: id -> JSON record.
 func accountsKey(t string) string { return tenantPrefix(t) + "accounts" }
 
+// seatRequestsKey is the list of the tenant's requests for more seats,
+// newest first, JSON records (add_seat_request.lua).
+func seatRequestsKey(t string) string { return tenantPrefix(t) + "seatRequests" }
+
 // rolesKey is the hash of the tenant's custom roles: name -> JSON record.
 func rolesKey(t string) string { return tenantPrefix(t) + "roles" }
 

@@ -22,6 +22,7 @@ func TestKeys(t *testing.T) {
 		{"refusals", refusalsKey("acme"), "t:{acme}:refusals"},
 		{"scim status", scimStatusKey("acme"), "t:{acme}:scimStatus"},
 		{"accounts", accountsKey("acme"), "t:{acme}:accounts"},
+		{"seat requests", seatRequestsKey("acme"), "t:{acme}:seatRequests"},
 		{"roles", rolesKey("acme"), "t:{acme}:roles"},
 		{"grants", grantsKey("acme"), "t:{acme}:grants"},
 		{"admin tokens", adminTokensKey("acme"), "t:{acme}:adminTokens"},

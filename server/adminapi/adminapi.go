@@ -80,6 +80,7 @@ func (a *API) Register(r fiber.Router) {
 	r.Get(tenants+"/:tenant", a.requireOperator, a.getTenant)
 	r.Delete(tenants+"/:tenant", a.requireOperator, a.deleteTenant)
 	r.Patch(tenants+"/:tenant", a.requireOperator, a.patchTenant)
+	r.Get("/admin/v1/license-requests", a.requireOperator, a.listAllSeatRequests)
 
 	t := tenants + "/:tenant"
 	r.Get(t+"/accounts", a.requireAdmin, a.listAccounts)
@@ -105,6 +106,8 @@ func (a *API) Register(r fiber.Router) {
 	r.Get(t+"/provisioning", a.requireAdmin, a.getProvisioning)
 	r.Put(t+"/provisioning", a.requireAdmin, a.putProvisioning)
 	r.Get(t+"/license", a.requireAdmin, a.getLicense)
+	r.Post(t+"/license/requests", a.requireAdmin, a.requestSeats)
+	r.Get(t+"/license/requests", a.requireAdmin, a.listSeatRequests)
 	r.Get(t+"/provisioning/status", a.requireAdmin, a.provisioningStatus)
 	r.Post(t+"/admin-tokens", a.requireAdmin, a.createAdminToken)
 	r.Get(t+"/admin-tokens", a.requireAdmin, a.listAdminTokens)

@@ -276,6 +276,15 @@ func (s meteredStore) PutAccount(ctx context.Context, tenant string, a storage.A
 	return created, s.wrote(err, audit)
 }
 
+func (s meteredStore) AddSeatRequest(ctx context.Context, tenant string, r storage.SeatRequest, audit []byte) error {
+	return s.wrote(s.store.AddSeatRequest(ctx, tenant, r, audit), audit)
+}
+
+func (s meteredStore) SeatRequests(ctx context.Context, tenants []string) (map[string][]storage.SeatRequest, error) {
+	rs, err := s.store.SeatRequests(ctx, tenants)
+	return rs, s.seen(err)
+}
+
 func (s meteredStore) ListAccounts(ctx context.Context, tenant string) ([]storage.Account, error) {
 	as, err := s.store.ListAccounts(ctx, tenant)
 	return as, s.seen(err)

@@ -59,6 +59,8 @@ type store interface {
 	ChangeMembers(ctx context.Context, tenant, groupID string, add, remove []string, modified time.Time, audit []byte) (int64, error)
 
 	PutAccount(ctx context.Context, tenant string, a storage.Account, audit []byte) (bool, error)
+	AddSeatRequest(ctx context.Context, tenant string, r storage.SeatRequest, audit []byte) error
+	SeatRequests(ctx context.Context, tenants []string) (map[string][]storage.SeatRequest, error)
 	ListAccounts(ctx context.Context, tenant string) ([]storage.Account, error)
 	DeleteAccount(ctx context.Context, tenant, id string, audit []byte) (int64, error)
 	PutRole(ctx context.Context, tenant string, r storage.Role, audit []byte) (bool, error)
