@@ -53,6 +53,7 @@ type config struct {
 	TLSKey             string
 	TrustedProxies     []netip.Prefix
 	AllowedHosts       []string
+	Demo               bool
 }
 
 // minOperatorToken is the shortest operator token serve accepts, in bytes.
@@ -146,6 +147,7 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		}
 		return nil
 	})
+	fs.BoolVar(&c.Demo, "demo", false, "create a demo tenant (sub-accounts, SCIM and manual users, groups, grants, a custom role, a nearly full license, audit history) and print the console URL and its sign-in; embedded store only")
 	fs.VisitAll(func(f *flag.Flag) { f.Usage += " (env " + envName(f.Name) + ")" })
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
@@ -185,6 +187,8 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	switch {
 	case c.RedisWaitReplicas < 0:
 		return c, fmt.Errorf("--redis-wait-replicas must be 0 or more")
+	case c.Demo && c.RedisURL != "":
+		return c, fmt.Errorf("--demo runs on the embedded store only (its data goes at exit); it will not write a demo tenant into the Redis of --redis-url")
 	case c.RedisWaitReplicas > 0 && c.RedisURL == "":
 		return c, fmt.Errorf("--redis-wait-replicas needs --redis-url: the embedded Redis has no replicas")
 	case c.RedisWaitTimeout <= 0:

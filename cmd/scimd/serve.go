@@ -176,6 +176,25 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		log.Info("metrics listening", "addr", mln.Addr().String())
 		go func() { m.served <- m.metricsApp.Listener(msilent) }()
 	}
+	if cfg.Demo {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		token, err := seedDemo(dctx, svc)
+		cancel()
+		if err != nil {
+			ln.Close()
+			m.close()
+			return nil, err
+		}
+		base := cfg.PublicURL
+		if base == "" {
+			scheme := "http"
+			if cfg.TLSCert != "" {
+				scheme = "https"
+			}
+			base = scheme + "://" + ln.Addr().String()
+		}
+		printDemo(stdout, base, token)
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
 	go func() { m.served <- m.app.Listener(ln) }()
 	return m, nil

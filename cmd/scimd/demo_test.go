@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestServeDemo: `serve --demo` prints the console URL with the demo
+// tenant's id and an admin token that works, and the tenant is populated
+// the way the console's pages need: sub-accounts, a custom role, SCIM and
+// manual users, groups with members and grants, a nearly full license with
+// a refused user, a seat request, provisioning status and audit history.
+func TestServeDemo(t *testing.T) {
+	cfg, err := parseServeEnv([]string{"--addr", "127.0.0.1:0", "--operator-token", testOperatorToken, "--demo"}, io.Discard, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	m, err := start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.wait(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		m.close()
+	})
+	base := "http://" + m.ln.Addr().String()
+	match := regexp.MustCompile(`open (\S+) and sign in with tenant id "demo" and admin token (\S+)`).FindStringSubmatch(out.String())
+	if match == nil || match[1] != base+"/console/" {
+		t.Fatalf("output %q does not give %s/console/ and a token", out.String(), base)
+	}
+	token := match[2]
+	get := func(path string, v any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+"/admin/v1/tenants/demo"+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var lic struct {
+		Limit, SeatsUsed, RefusedAttempts int
+		RecentRefusals                    []struct{ UserName, Reason string }
+	}
+	get("/license", &lic)
+	if lic.Limit != 12 || lic.SeatsUsed != 11 || lic.RefusedAttempts != 1 || len(lic.RecentRefusals) != 1 || lic.RecentRefusals[0].UserName != "ivan.petrov@demo.example" {
+		t.Errorf("license %+v, want 11 of 12 seats and Ivan refused", lic)
+	}
+	var users struct {
+		Users []struct {
+			ManagedBy string
+			Active    bool
+		}
+	}
+	get("/users", &users)
+	kinds := map[string]int{}
+	for _, u := range users.Users {
+		kinds[u.ManagedBy]++
+		if !u.Active {
+			kinds["inactive"]++
+		}
+	}
+	if kinds["scim"] != 8 || kinds["manual"] != 4 || kinds["inactive"] != 1 {
+		t.Errorf("users by kind %v", kinds)
+	}
+	var groups struct {
+		Groups []struct {
+			DisplayName, ManagedBy string
+			Grants                 []any
+		}
+	}
+	get("/groups", &groups)
+	granting, app := 0, 0
+	for _, g := range groups.Groups {
+		if len(g.Grants) > 0 {
+			granting++
+		}
+		if g.ManagedBy == "manual" {
+			app++
+		}
+	}
+	if len(groups.Groups) != 7 || granting != 6 || app != 1 {
+		t.Errorf("groups %+v", groups)
+	}
+	var accounts struct{ Accounts []any }
+	get("/accounts", &accounts)
+	var roles struct{ Roles []struct{ Builtin bool } }
+	get("/roles", &roles)
+	custom := 0
+	for _, r := range roles.Roles {
+		if !r.Builtin {
+			custom++
+		}
+	}
+	var reqs struct{ SeatRequests []any }
+	get("/license/requests", &reqs)
+	var status struct{ LastHour map[string]int }
+	get("/provisioning/status", &status)
+	var audit struct{ Events []any }
+	get("/audit?count=100", &audit)
+	if len(accounts.Accounts) != 3 || custom != 1 || len(reqs.SeatRequests) != 1 || status.LastHour["success"] < 10 || len(audit.Events) < 30 {
+		t.Errorf("accounts %d, custom roles %d, seat requests %d, status %v, audit events %d", len(accounts.Accounts), custom, len(reqs.SeatRequests), status.LastHour, len(audit.Events))
+	}
+}
+
+// TestDemoNeedsEmbeddedStore: --demo never writes into a Redis of its own.
+func TestDemoNeedsEmbeddedStore(t *testing.T) {
+	_, err := parseServeEnv([]string{"--demo", "--redis-url", "redis://127.0.0.1:1/0"}, io.Discard, func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "--demo runs on the embedded store only") {
+		t.Errorf("err %v", err)
+	}
+	_, err = parseServeEnv([]string{"--demo"}, io.Discard, func(k string) (string, bool) { return "redis://127.0.0.1:1/0", k == "SCIMD_REDIS_URL" })
+	if err == nil || !strings.Contains(err.Error(), "--demo runs on the embedded store only") {
+		t.Errorf("from the environment: %v", err)
+	}
+}
