@@ -77,6 +77,8 @@ func TestEveryChangeIsAudited(t *testing.T) {
 			{"admin delete account", "DELETE", "{admin}/accounts/news", nil, nil, 204, "", []want{{"account.delete", "Account", fixed("news")}}, nil},
 			{"admin create admin token", "POST", "{admin}/admin-tokens", nil, func() any { return map[string]any{"name": "temp"} }, 201, "", []want{{"adminToken.create", "AdminToken", fixed("temp")}}, nil},
 			{"admin revoke admin token", "DELETE", "{admin}/admin-tokens/temp", nil, nil, 200, "", []want{{"adminToken.revoke", "AdminToken", fixed("temp")}}, nil},
+			{"admin create decision token", "POST", "{admin}/decision-tokens", nil, func() any { return map[string]any{"name": "login-service"} }, 201, "", []want{{"decisionToken.create", "DecisionToken", fixed("login-service")}}, nil},
+			{"admin revoke decision token", "DELETE", "{admin}/decision-tokens/login-service", nil, nil, 200, "", []want{{"decisionToken.revoke", "DecisionToken", fixed("login-service")}}, nil},
 			{"admin provisioning mode", "PUT", "{admin}/provisioning", nil, func() any { return map[string]any{"mode": "manual", "unmatchedUsers": "deactivate"} }, 200, "", []want{{"provisioning.update", "Tenant", fixed(tn.ID)}}, nil},
 			{"admin create user", "POST", "{admin}/users", nil, func() any { return map[string]any{"userName": "cy.local", "email": "cy@x.test"} }, 201, "cy", []want{{"user.create", "User", id("cy")}}, nil},
 			{"admin change user", "PATCH", "{admin}/users/{cy}", nil, func() any { return map[string]any{"department": "Sports"} }, 200, "", []want{{"user.update", "User", id("cy")}}, nil},

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/scimd/scimd/policies"
 	"github.com/scimd/scimd/server"
@@ -62,6 +63,9 @@ type harness struct {
 	st      *storage.Store
 	svc     *provision.Service
 	metrics *server.Metrics
+	// rdb is a client of the app's Redis, for tests that write stored
+	// state no API writes (decision records before the resolver).
+	rdb redis.UniversalClient
 }
 
 func newHarness(t *testing.T, url string) *harness {
@@ -103,7 +107,7 @@ func assemble(t *testing.T, url string, cfg server.Config, sopts storage.Options
 	t.Cleanup(func() { _ = rdb.Close() })
 	st := storage.New(rdb, sopts)
 	srv := server.Assemble(cfg, st, testEngine(t), popts)
-	return &harness{t: t, app: srv.App, st: st, svc: srv.Service, metrics: srv.Metrics}
+	return &harness{t: t, app: srv.App, st: st, svc: srv.Service, metrics: srv.Metrics, rdb: rdb}
 }
 
 // checkConsistent runs storage's consistency check over a tenant and fails

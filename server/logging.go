@@ -102,8 +102,11 @@ func observe(m *Metrics) fiber.Handler {
 			}
 		}
 
-		if api == apiAdmin {
+		switch api {
+		case apiAdmin:
 			route = adminRoute(c.Route().Path)
+		case apiAccess:
+			route = templateRoute("/access/", c.Route().Path)
 		}
 		status := c.Response().StatusCode()
 		method := methodLabel(c.Method())
@@ -136,6 +139,8 @@ func tenantOf(path string) string {
 	if r, ok := strings.CutPrefix(path, "/scim/v2/"); ok {
 		rest = r
 	} else if r, ok := strings.CutPrefix(path, "/admin/v1/tenants/"); ok {
+		rest = r
+	} else if r, ok := strings.CutPrefix(path, "/access/v1/tenants/"); ok {
 		rest = r
 	} else {
 		return ""

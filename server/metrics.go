@@ -144,6 +144,7 @@ func (m *Metrics) observeRequest(api, route, method string, status int, d time.D
 const (
 	apiSCIM   = "scim"
 	apiAdmin  = "admin"
+	apiAccess = "access"
 	apiHealth = "health"
 	apiOther  = "other"
 )
@@ -169,6 +170,9 @@ func classify(path string) (api, route string) {
 	}
 	if strings.HasPrefix(path, "/admin/") {
 		return apiAdmin, ""
+	}
+	if strings.HasPrefix(path, "/access/") {
+		return apiAccess, ""
 	}
 	return apiOther, "other"
 }
@@ -203,8 +207,14 @@ func scimRoute(rest string) string {
 // A request that matched no admin route (an unknown path, or one refused
 // before routing) is /admin/other.
 func adminRoute(matched string) string {
-	if !strings.HasPrefix(matched, "/admin/") {
-		return "/admin/other"
+	return templateRoute("/admin/", matched)
+}
+
+// templateRoute is adminRoute for any API whose routes are under prefix
+// (the decision API's too).
+func templateRoute(prefix, matched string) string {
+	if !strings.HasPrefix(matched, prefix) {
+		return prefix + "other"
 	}
 	parts := strings.Split(matched, "/")
 	for i, p := range parts {

@@ -17,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/valyala/fasthttp"
 
+	"github.com/scimd/scimd/server/accessapi"
 	"github.com/scimd/scimd/server/adminapi"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
@@ -55,6 +56,14 @@ type Config struct {
 	// Metrics records the requests and serves /metrics; nil makes a registry
 	// of the app's own.
 	Metrics *Metrics
+	// AccessRateLimit is the decision API requests per second one tenant
+	// may make to this process (0: unlimited); AccessRateBurst is the
+	// bucket (0: one second's worth).
+	AccessRateLimit float64
+	AccessRateBurst int
+	// AccessExportPage is how many users a decision export reads at a
+	// time; 0 means 500.
+	AccessExportPage int
 	// AdminRateLimit and AdminRateBurst bound each tenant's admin writes
 	// (see adminapi.Options); 0 means unlimited.
 	AdminRateLimit float64
@@ -145,6 +154,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 
 	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, ClientIP: ClientIP, PreflightBodyLimit: cfg.PreflightBodyLimit,
 		AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst}).Register(app)
+	accessapi.New(svc, accessapi.Options{Timeout: cfg.RequestTimeout, RateLimit: cfg.AccessRateLimit, RateBurst: cfg.AccessRateBurst, WriteTimeout: cfg.ReadTimeout, ExportPage: cfg.AccessExportPage}).Register(app)
 	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared, Scan: cfg.Scan}).Register(app)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
@@ -199,8 +209,11 @@ func errorHandler(c *fiber.Ctx, err error) error {
 	} else {
 		// The route template, not the path: a SCIM path can hold a userName.
 		api, route := classify(c.Path())
-		if api == apiAdmin {
+		switch api {
+		case apiAdmin:
 			route = adminRoute(c.Route().Path)
+		case apiAccess:
+			route = templateRoute("/access/", c.Route().Path)
 		}
 		slog.Error("unhandled error", "request_id", c.Locals(requestIDLocal), "route", route, "err", err)
 	}

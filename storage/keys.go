@@ -278,3 +278,7 @@ func accessLogKey(t string) string { return tenantPrefix(t) + "access:log" }
 // decisionTokensKey is the hash of a tenant's decision tokens: SHA-256 of
 // the token -> its name.
 func decisionTokensKey(t string) string { return tenantPrefix(t) + "decisionTokens" }
+
+// platformDecisionTokensKey is the global hash of platform decision tokens:
+// SHA-256 of the token -> its name. They read every tenant's decisions.
+func platformDecisionTokensKey() string { return "platform:decisionTokens" }

@@ -46,6 +46,8 @@ type config struct {
 	AuditMinAge        time.Duration
 	AdminRateLimit     float64
 	AdminRateBurst     int
+	AccessRateLimit    float64
+	AccessRateBurst    int
 	PolicyDir          string
 	PolicyTests        string
 	MetricsAddr        string
@@ -117,6 +119,8 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	})
 	fs.Float64Var(&c.AdminRateLimit, "admin-rate-limit", 10, "changes a second one tenant's admins may make through the admin API, across all replicas (429 with Retry-After beyond); 0 means no limit")
 	fs.IntVar(&c.AdminRateBurst, "admin-rate-burst", 50, "admin changes a tenant may make at once above --admin-rate-limit")
+	fs.Float64Var(&c.AccessRateLimit, "access-rate-limit", 1000, "decision API requests per second one tenant may make to this process (a batch or an export is one), answered 429 with Retry-After beyond it; 0 means no limit")
+	fs.IntVar(&c.AccessRateBurst, "access-rate-burst", 0, "decision API requests a tenant may send at once above --access-rate-limit; 0 means one second's worth")
 	fs.StringVar(&c.PolicyDir, "policy-dir", "", "directory of edited policies (laid out like policies/); empty uses the built-in ones")
 	fs.StringVar(&c.PolicyTests, "policy-tests", "", "directory of Rego tests the policies must pass before the server starts; default with --policy-dir: a policytests/ folder beside it, and without one the start is refused; none starts edited policies untested")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address of a separate plain-HTTP listener for /metrics; empty serves /metrics on --addr")
@@ -217,6 +221,10 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--admin-rate-limit must be 0 (no limit) or between 0.001 and a finite number of changes a second")
 	case c.AdminRateBurst < 1 && c.AdminRateLimit > 0:
 		return c, fmt.Errorf("--admin-rate-burst must be 1 or more")
+	case math.IsNaN(c.AccessRateLimit) || math.IsInf(c.AccessRateLimit, 0) || c.AccessRateLimit < 0 || c.AccessRateLimit > 0 && c.AccessRateLimit < 0.001:
+		return c, fmt.Errorf("--access-rate-limit must be 0 (no limit) or between 0.001 and a finite number of requests a second")
+	case c.AccessRateBurst < 0:
+		return c, fmt.Errorf("--access-rate-burst must be 0 or more")
 	case c.AuditMaxLen < 1:
 		return c, fmt.Errorf("--audit-max-len must be 1 or more")
 	case c.Scan.IndexedFree < 1:

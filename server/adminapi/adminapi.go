@@ -116,6 +116,7 @@ func (a *API) Register(r fiber.Router) {
 	r.Get(t+"/audit", a.requireAdmin, a.getAudit)
 	r.Post(t+"/preflight", reqbody.Limit(a.opts.PreflightBodyLimit), a.requireAdmin, a.preflight)
 	r.Post(t+"/provisioning/finalize", a.requireAdmin, a.finalize)
+	a.registerDecisionTokens(r)
 }
 
 func (a *API) requireOperator(c *fiber.Ctx) error {

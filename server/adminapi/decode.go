@@ -38,3 +38,12 @@ func decodeStrict(body []byte, v any) error {
 	}
 	return nil
 }
+
+// DecodeStrict is decodeStrict for the other JSON edges (the decision API).
+func DecodeStrict(body []byte, v any) error { return decodeStrict(body, v) }
+
+// Param is a route parameter percent-decoded and owned, for the other JSON edges.
+func Param(c *fiber.Ctx, name string) string { return param(c, name) }
+
+// Bearer returns the token of an Authorization header's Bearer scheme.
+func Bearer(header string) (string, bool) { return bearer(header) }

@@ -115,6 +115,10 @@ func quotaDetail(q *storage.QuotaError) string {
 		return fmt.Sprintf("a tenant may have at most %d custom roles", q.Limit)
 	case "adminTokens":
 		return fmt.Sprintf("a tenant may have at most %d admin tokens; revoke some first", q.Limit)
+	case "decisionTokens":
+		return fmt.Sprintf("a tenant may have at most %d decision tokens; revoke some first", q.Limit)
+	case "platformDecisionTokens":
+		return fmt.Sprintf("there may be at most %d platform decision tokens; revoke some first", q.Limit)
 	}
 	return fmt.Sprintf("%s quota reached: %d of %d", q.Quota, q.Used, q.Limit)
 }

@@ -80,6 +80,8 @@ type store interface {
 	TakeScanRecords(ctx context.Context, tenant string, perSecond float64, burst, records int) (bool, time.Duration, error)
 	AllowAdminWrite(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error)
 	WatchTokenChanges(ctx context.Context, changed func(tenant string), subscribed func()) (ready <-chan struct{})
+
+	decisionStore
 }
 
 // Actor says who made a change, for the audit stream.
@@ -125,6 +127,7 @@ type Service struct {
 	status *statusCounter
 	full   *fullWatch
 	opts   Options
+	decide Resolver // decides missing decisions on read (SetResolver); nil: none
 }
 
 // New returns a Service over st that asks pol for every decision.

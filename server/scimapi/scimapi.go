@@ -26,6 +26,7 @@ import (
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
 	"github.com/scimd/scimd/server/scimdoc"
+	"github.com/scimd/scimd/server/tenantrate"
 )
 
 func init() {
@@ -63,7 +64,7 @@ type Options struct {
 // API serves /scim/v2/{tenant}/...
 type API struct {
 	svc     *provision.Service
-	limiter *tenantLimiter
+	limiter *tenantrate.Limiter
 	scans   *scanGate
 	opts    Options
 	users   scim.ResourceType
@@ -90,7 +91,7 @@ func New(svc *provision.Service, opts Options) *API {
 	if opts.MaxFilterLength <= 0 {
 		opts.MaxFilterLength = 2048
 	}
-	a := &API{svc: svc, opts: opts, limiter: newTenantLimiter(opts.RateLimit, opts.RateBurst), scans: newScanGate(opts.Scan)}
+	a := &API{svc: svc, opts: opts, limiter: tenantrate.New(opts.RateLimit, opts.RateBurst), scans: newScanGate(opts.Scan)}
 	a.scans.shared = svc.TakeScanRecords
 	a.users = scim.ResourceType{
 		ID:          optional.NewString("User"),

@@ -1,0 +1,342 @@
+// Package accessapi is the decision API: the platform asks it for users'
+// stored effective access (decided on write by the resolver, read here in
+// one Redis round trip), with decision tokens that read decisions and
+// nothing else. Errors are RFC 9457 problems.
+package accessapi
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/scimd/scimd/server/adminapi"
+	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/server/reqbody"
+	"github.com/scimd/scimd/server/tenantrate"
+)
+
+// Options configure the decision API.
+type Options struct {
+	// Timeout bounds the store work of one request (of one page of an
+	// export); 0 means 10s.
+	Timeout time.Duration
+	// RateLimit is the requests a second one tenant's decision readers may
+	// make to this process (0: no limit); RateBurst the bucket (0: one
+	// second's worth). A batch or an export counts as one request.
+	RateLimit float64
+	RateBurst int
+	// WriteTimeout is how long writing one page of an export may take (the
+	// server's write timeout, renewed per page); 0 means 30s.
+	WriteTimeout time.Duration
+	// ExportPage is how many users an export reads from Redis at a time; 0
+	// means 500.
+	ExportPage int
+}
+
+// API serves /access/v1/...
+type API struct {
+	svc     *provision.Service
+	opts    Options
+	limiter *tenantrate.Limiter
+}
+
+// New returns the decision API over svc.
+func New(svc *provision.Service, opts Options) *API {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 30 * time.Second
+	}
+	if opts.ExportPage <= 0 {
+		opts.ExportPage = 500
+	}
+	return &API{svc: svc, opts: opts, limiter: tenantrate.New(opts.RateLimit, opts.RateBurst)}
+}
+
+// Root is the prefix of every route of the decision API.
+const Root = "/access/v1/tenants/:tenant"
+
+// BatchBodyLimit bounds a batch request's body: 1,000 ids of a few dozen
+// bytes fit many times over, so that 1,001 ids are a 400 (too many), not a 413.
+const BatchBodyLimit = 256 << 10
+
+// Register mounts the decision routes on r.
+func (a *API) Register(r fiber.Router) {
+	r.Get(Root+"/users.ndjson", a.auth, a.export)
+	r.Get(Root+"/users", a.auth, a.lookup)
+	r.Post(Root+"/users/batch", reqbody.Limit(BatchBodyLimit), a.auth, a.batch)
+	r.Get(Root+"/users/:id", a.auth, a.get)
+}
+
+// queryParams lists the query parameters each route reads; any other is a
+// 400 naming it (a typo such as ?username= must not look like "no such user").
+var queryParams = map[string][]string{
+	Root + "/users": {"userName", "externalId"},
+}
+
+type readerKey struct{}
+
+// auth admits the tenant's decision tokens and platform decision tokens,
+// nothing else, then takes one request from the tenant's rate and reads the
+// body (within the route's limit) for the handler.
+func (a *API) auth(c *fiber.Ctx) error {
+	tenant := adminapi.Param(c, "tenant")
+	token, _ := adminapi.Bearer(c.Get(fiber.HeaderAuthorization))
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+	defer cancel()
+	who, err := a.svc.AuthenticateDecision(ctx, tenant, token)
+	if err != nil {
+		if provision.KindOf(err) == provision.KindUnauthorized {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="scimd-access"`)
+			return adminapi.Problem(c, http.StatusUnauthorized, "a decision token of this tenant, or a platform decision token, is required")
+		}
+		return fail(c, err)
+	}
+	if ok, wait := a.limiter.Allow(tenant, time.Now()); !ok {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		return adminapi.Problem(c, http.StatusTooManyRequests, fmt.Sprintf("this tenant's decision reads are limited to %g a second; try again later", a.opts.RateLimit))
+	}
+	known := queryParams[c.Route().Path]
+	for k := range c.Request().URI().QueryArgs().All() {
+		if len(k) > 0 && !slices.Contains(known, string(k)) {
+			return adminapi.Problem(c, http.StatusBadRequest, "unknown query parameter "+strconv.Quote(string(k)))
+		}
+	}
+	c.Locals(readerKey{}, who)
+	if _, err := reqbody.Read(c); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// decisionJSON is a decision as the platform reads it: the stored record
+// without its internals (the policy input's hash).
+type decisionJSON struct {
+	User       string          `json:"user"`
+	Active     bool            `json:"active"`
+	Enterprise json.RawMessage `json:"enterprise"`
+	Accounts   json.RawMessage `json:"accounts"`
+	Revision   string          `json:"revision"`
+	Generation int64           `json:"generation"`
+	DecidedAt  string          `json:"decidedAt"`
+	Stale      bool            `json:"stale"`
+	ETag       string          `json:"etag,omitempty"`
+}
+
+// pendingJSON stands for a user whose decision is not made yet, in lists.
+type pendingJSON struct {
+	User    string `json:"user"`
+	Pending bool   `json:"pending"`
+}
+
+func view(d provision.Decision) any {
+	if d.Pending {
+		return pendingJSON{User: d.User, Pending: true}
+	}
+	ent, acc := d.Enterprise, d.Accounts
+	if len(ent) == 0 {
+		ent = json.RawMessage("null")
+	}
+	if len(acc) == 0 {
+		acc = json.RawMessage("{}")
+	}
+	return decisionJSON{User: d.User, Active: d.Active, Enterprise: ent, Accounts: acc, Revision: d.Revision,
+		Generation: d.Generation, DecidedAt: d.DecidedAt, Stale: d.Stale, ETag: d.ETag}
+}
+
+func (a *API) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), a.opts.Timeout)
+}
+
+// get answers one user's decision, with its ETag.
+func (a *API) get(c *fiber.Ctx) error {
+	ctx, cancel := a.ctx()
+	defer cancel()
+	d, err := a.svc.Decision(ctx, adminapi.Param(c, "tenant"), adminapi.Param(c, "id"))
+	if err != nil {
+		return fail(c, err)
+	}
+	return one(c, d)
+}
+
+// one answers a single decision: 304 when If-None-Match holds its ETag.
+func one(c *fiber.Ctx, d provision.Decision) error {
+	if d.ETag != "" {
+		tag := `"` + d.ETag + `"`
+		c.Set(fiber.HeaderETag, tag)
+		if matches(c.Get(fiber.HeaderIfNoneMatch), tag) {
+			return c.SendStatus(http.StatusNotModified)
+		}
+	}
+	return c.JSON(view(d))
+}
+
+// matches reports whether an If-None-Match header names tag (weakly, as
+// RFC 9110 §13.1.2 compares for GET) or is "*".
+func matches(header, tag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// lookup finds decisions by userName (one user: userNames are unique) or
+// by externalId (a list: externalIds are not).
+func (a *API) lookup(c *fiber.Ctx) error {
+	q := c.Request().URI().QueryArgs()
+	userName, byName := string(q.Peek("userName")), q.Has("userName")
+	externalID, byExt := string(q.Peek("externalId")), q.Has("externalId")
+	ctx, cancel := a.ctx()
+	defer cancel()
+	switch {
+	case byName == byExt:
+		return adminapi.Problem(c, http.StatusBadRequest, "give exactly one of userName and externalId")
+	case byName && userName == "", byExt && externalID == "":
+		return adminapi.Problem(c, http.StatusBadRequest, "the userName or externalId to look up is empty")
+	case byName:
+		d, err := a.svc.DecisionByUserName(ctx, adminapi.Param(c, "tenant"), userName)
+		if err != nil {
+			return fail(c, err)
+		}
+		return one(c, d)
+	}
+	ds, more, err := a.svc.DecisionsByExternalID(ctx, adminapi.Param(c, "tenant"), externalID)
+	if err != nil {
+		return fail(c, err)
+	}
+	out := make([]any, len(ds))
+	for i, d := range ds {
+		out[i] = view(d)
+	}
+	return c.JSON(fiber.Map{"decisions": out, "more": more})
+}
+
+// batch answers up to provision.MaxDecisionList users' decisions at once.
+func (a *API) batch(c *fiber.Ctx) error {
+	var in struct {
+		IDs []string `json:"ids"`
+	}
+	if err := adminapi.DecodeStrict(c.Body(), &in); err != nil {
+		return adminapi.Problem(c, http.StatusBadRequest, `the body must be {"ids": ["user id", ...]}: `+err.Error())
+	}
+	if len(in.IDs) > provision.MaxDecisionList {
+		return adminapi.Problem(c, http.StatusBadRequest, fmt.Sprintf("a batch asks for at most %d users (this one %d)", provision.MaxDecisionList, len(in.IDs)))
+	}
+	ctx, cancel := a.ctx()
+	defer cancel()
+	b, err := a.svc.Decisions(ctx, adminapi.Param(c, "tenant"), in.IDs)
+	if err != nil {
+		return fail(c, err)
+	}
+	out := make([]any, len(b.Decisions))
+	for i, d := range b.Decisions {
+		out[i] = view(d)
+	}
+	return c.JSON(fiber.Map{"decisions": out, "missing": b.Missing, "pending": b.Pending})
+}
+
+// export streams every user's decision as NDJSON, in creation order, a
+// page at a time (memory bounded by the page). The first page is read
+// before answering, so that an unknown tenant or an unreachable store is a
+// proper error status; a later failure ends the stream with an error line
+// and a broken connection, never a body that looks complete. Each page's
+// store work has the request timeout and its writing the write timeout, so
+// a large export runs as long as it makes progress; it stops when the
+// client goes away or the server shuts down.
+func (a *API) export(c *fiber.Ctx) error {
+	tenant := adminapi.Param(c, "tenant")
+	ctx, cancel := a.ctx()
+	first, next, done, err := a.svc.DecisionPage(ctx, tenant, "", a.opts.ExportPage)
+	cancel()
+	if err != nil {
+		return fail(c, err)
+	}
+	c.Set(fiber.HeaderContentType, "application/x-ndjson")
+	fctx := c.Context()
+	conn := fctx.Conn()
+	stop := fctx.Done()
+	fctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		enc := json.NewEncoder(w)
+		page := first
+		for {
+			_ = conn.SetWriteDeadline(time.Now().Add(a.opts.WriteTimeout))
+			for _, d := range page {
+				if enc.Encode(view(d)) != nil {
+					return
+				}
+			}
+			if w.Flush() != nil || done {
+				return
+			}
+			select {
+			case <-stop:
+				a.abort(w, conn, tenant, http.StatusServiceUnavailable, "the server is shutting down; export again", nil)
+				return
+			default:
+			}
+			var err error
+			ctx, cancel := a.ctx()
+			page, next, done, err = a.svc.DecisionPage(ctx, tenant, next, a.opts.ExportPage)
+			cancel()
+			if err != nil {
+				a.abort(w, conn, tenant, http.StatusServiceUnavailable, "the export broke off: the directory store failed; export again", err)
+				return
+			}
+		}
+	})
+	return nil
+}
+
+// abort ends a broken export: an error line for the reader of the lines,
+// then the connection closed before the chunked body's end, so that an
+// HTTP client sees the body incomplete too.
+func (a *API) abort(w *bufio.Writer, conn interface{ Close() error }, tenant string, status int, detail string, err error) {
+	if err != nil {
+		slog.Warn("decision export broke off", "tenant", tenant, "err", err)
+	}
+	line, _ := json.Marshal(fiber.Map{"error": fiber.Map{"status": status, "detail": detail}})
+	_, _ = w.Write(append(line, '\n'))
+	_ = w.Flush()
+	_ = conn.Close()
+}
+
+// fail maps a service error to a problem; unknown errors are logged and
+// answered without detail.
+func fail(c *fiber.Ctx, err error) error {
+	var pe *provision.Error
+	if !errors.As(err, &pe) {
+		slog.Error("internal error", "err", err)
+		return adminapi.Problem(c, http.StatusInternalServerError, "internal error")
+	}
+	switch pe.Kind {
+	case provision.KindNotFound:
+		return adminapi.Problem(c, http.StatusNotFound, pe.Detail)
+	case provision.KindInvalid:
+		return adminapi.Problem(c, http.StatusBadRequest, pe.Detail)
+	case provision.KindUnauthorized:
+		return adminapi.Problem(c, http.StatusUnauthorized, pe.Detail)
+	case provision.KindUnavailable:
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return adminapi.Problem(c, http.StatusServiceUnavailable, pe.Detail)
+	}
+	slog.Error("internal error", "err", err)
+	return adminapi.Problem(c, http.StatusInternalServerError, "internal error")
+}
