@@ -159,30 +159,9 @@ func (s *Service) PutGrants(ctx context.Context, tenant, groupID string, grants 
 	if err != nil {
 		return nil, err
 	}
-	levels := make(map[string]string, len(roles))
-	for _, r := range roles {
-		levels[r.Name] = string(r.Level)
-	}
-	seen := map[Grant]bool{}
-	clean := make([]Grant, 0, len(grants))
-	for i, g := range grants {
-		where := fmt.Sprintf("grants[%d]", i)
-		switch {
-		case g.Scope != "enterprise" && g.Scope != "account":
-			return nil, &Error{Kind: KindInvalid, Attribute: where, Detail: where + `: scope must be "enterprise" or "account"`}
-		case g.Scope == "account" && g.Account == "":
-			return nil, &Error{Kind: KindInvalid, Attribute: where, Detail: where + ": an account grant names its sub-account"}
-		case g.Scope == "enterprise" && g.Account != "":
-			return nil, &Error{Kind: KindInvalid, Attribute: where, Detail: where + ": an enterprise grant names no sub-account"}
-		case levels[g.Role] == "":
-			return nil, &Error{Kind: KindInvalid, Attribute: where, Detail: fmt.Sprintf("%s: no role is named %q", where, g.Role)}
-		case levels[g.Role] != g.Scope:
-			return nil, &Error{Kind: KindInvalid, Attribute: where, Detail: fmt.Sprintf("%s: %q is an %s role and cannot be granted at %s level", where, g.Role, levels[g.Role], g.Scope)}
-		}
-		if !seen[g] {
-			seen[g] = true
-			clean = append(clean, g)
-		}
+	clean, err := checkGrants(roles, grants)
+	if err != nil {
+		return nil, err
 	}
 	before, err := s.store.Grants(ctx, tenant, []string{groupID})
 	if err != nil {
@@ -303,4 +282,36 @@ func policyError(err error) error {
 		return &Error{Kind: KindUnavailable, Detail: "the policy engine did not answer in time", cause: err}
 	}
 	return &Error{Kind: KindInternal, Detail: "internal error", cause: err}
+}
+
+// checkGrants checks grants against the roles (each names a role of its
+// scope, an account grant its sub-account) and drops repeats.
+// Returns KindInvalid.
+func checkGrants(roles []RoleInfo, grants []Grant) ([]Grant, error) {
+	levels := make(map[string]string, len(roles))
+	for _, r := range roles {
+		levels[r.Name] = string(r.Level)
+	}
+	seen := map[Grant]bool{}
+	clean := make([]Grant, 0, len(grants))
+	for i, g := range grants {
+		where := fmt.Sprintf("grants[%d]", i)
+		switch {
+		case g.Scope != "enterprise" && g.Scope != "account":
+			return nil, &Error{Kind: KindInvalid, Attribute: where, Detail: where + `: scope must be "enterprise" or "account"`}
+		case g.Scope == "account" && g.Account == "":
+			return nil, &Error{Kind: KindInvalid, Attribute: where, Detail: where + ": an account grant names its sub-account"}
+		case g.Scope == "enterprise" && g.Account != "":
+			return nil, &Error{Kind: KindInvalid, Attribute: where, Detail: where + ": an enterprise grant names no sub-account"}
+		case levels[g.Role] == "":
+			return nil, &Error{Kind: KindInvalid, Attribute: where, Detail: fmt.Sprintf("%s: no role is named %q", where, g.Role)}
+		case levels[g.Role] != g.Scope:
+			return nil, &Error{Kind: KindInvalid, Attribute: where, Detail: fmt.Sprintf("%s: %q is an %s role and cannot be granted at %s level", where, g.Role, levels[g.Role], g.Scope)}
+		}
+		if !seen[g] {
+			seen[g] = true
+			clean = append(clean, g)
+		}
+	}
+	return clean, nil
 }
