@@ -57,7 +57,7 @@ func (e *Engine) catalog(ctx context.Context, custom map[string]Role) (*roleCata
 	}
 	c.mu.RUnlock()
 	input := ast.NewObject(ast.Item(keyRoles, rolesTerm(custom)))
-	v, err := evalWith(ctx, e.catalogQ, queryCatalog, input, asTermOption)
+	v, err := e.evalWith(ctx, e.catalogQ, queryCatalog, input, asTermOption)
 	if err != nil {
 		return nil, err
 	}

@@ -498,14 +498,14 @@ func TestEvalErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eval(context.Background(), undefined, "data.nothing.here", ast.NewObject()); !errors.Is(err, ErrUndefined) {
+	if _, err := e.eval(context.Background(), undefined, "data.nothing.here", ast.NewObject()); !errors.Is(err, ErrUndefined) {
 		t.Errorf("eval(undefined) error = %v, want ErrUndefined", err)
 	}
 	several, err := rego.New(rego.Query("x := [1, 2][_]")).PrepareForEval(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eval(context.Background(), several, "x", ast.NewObject()); !errors.Is(err, ErrMultipleResults) {
+	if _, err := e.eval(context.Background(), several, "x", ast.NewObject()); !errors.Is(err, ErrMultipleResults) {
 		t.Errorf("eval(several) error = %v, want ErrMultipleResults", err)
 	}
 	conflict, err := rego.New(
@@ -516,7 +516,7 @@ func TestEvalErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	input := ast.NewObject(ast.Item(ast.StringTerm("a"), ast.BooleanTerm(true)))
-	if _, err := eval(context.Background(), conflict, "data.p.x", input); !errors.Is(err, ErrEval) {
+	if _, err := e.eval(context.Background(), conflict, "data.p.x", input); !errors.Is(err, ErrEval) {
 		t.Errorf("eval(conflict) error = %v, want ErrEval", err)
 	}
 }
@@ -659,7 +659,7 @@ func BenchmarkResolveRolesInput(b *testing.B) {
 			}
 		})
 	}
-	v, err := evalWith(ctx, e.access, queryAccess, input, asTermOption)
+	v, err := e.evalWith(ctx, e.access, queryAccess, input, asTermOption)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func (e *Engine) ExplainJSON(ctx context.Context, decision string, input []byte)
 	if err != nil {
 		return nil, fmt.Errorf("%w: input: %w", ErrEval, err)
 	}
-	v, err := eval(ctx, q, path, in)
+	v, err := e.eval(ctx, q, path, in)
 	if err != nil {
 		return nil, err
 	}

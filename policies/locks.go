@@ -77,7 +77,7 @@ type EditDecision struct {
 // EditDecision with Allow false.
 func (e *Engine) CheckEdit(ctx context.Context, in EditInput) (EditDecision, error) {
 	var out EditDecision
-	v, err := eval(ctx, e.decision, queryDecision, in.value())
+	v, err := e.eval(ctx, e.decision, queryDecision, in.value())
 	if err != nil {
 		return out, err
 	}

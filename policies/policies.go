@@ -74,11 +74,14 @@ type Options struct {
 type Engine struct {
 	revision string
 	catalogs *catalogs
-	access   rego.PreparedEvalQuery
-	explain  rego.PreparedEvalQuery
-	scores   rego.PreparedEvalQuery
-	catalogQ rego.PreparedEvalQuery
-	decision rego.PreparedEvalQuery
+	consts   *constants
+	// withConsts: the query paths whose evaluation may read a constant rule.
+	withConsts map[string]bool
+	access     rego.PreparedEvalQuery
+	explain    rego.PreparedEvalQuery
+	scores     rego.PreparedEvalQuery
+	catalogQ   rego.PreparedEvalQuery
+	decision   rego.PreparedEvalQuery
 }
 
 // New loads, compiles (strict) and prepares the policies selected by opts. With
@@ -104,7 +107,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	store := inmem.NewFromObjectWithOpts(policies.data, inmem.OptReturnASTValuesOnRead(true))
-	e := &Engine{revision: policies.revision(), catalogs: newCatalogs()}
+	e := &Engine{revision: policies.revision(), catalogs: newCatalogs(), consts: findConstants(compiler), withConsts: map[string]bool{}}
 	for _, q := range []struct {
 		path string
 		into *rego.PreparedEvalQuery
@@ -115,6 +118,7 @@ func New(opts Options) (*Engine, error) {
 		{queryCatalog, &e.catalogQ},
 		{queryDecision, &e.decision},
 	} {
+		e.withConsts[q.path] = e.consts.reaches(compiler, ast.MustParseRef(q.path))
 		if len(compiler.GetRules(ast.MustParseRef(q.path))) == 0 {
 			return nil, fmt.Errorf("%w: %s: no rule defines %s", ErrInvalidPolicy, policies.label, q.path)
 		}
@@ -184,7 +188,7 @@ func (e *Engine) smokePrepared(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := eval(ctx, e.access, queryAccess, in.value(nil, true))
+	v, err := e.eval(ctx, e.access, queryAccess, in.value(nil, true))
 	if err != nil {
 		return err
 	}
@@ -253,27 +257,38 @@ func newCompiler(forTests bool) *ast.Compiler {
 }
 
 // eval runs a prepared query and returns its single value.
-func eval(ctx context.Context, q rego.PreparedEvalQuery, path string, input ast.Value) (any, error) {
-	return evalWith(ctx, q, path, input)
+func (e *Engine) eval(ctx context.Context, q rego.PreparedEvalQuery, path string, input ast.Value) (any, error) {
+	return e.evalWith(ctx, q, path, input)
 }
 
 // evalWith is eval with more evaluation options.
 //
 // Each evaluation would start a goroutine to cancel it when ctx is done, and
 // collect metrics nobody reads; a callback registered with context.AfterFunc
-// cancels it instead, at no cost until ctx is done.
-func evalWith(ctx context.Context, q rego.PreparedEvalQuery, path string, input ast.Value, opts ...rego.EvalOption) (any, error) {
+// cancels it instead, at no cost until ctx is done. The rules that depend on
+// data alone are computed once per Engine, not once per evaluation (see
+// constants).
+func (e *Engine) evalWith(ctx context.Context, q rego.PreparedEvalQuery, path string, input ast.Value, opts ...rego.EvalOption) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("policies: %s: %w", path, err)
 	}
 	cancel := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
 	defer stop()
-	rs, err := q.Eval(ctx, append(opts,
+	opts = append(opts,
 		rego.EvalParsedInput(input),
 		rego.EvalExternalCancel(cancel),
 		rego.EvalMetrics(noMetrics),
-	)...)
+	)
+	var vc *constCache
+	if e.withConsts[path] {
+		vc = e.consts.cache()
+		opts = append(opts, rego.EvalVirtualCache(vc))
+	}
+	rs, err := q.Eval(ctx, opts...)
+	if err == nil && vc != nil {
+		vc.commit()
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("policies: %s: %w", path, ctxErr)

@@ -110,7 +110,7 @@ func TestPreparedInputs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := eval(ctx, e.access, queryAccess, plainInput(in))
+		v, err := e.eval(ctx, e.access, queryAccess, plainInput(in))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestPreparedInputs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err = eval(ctx, e.explain, queryExplain, plainInput(in))
+		v, err = e.eval(ctx, e.explain, queryExplain, plainInput(in))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -161,7 +161,7 @@ func (e *Engine) ResolveRoles(ctx context.Context, in RoleInput) (Access, error)
 	if err != nil {
 		return Access{}, err
 	}
-	v, err := evalWith(ctx, e.access, queryAccess, input, asTermOption)
+	v, err := e.evalWith(ctx, e.access, queryAccess, input, asTermOption)
 	if err != nil {
 		return Access{}, err
 	}
@@ -186,7 +186,7 @@ func (e *Engine) ExplainRoles(ctx context.Context, in RoleInput) (Explanation, e
 	if err != nil {
 		return Explanation{}, err
 	}
-	v, err := evalWith(ctx, e.explain, queryExplain, input, asTermOption)
+	v, err := e.evalWith(ctx, e.explain, queryExplain, input, asTermOption)
 	if err != nil {
 		return Explanation{}, err
 	}
@@ -212,7 +212,7 @@ func (e *Engine) roleInput(ctx context.Context, in RoleInput, withGrants bool) (
 // ErrUndefined or ErrMultipleResults.
 func (e *Engine) RoleScores(ctx context.Context, custom map[string]Role) ([]RoleScore, error) {
 	input := ast.NewObject(ast.Item(ast.InternedTerm("roles"), rolesTerm(custom)))
-	v, err := eval(ctx, e.scores, queryScores, input)
+	v, err := e.eval(ctx, e.scores, queryScores, input)
 	if err != nil {
 		return nil, err
 	}

@@ -223,12 +223,12 @@ _enterprise_rule(top) := "group_manager_penalty" if {
 # inherited by every sub-account, whichever enterprise role wins at enterprise
 # level: gaining an enterprise grant never takes sub-account access away. Of
 # several such roles the highest score is inherited, ties going by name.
+# _inherited is its name (its score is in _catalog.full_access): a name is
+# handed to _account for each sub-account as it is, where an object was
+# copied at each comparison, which made the decision a third dearer.
 default _inherited := null
 
-_inherited := {
-	"role": winner,
-	"score": _catalog.full_access[winner],
-} if {
+_inherited := winner if {
 	_active
 	top := _top(_catalog.full_access, _granted.enterprise)
 	winner := _first_by_name(top)
@@ -236,13 +236,13 @@ _inherited := {
 
 # Sub-accounts granted the same role names get the same answer, which OPA
 # computes once: _account depends on nothing else.
-_accounts := {account: null | some account in input.accounts} if {
-	not _active
-} else := {account: _account(object.get(granted, account, []), inherited) |
+_accounts := {account: _account(object.get(granted, account, []), inherited) |
 	granted := _granted.account
 	inherited := _inherited
 	some account in input.accounts
-}
+} if {
+	_active
+} else := {account: null | some account in input.accounts}
 
 # An explicit grant for the sub-account wins over the inherited enterprise
 # role, even when it scores lower. The account roles granted compete: roles of
@@ -255,8 +255,8 @@ _account(names, inherited) := {
 	top := _top(_catalog.scores.account, names)
 	winner := _first_by_name(top)
 } else := {
-	"role": inherited.role,
-	"score": inherited.score,
+	"role": inherited,
+	"score": _catalog.full_access[inherited],
 	"rule": "inherited_full_access",
 } if {
 	inherited != null
