@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/scimd/scimd/server/provision"
@@ -47,6 +48,7 @@ func TestGrantPreview(t *testing.T) {
 				got = append(got, fmt.Sprintf("%s %s: %s -> %s (%s)", m.UserName, rc.Where, rc.Before.Role, rc.After.Role, rc.After.Rule))
 			}
 		}
+		slices.Sort(got) // members come by id
 		want := []string{"a@x.test news: Viewer -> Editor (highest_score)", "b@x.test news: Viewer -> Editor (highest_score)"}
 		if fmt.Sprint(got) != fmt.Sprint(want) || p.Members != 3 || p.Evaluated != 3 || p.Sampled() {
 			t.Errorf("preview %v (members %d, evaluated %d), want %v", got, p.Members, p.Evaluated, want)
