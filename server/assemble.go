@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/scimd/scimd/policies"
+	"github.com/scimd/scimd/server/feed"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/storage"
 )
@@ -14,18 +15,38 @@ type Assembled struct {
 	App     *fiber.App
 	Service *provision.Service
 	Metrics *Metrics
+	// Feed is the change feed's hub; Stop ends its waits and streams.
+	Feed *feed.Hub
 }
 
 // Assemble builds the service over st and pol and the app serving it,
 // exactly as `scimd serve` does: the same Metrics counts the requests and
 // wraps the store and the policies, so what a test sees through Assemble is
 // what production runs (the metered store included). cfg.Metrics nil makes
-// a new registry; opts.Metrics is always cfg.Metrics.
+// a new registry; opts.Metrics is always cfg.Metrics. The change feed's hub
+// reads st with blocking reads on a client of its own
+// (cfg.FeedHub.Readers connections); call Stop when done.
 func Assemble(cfg Config, st *storage.Store, pol *policies.Engine, opts provision.Options) Assembled {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
 	opts.Metrics = cfg.Metrics
 	svc := provision.New(st, pol, opts)
-	return Assembled{App: New(cfg, svc), Service: svc, Metrics: cfg.Metrics}
+	hub := feed.NewHub(st, st.FeedReader(readersOrDefault(cfg.FeedHub.Readers)), cfg.FeedHub)
+	cfg.Feed = hub
+	return Assembled{App: New(cfg, svc), Service: svc, Metrics: cfg.Metrics, Feed: hub}
+}
+
+func readersOrDefault(n int) int {
+	if n <= 0 {
+		return feed.DefaultReaders
+	}
+	return n
+}
+
+// Stop ends the change feed's long polls and event streams at once (so
+// that the app's shutdown need not wait for them) and its readers. Call it
+// before shutting the app down.
+func (a Assembled) Stop() {
+	a.Feed.Stop()
 }

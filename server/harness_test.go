@@ -66,6 +66,8 @@ type harness struct {
 	// rdb is a client of the app's Redis, for tests that write stored
 	// state no API writes (decision records before the resolver).
 	rdb redis.UniversalClient
+	// srv is what Assemble made (zero for an app of another kind).
+	srv server.Assembled
 }
 
 func newHarness(t *testing.T, url string) *harness {
@@ -107,7 +109,8 @@ func assemble(t *testing.T, url string, cfg server.Config, sopts storage.Options
 	t.Cleanup(func() { _ = rdb.Close() })
 	st := storage.New(rdb, sopts)
 	srv := server.Assemble(cfg, st, testEngine(t), popts)
-	return &harness{t: t, app: srv.App, st: st, svc: srv.Service, metrics: srv.Metrics, rdb: rdb}
+	t.Cleanup(srv.Stop)
+	return &harness{t: t, app: srv.App, st: st, svc: srv.Service, metrics: srv.Metrics, rdb: rdb, srv: srv}
 }
 
 // checkConsistent runs storage's consistency check over a tenant and fails

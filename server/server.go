@@ -19,6 +19,7 @@ import (
 
 	"github.com/scimd/scimd/server/accessapi"
 	"github.com/scimd/scimd/server/adminapi"
+	"github.com/scimd/scimd/server/feed"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
 	"github.com/scimd/scimd/server/scimapi"
@@ -77,6 +78,15 @@ type Config struct {
 	// MetricsElsewhere leaves /metrics off this app, for a listener of its
 	// own (Metrics.App).
 	MetricsElsewhere bool
+	// Feed serves the change feed (GET /access/v1/tenants/{t}/changes); nil
+	// leaves the route off. Assemble makes it.
+	Feed *feed.Hub
+	// FeedWait caps a long poll's timeout (0: 60s); FeedHeartbeat is the
+	// event streams' heartbeat interval (0: 15s).
+	FeedWait      time.Duration
+	FeedHeartbeat time.Duration
+	// FeedHub bounds the hub Assemble makes.
+	FeedHub feed.HubOptions
 }
 
 // New returns the Fiber app serving svc.
@@ -154,7 +164,11 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 
 	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, ClientIP: ClientIP, PreflightBodyLimit: cfg.PreflightBodyLimit,
 		AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst}).Register(app)
-	accessapi.New(svc, accessapi.Options{Timeout: cfg.RequestTimeout, RateLimit: cfg.AccessRateLimit, RateBurst: cfg.AccessRateBurst, WriteTimeout: cfg.ReadTimeout, ExportPage: cfg.AccessExportPage}).Register(app)
+	access := accessapi.New(svc, accessapi.Options{Timeout: cfg.RequestTimeout, RateLimit: cfg.AccessRateLimit, RateBurst: cfg.AccessRateBurst, WriteTimeout: cfg.ReadTimeout, ExportPage: cfg.AccessExportPage})
+	access.Register(app)
+	if cfg.Feed != nil {
+		access.RegisterChanges(app, cfg.Feed, accessapi.ChangesOptions{Timeout: cfg.RequestTimeout, MaxWait: cfg.FeedWait, Heartbeat: cfg.FeedHeartbeat, WriteTimeout: cfg.ReadTimeout})
+	}
 	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared, Scan: cfg.Scan}).Register(app)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

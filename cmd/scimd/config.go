@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scimd/scimd/server/feed"
 	"github.com/scimd/scimd/server/scimapi"
 	"github.com/scimd/scimd/storage"
 )
@@ -56,6 +57,7 @@ type config struct {
 	TrustedProxies     []netip.Prefix
 	AllowedHosts       []string
 	Demo               bool
+	Feed               feed.HubOptions
 }
 
 // minOperatorToken is the shortest operator token serve accepts, in bytes.
@@ -152,6 +154,9 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return nil
 	})
 	fs.BoolVar(&c.Demo, "demo", false, "create a demo tenant (sub-accounts, SCIM and manual users, groups, grants, a custom role, a nearly full license, audit history) and print the console URL and its sign-in; embedded store only")
+	fs.IntVar(&c.Feed.Readers, "feed-readers", feed.DefaultReaders, "tenants whose change feed this process follows with a blocking Redis read (one connection each, on a client of their own); the feeds of more tenants with listeners are polled every second")
+	fs.IntVar(&c.Feed.StreamsPerTenant, "feed-streams-per-tenant", 16, "open change streams (SSE) and waiting long polls one tenant may have on this process; beyond, 429")
+	fs.IntVar(&c.Feed.Streams, "feed-streams", 512, "open change streams (SSE) and waiting long polls on this process; beyond, 503")
 	fs.VisitAll(func(f *flag.Flag) { f.Usage += " (env " + envName(f.Name) + ")" })
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
@@ -238,6 +243,9 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	}
 	if c.QuotaUsers < 1 || c.QuotaGroups < 1 || c.QuotaMembers < 1 {
 		return c, fmt.Errorf("--quota-users, --quota-groups and --quota-members must be 1 or more")
+	}
+	if c.Feed.Readers < 1 || c.Feed.StreamsPerTenant < 1 || c.Feed.Streams < 1 {
+		return c, fmt.Errorf("--feed-readers, --feed-streams-per-tenant and --feed-streams must be 1 or more")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")

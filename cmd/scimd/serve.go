@@ -68,6 +68,7 @@ type instance struct {
 	silent     []*silentConns     // the listeners', for shutdown
 	stopWatch  context.CancelFunc // ends the token-change subscription and the status flusher
 	flushed    chan struct{}      // closed when the status flusher's last flush is done
+	stopFeed   func()             // ends the change feed's polls and streams, before the app's shutdown
 	rdb        redis.UniversalClient
 	embedded   *storage.Embedded
 	served     chan error // one result per listener
@@ -140,7 +141,8 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	srv := server.Assemble(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, MaxConns: cfg.MaxConns, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared,
 		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts, AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst,
 		AccessRateLimit: cfg.AccessRateLimit, AccessRateBurst: cfg.AccessRateBurst,
-		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != ""}, st, engine, provision.Options{})
+		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", FeedHub: cfg.Feed}, st, engine, provision.Options{})
+	m.stopFeed = srv.Stop
 	svc := srv.Service
 	// Token checks cached here are dropped when another replica rotates a
 	// token or deletes a tenant.
@@ -258,6 +260,8 @@ func (m *instance) wait(ctx context.Context) error {
 		}
 	}()
 	defer close(swept)
+	// Long polls and event streams would hold the shutdown until they end.
+	m.stopFeed()
 	err := m.app.ShutdownWithContext(sctx)
 	if m.metricsApp != nil {
 		err = errors.Join(err, m.metricsApp.ShutdownWithContext(sctx))
@@ -266,6 +270,9 @@ func (m *instance) wait(ctx context.Context) error {
 }
 
 func (m *instance) close() {
+	if m.stopFeed != nil {
+		m.stopFeed() // again after wait: a no-op; before the client closes otherwise
+	}
 	if m.stopWatch != nil {
 		m.stopWatch()
 	}

@@ -83,7 +83,8 @@ func (a *API) Register(r fiber.Router) {
 // queryParams lists the query parameters each route reads; any other is a
 // 400 naming it (a typo such as ?username= must not look like "no such user").
 var queryParams = map[string][]string{
-	Root + "/users": {"userName", "externalId"},
+	Root + "/users":   {"userName", "externalId"},
+	Root + "/changes": {"after", "timeout", "limit"},
 }
 
 type readerKey struct{}
