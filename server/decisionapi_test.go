@@ -29,6 +29,13 @@ func (h *harness) putDecision(tn tenant, uid, etag string, active bool) map[stri
 		"revision":   "rev1", "generation": 7, "input_hash": "secret-input-hash", "etag": etag,
 		"decided_at": "2026-12-06T00:00:00Z", "stale": false,
 	}
+	h.putRecord(tn, uid, rec)
+	return rec
+}
+
+// putRecord stores rec as the decision record of user uid of tn.
+func (h *harness) putRecord(tn tenant, uid string, rec map[string]any) {
+	h.t.Helper()
 	raw, err := json.Marshal(rec)
 	if err != nil {
 		h.t.Fatal(err)
@@ -36,7 +43,6 @@ func (h *harness) putDecision(tn tenant, uid, etag string, active bool) map[stri
 	if err := h.rdb.Set(context.Background(), "t:{"+tn.ID+"}:access:user:"+uid, raw, 0).Err(); err != nil {
 		h.t.Fatal(err)
 	}
-	return rec
 }
 
 // scimUser creates a user through SCIM and returns its id.

@@ -122,39 +122,10 @@ func (a *API) auth(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// decisionJSON is a decision as the platform reads it: the stored record
-// without its internals (the policy input's hash).
-type decisionJSON struct {
-	User       string          `json:"user"`
-	Active     bool            `json:"active"`
-	Enterprise json.RawMessage `json:"enterprise"`
-	Accounts   json.RawMessage `json:"accounts"`
-	Revision   string          `json:"revision"`
-	Generation int64           `json:"generation"`
-	DecidedAt  string          `json:"decidedAt"`
-	Stale      bool            `json:"stale"`
-	ETag       string          `json:"etag,omitempty"`
-}
-
-// pendingJSON stands for a user whose decision is not made yet, in lists.
-type pendingJSON struct {
-	User    string `json:"user"`
-	Pending bool   `json:"pending"`
-}
-
-func view(d provision.Decision) any {
-	if d.Pending {
-		return pendingJSON{User: d.User, Pending: true}
-	}
-	ent, acc := d.Enterprise, d.Accounts
-	if len(ent) == 0 {
-		ent = json.RawMessage("null")
-	}
-	if len(acc) == 0 {
-		acc = json.RawMessage("{}")
-	}
-	return decisionJSON{User: d.User, Active: d.Active, Enterprise: ent, Accounts: acc, Revision: d.Revision,
-		Generation: d.Generation, DecidedAt: d.DecidedAt, Stale: d.Stale, ETag: d.ETag}
+// sendJSON answers body, JSON the handler wrote (see encode.go).
+func sendJSON(c *fiber.Ctx, body []byte) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
 }
 
 func (a *API) ctx() (context.Context, context.CancelFunc) {
@@ -181,7 +152,7 @@ func one(c *fiber.Ctx, d provision.Decision) error {
 			return c.SendStatus(http.StatusNotModified)
 		}
 	}
-	return c.JSON(view(d))
+	return sendJSON(c, appendDecision(make([]byte, 0, 128+len(d.Enterprise)+len(d.Accounts)), d))
 }
 
 // matches reports whether an If-None-Match header names tag (weakly, as
@@ -223,11 +194,8 @@ func (a *API) lookup(c *fiber.Ctx) error {
 	if err != nil {
 		return fail(c, err)
 	}
-	out := make([]any, len(ds))
-	for i, d := range ds {
-		out[i] = view(d)
-	}
-	return c.JSON(fiber.Map{"decisions": out, "more": more})
+	b := append(appendDecisions(append(make([]byte, 0, 256*len(ds)+32), `{"decisions":`...), ds), `,"more":`...)
+	return sendJSON(c, append(strconv.AppendBool(b, more), '}'))
 }
 
 // batch answers up to provision.MaxDecisionList users' decisions at once.
@@ -247,11 +215,10 @@ func (a *API) batch(c *fiber.Ctx) error {
 	if err != nil {
 		return fail(c, err)
 	}
-	out := make([]any, len(b.Decisions))
-	for i, d := range b.Decisions {
-		out[i] = view(d)
-	}
-	return c.JSON(fiber.Map{"decisions": out, "missing": b.Missing, "pending": b.Pending})
+	out := appendDecisions(append(make([]byte, 0, 256*len(b.Decisions)+64), `{"decisions":`...), b.Decisions)
+	out = appendStrings(append(out, `,"missing":`...), b.Missing)
+	out = appendStrings(append(out, `,"pending":`...), b.Pending)
+	return sendJSON(c, append(out, '}'))
 }
 
 // export streams every user's decision as NDJSON, in creation order, a
@@ -275,12 +242,13 @@ func (a *API) export(c *fiber.Ctx) error {
 	conn := fctx.Conn()
 	stop := fctx.Done()
 	fctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		enc := json.NewEncoder(w)
+		var line []byte
 		page := first
 		for {
 			_ = conn.SetWriteDeadline(time.Now().Add(a.opts.WriteTimeout))
 			for _, d := range page {
-				if enc.Encode(view(d)) != nil {
+				line = append(appendDecision(line[:0], d), '\n')
+				if _, err := w.Write(line); err != nil {
 					return
 				}
 			}

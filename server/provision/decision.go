@@ -63,15 +63,6 @@ type decisionRecord struct {
 	Stale      bool            `json:"stale"`
 }
 
-func parseDecision(raw []byte) (Decision, error) {
-	var r decisionRecord
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return Decision{}, &Error{Kind: KindInternal, Detail: "internal error", cause: err}
-	}
-	return Decision{User: r.User, Active: r.Active, Enterprise: r.Enterprise, Accounts: r.Accounts, Revision: r.Revision,
-		Generation: r.Generation, ETag: r.ETag, DecidedAt: r.DecidedAt, Stale: r.Stale}, nil
-}
-
 // Resolver decides one user's access now and stores it (the background
 // resolver's ResolveNow): the read path asks it for a user that exists but
 // has no decision yet.
