@@ -167,7 +167,7 @@ func TestDecisionTokenReadsNothingElse(t *testing.T) {
 		}
 
 		// Another tenant's decisions: not with this tenant's token.
-		for _, p := range []string{"/users/" + otherUID, "/users?userName=bo@x.example", "/users.ndjson"} {
+		for _, p := range []string{"/users/" + otherUID, "/users?userName=bo@x.example", "/users.ndjson", "/changes?timeout=0"} {
 			h.do(http.MethodGet, accessPath(other)+p, tok, nil).want(401)
 		}
 		h.do(http.MethodPost, accessPath(other)+"/users/batch", tok, map[string]any{"ids": []string{otherUID}}).want(401)
