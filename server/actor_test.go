@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,7 +42,32 @@ func TestAuditActorForgery(t *testing.T) {
 		eq(t, actors["by-operator"], `{"kind":"operator"}`)
 		eq(t, actors["by-ines"], `{"kind":"admin","name":"Inès Müller \u003cines@acme.example\u003e"}`)
 		eq(t, actors[user], `null`)
+
+		// The actor filter: the operator by the reserved word, an admin
+		// by name; SCIM events have no actor to match.
+		for filter, want := range map[string]string{"operator": "by-operator", "Inès Müller <ines@acme.example>": "by-ines"} {
+			got := filteredTargets(t, h, admin+"/audit?count=200&actor="+url.QueryEscape(filter), tn.AdminToken)
+			if !slices.Contains(got, want) || slices.Contains(got, user) || slices.Contains(got, map[string]string{"by-operator": "by-ines", "by-ines": "by-operator"}[want]) {
+				t.Errorf("actor=%q: targets %q, want %q among them and not the others", filter, got, want)
+			}
+		}
 	})
+}
+
+// filteredTargets reads an audit query and returns its events' targets.
+func filteredTargets(t *testing.T, h *harness, path, token string) []string {
+	t.Helper()
+	var page struct {
+		Events []struct {
+			TargetID string `json:"targetId"`
+		}
+	}
+	h.do(http.MethodGet, path, token, nil).want(200).decode(&page)
+	var out []string
+	for _, e := range page.Events {
+		out = append(out, e.TargetID)
+	}
+	return out
 }
 
 // TestAuditActorLegacy: data written the old way reads as what it is. An
@@ -84,6 +111,11 @@ func TestAuditActorLegacy(t *testing.T) {
 			eq(t, actors["old-ines"], `{"kind":"legacy","name":"ines@acme.example"}`)
 			eq(t, actors["old-scim"], `null`)
 			eq(t, actors["by-forged"], `{"kind":"admin","name":"operator"}`)
+			// Neither a legacy bare "operator" nor a token so named is the
+			// operator to the actor filter.
+			if got := filteredTargets(t, h, admin+"/audit?count=200&actor=operator", tn.AdminToken); slices.Contains(got, "old-operator") || slices.Contains(got, "by-forged") {
+				t.Errorf("actor=operator: targets %q hold events that are not the operator's", got)
+			}
 
 			var list struct {
 				AdminTokens []struct{ Name, Warning string }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/scimd/scimd/server/accessapi"
 	"github.com/scimd/scimd/server/adminapi"
+	"github.com/scimd/scimd/server/console"
 	"github.com/scimd/scimd/server/feed"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
@@ -75,6 +76,9 @@ type Config struct {
 	// AllowedHosts, when not empty, are the Host headers answered (421
 	// otherwise); see allowedHosts.
 	AllowedHosts []string
+	// ConsoleSessions bounds console sessions and failed sign-ins (zero
+	// fields: console.DefaultSessionLimits).
+	ConsoleSessions provision.SessionLimits
 	// MetricsElsewhere leaves /metrics off this app, for a listener of its
 	// own (Metrics.App).
 	MetricsElsewhere bool
@@ -169,6 +173,8 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	if cfg.Feed != nil {
 		access.RegisterChanges(app, cfg.Feed, accessapi.ChangesOptions{Timeout: cfg.RequestTimeout, MaxWait: cfg.FeedWait, Heartbeat: cfg.FeedHeartbeat, WriteTimeout: cfg.ReadTimeout})
 	}
+	console.New(svc, console.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, ClientIP: ClientIP,
+		AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst, Sessions: cfg.ConsoleSessions}).Register(app)
 	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared, Scan: cfg.Scan}).Register(app)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

@@ -282,3 +282,13 @@ func decisionTokensKey(t string) string { return tenantPrefix(t) + "decisionToke
 // platformDecisionTokensKey is the global hash of platform decision tokens:
 // SHA-256 of the token -> its name. They read every tenant's decisions.
 func platformDecisionTokensKey() string { return "platform:decisionTokens" }
+
+// consoleSessionKey is one console session (the admin console's sign-in):
+// its record, under the SHA-256 of the session id, so that a read of the
+// store does not hand out live cookies. It expires when the session idles.
+func consoleSessionKey(t, idHash string) string { return tenantPrefix(t) + "console:session:" + idHash }
+
+// consoleSignInFailuresKey is the bucket of failed console sign-ins from
+// one client address (rate.lua), across tenants: limiting per tenant would
+// let anybody lock a tenant's admins out.
+func consoleSignInFailuresKey(ip string) string { return "console:signInFailures:" + ip }

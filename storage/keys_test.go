@@ -57,6 +57,8 @@ func TestKeys(t *testing.T) {
 		{"access lease", accessLeaseKey("acme"), "t:{acme}:access:lease"},
 		{"access log", accessLogKey("acme"), "t:{acme}:access:log"},
 		{"decision tokens", decisionTokensKey("acme"), "t:{acme}:decisionTokens"},
+		{"console session", consoleSessionKey("acme", "ab12"), "t:{acme}:console:session:ab12"},
+		{"console sign-in failures", consoleSignInFailuresKey("192.0.2.7"), "console:signInFailures:192.0.2.7"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

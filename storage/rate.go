@@ -46,6 +46,11 @@ func (s *Store) take(ctx context.Context, op, key, tenant string, perSecond floa
 	if perSecond <= 0 || burst <= 0 || !validTenantID(tenant) {
 		return true, 0, nil
 	}
+	return s.takeKey(ctx, op, key, perSecond, burst, cost)
+}
+
+// takeKey runs rate.lua on key with a cost (0: only ask).
+func (s *Store) takeKey(ctx context.Context, op, key string, perSecond float64, burst, cost int) (bool, time.Duration, error) {
 	interval := int64(math.Max(1, math.Round(1e6/perSecond)))
 	res, err := rateScript.Run(ctx, s.rdb, []string{key}, interval, burst, cost).Result()
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 var queryParams = map[string][]string{
 	tenantsPath + "/:tenant/users":  {"startIndex", "count", "userName", "managedBy", "active"},
 	tenantsPath + "/:tenant/groups": {"startIndex", "count", "displayName"},
-	tenantsPath + "/:tenant/audit":  {"targetId", "targetType", "action", "source", "cursor", "count", "since", "until"},
+	tenantsPath + "/:tenant/audit":  {"targetId", "targetType", "action", "source", "actor", "cursor", "count", "since", "until"},
 }
 
 // checkQuery answers 400 naming the first query parameter the route does

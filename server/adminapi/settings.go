@@ -214,6 +214,7 @@ func (a *API) getAudit(c *fiber.Ctx) error {
 		TargetType: c.Query("targetType"),
 		Action:     c.Query("action"),
 		Source:     c.Query("source"),
+		Actor:      c.Query("actor"),
 		Cursor:     c.Query("cursor"),
 	}
 	var err error

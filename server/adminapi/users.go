@@ -41,84 +41,11 @@ type userJSON struct {
 	Warnings       []string  `json:"warnings,omitempty"`
 }
 
-// apply writes the fields that are present onto a SCIM user document.
-func (b userBody) apply(doc map[string]any) {
-	set := func(m map[string]any, k string, v *string) {
-		if v == nil {
-			return
-		}
-		if strings.TrimSpace(*v) == "" {
-			delete(m, k)
-			return
-		}
-		m[k] = strings.TrimSpace(*v)
-	}
-	sub := func(k string) map[string]any {
-		m, ok := doc[k].(map[string]any)
-		if !ok {
-			m = map[string]any{}
-			doc[k] = m
-		}
-		return m
-	}
-	set(doc, "userName", b.UserName)
-	set(doc, "displayName", b.DisplayName)
-	if b.GivenName != nil || b.FamilyName != nil {
-		name := sub("name")
-		set(name, "givenName", b.GivenName)
-		set(name, "familyName", b.FamilyName)
-	}
-	if b.EmployeeNumber != nil || b.Department != nil {
-		ext := sub(provision.EnterpriseUser)
-		set(ext, "employeeNumber", b.EmployeeNumber)
-		set(ext, "department", b.Department)
-	}
-	if b.Email != nil {
-		setWorkEmail(doc, strings.TrimSpace(*b.Email))
-	}
-	if b.Active != nil {
-		doc["active"] = *b.Active
-	}
-}
-
-// setWorkEmail replaces the work email (adding one if there is none), or
-// removes it for "", leaving other emails alone.
-func setWorkEmail(doc map[string]any, email string) {
-	list, _ := doc["emails"].([]any)
-	out := make([]any, 0, len(list)+1)
-	replaced := false
-	for _, e := range list {
-		m, _ := e.(map[string]any)
-		if t, _ := m["type"].(string); strings.EqualFold(t, "work") {
-			if email != "" && !replaced {
-				m["value"] = email
-				out = append(out, m)
-				replaced = true
-			}
-			continue
-		}
-		out = append(out, e)
-	}
-	if email != "" && !replaced {
-		out = append(out, map[string]any{"type": "work", "value": email, "primary": len(out) == 0})
-	}
-	doc["emails"] = out
-}
-
 func userView(u provision.User, warnings []string) userJSON {
-	out := userJSON{ID: u.ID, Active: u.Active, ManagedBy: u.ManagedBy, Version: u.Version, Created: u.Created, Modified: u.Modified, Warnings: warnings}
-	out.UserName, _ = u.Attrs["userName"].(string)
-	out.DisplayName, _ = u.Attrs["displayName"].(string)
-	if name, ok := u.Attrs["name"].(map[string]any); ok {
-		out.GivenName, _ = name["givenName"].(string)
-		out.FamilyName, _ = name["familyName"].(string)
-	}
-	if ext, ok := u.Attrs[provision.EnterpriseUser].(map[string]any); ok {
-		out.EmployeeNumber, _ = ext["employeeNumber"].(string)
-		out.Department, _ = ext["department"].(string)
-	}
-	out.Email = provision.WorkEmail(u.Attrs)
-	return out
+	f := u.Fields()
+	return userJSON{ID: u.ID, Active: u.Active, ManagedBy: u.ManagedBy, Version: u.Version, Created: u.Created, Modified: u.Modified, Warnings: warnings,
+		UserName: f.UserName, GivenName: f.GivenName, FamilyName: f.FamilyName, DisplayName: f.DisplayName, Email: f.Email,
+		EmployeeNumber: f.EmployeeNumber, Department: f.Department}
 }
 
 func (a *API) createUser(c *fiber.Ctx) error {
@@ -127,7 +54,7 @@ func (a *API) createUser(c *fiber.Ctx) error {
 		return Problem(c, http.StatusBadRequest, "the body must be a user object (userName, givenName, familyName, displayName, email, employeeNumber, department, active): "+err.Error())
 	}
 	doc := map[string]any{}
-	in.apply(doc)
+	provision.UserEdit(in).Apply(doc)
 	ctx, cancel := a.ctx()
 	defer cancel()
 	u, warnings, err := a.svc.CreateManualUser(ctx, param(c, "tenant"), doc, actorOf(c))
@@ -193,7 +120,7 @@ func (a *API) updateUser(c *fiber.Ctx, in userBody) error {
 	ctx, cancel := a.ctx()
 	defer cancel()
 	u, warnings, err := a.svc.UpdateManualUser(ctx, param(c, "tenant"), param(c, "id"), c.Get(fiber.HeaderIfMatch), actorOf(c), func(doc map[string]any) error {
-		in.apply(doc)
+		provision.UserEdit(in).Apply(doc)
 		return nil
 	})
 	if err != nil {

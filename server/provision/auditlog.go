@@ -15,10 +15,13 @@ type AuditQuery struct {
 	TargetType string
 	Action     string
 	Source     string
-	Since      time.Time // inclusive
-	Until      time.Time // inclusive
-	Cursor     string    // the NextCursor of the previous page
-	Count      int
+	// Actor is an admin token's name, or "operator" for the operator (a
+	// name no admin token may take).
+	Actor  string
+	Since  time.Time // inclusive
+	Until  time.Time // inclusive
+	Cursor string    // the NextCursor of the previous page
+	Count  int
 }
 
 // AuditPage is a page of events, newest first. NextCursor is empty when the
@@ -93,9 +96,20 @@ func (q AuditQuery) matches(e AuditEvent) bool {
 	return (q.TargetID == "" || e.TargetID == q.TargetID) &&
 		(q.TargetType == "" || strings.EqualFold(e.TargetType, q.TargetType)) &&
 		(q.Action == "" || e.Action == q.Action) &&
-		(q.Source == "" || e.Source == q.Source)
+		(q.Source == "" || e.Source == q.Source) &&
+		(q.Actor == "" || e.Actor != nil && actorIs(*e.Actor, q.Actor))
 }
 
+// actorIs matches an event's actor to an actor filter: the operator only by
+// the reserved word, anyone else by name. A legacy event's bare "operator"
+// may have been a token so named, and an admin token an older release let
+// take the name is not the operator: neither matches "operator".
+func actorIs(r ActorRef, actor string) bool {
+	if r.Kind == ActorOperator || actor == ActorOperator {
+		return r.Kind == ActorOperator && actor == ActorOperator
+	}
+	return r.Name == actor
+}
 func validStreamID(id string) bool {
 	ms, seq, ok := strings.Cut(id, "-")
 	_, err1 := strconv.ParseUint(ms, 10, 64)

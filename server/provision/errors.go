@@ -26,6 +26,7 @@ const (
 	KindInUse                        // the resource is still referenced (a granted role); Detail names by what
 	KindQuotaExceeded                // the tenant holds its quota (or a cap) of something; Detail says which
 	KindAuditFull                    // recording the change would drop audit events younger than the minimum age; RetryAfter says when
+	KindThrottled                    // too many failed attempts from the client; RetryAfter says when
 )
 
 // Error is the service's error: a kind, a detail safe to show to the client
@@ -34,7 +35,8 @@ type Error struct {
 	Kind      Kind
 	Detail    string
 	Attribute string
-	// RetryAfter, for KindAuditFull, is how long until the write may pass.
+	// RetryAfter, for KindAuditFull and KindThrottled, is how long until
+	// the request may pass.
 	RetryAfter time.Duration
 	cause      error
 	// ambiguous marks the 409 of a request whose identifiers match two

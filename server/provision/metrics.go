@@ -394,3 +394,21 @@ func (s meteredStore) Status(ctx context.Context, tenant string) (storage.Status
 	r, err := s.store.Status(ctx, tenant)
 	return r, s.seen(err)
 }
+
+func (s meteredStore) TakeConsoleSignInFailure(ctx context.Context, ip string, perSecond float64, burst, cost int) (bool, time.Duration, error) {
+	ok, wait, err := s.store.TakeConsoleSignInFailure(ctx, ip, perSecond, burst, cost)
+	return ok, wait, s.seen(err)
+}
+
+func (s meteredStore) PutConsoleSession(ctx context.Context, tenant, idHash string, record []byte, ttl time.Duration) error {
+	return s.wrote(s.store.PutConsoleSession(ctx, tenant, idHash, record, ttl), nil)
+}
+
+func (s meteredStore) ConsoleSession(ctx context.Context, tenant, idHash string) ([]byte, error) {
+	b, err := s.store.ConsoleSession(ctx, tenant, idHash)
+	return b, s.seen(err)
+}
+
+func (s meteredStore) DeleteConsoleSession(ctx context.Context, tenant, idHash string) error {
+	return s.wrote(s.store.DeleteConsoleSession(ctx, tenant, idHash), nil)
+}

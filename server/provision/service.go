@@ -79,6 +79,10 @@ type store interface {
 	AllowRequest(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error)
 	TakeScanRecords(ctx context.Context, tenant string, perSecond float64, burst, records int) (bool, time.Duration, error)
 	AllowAdminWrite(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error)
+	TakeConsoleSignInFailure(ctx context.Context, ip string, perSecond float64, burst, cost int) (bool, time.Duration, error)
+	PutConsoleSession(ctx context.Context, tenant, idHash string, record []byte, ttl time.Duration) error
+	ConsoleSession(ctx context.Context, tenant, idHash string) ([]byte, error)
+	DeleteConsoleSession(ctx context.Context, tenant, idHash string) error
 	WatchTokenChanges(ctx context.Context, changed func(tenant string), subscribed func()) (ready <-chan struct{})
 
 	decisionStore

@@ -6,7 +6,8 @@
 -- KEYS[1]  t:{t}:rate or t:{t}:scanrate   theoretical arrival time, microseconds
 -- ARGV[1]  emission interval, microseconds (one second / rate)
 -- ARGV[2]  burst (units allowed at once)
--- ARGV[3]  cost in units; absent means 1
+-- ARGV[3]  cost in units; absent means 1; 0 only asks whether one unit
+--          would be allowed, taking nothing
 --
 -- Returns
 --   {0}          allowed
@@ -19,10 +20,17 @@ if tat < now then
   tat = now
 end
 local cost = tonumber(ARGV[3] or '1')
+local ask = cost == 0
+if ask then
+  cost = 1
+end
 local ahead = tat + interval * cost - now
 local limit = interval * tonumber(ARGV[2])
 if ahead > limit then
   return {1, ahead - limit}
+end
+if ask then
+  return {0}
 end
 -- %d: tostring would round a 16-digit number to 14 digits.
 redis.call('SET', KEYS[1], string.format('%d', tat + interval * cost), 'PX', math.ceil(ahead / 1000) + 1)
