@@ -207,6 +207,12 @@ func poll(expr string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// settled waits until htmx has finished swapping and processing new
+// content (a click before then would post the form the plain way).
+func settled() chromedp.Action[chromedp.Void] {
+	return poll(`document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added") === null`)
+}
+
 // signIn signs in through the form and waits for the overview.
 func (e *env) signIn(ctx context.Context, tenant, token string) {
 	e.t.Helper()

@@ -35,11 +35,11 @@ func TestBrowserProvisioning(t *testing.T) {
 		return ten.Mode
 	}
 	// htmx posts and swaps #mode: no page load.
-	e.do(ctx, chromedp.Click(chromedp.ID("mode-toggle")), poll(`document.getElementById("mode-now").textContent === "Manual"`))
+	e.do(ctx, chromedp.Click(chromedp.ID("mode-toggle")), poll(`document.getElementById("mode-now").textContent === "Manual"`), settled())
 	if got := mode(); got != "manual" {
 		t.Fatalf("after the toggle the mode is %q", got)
 	}
-	e.do(ctx, chromedp.Click(chromedp.ID("mode-toggle")), poll(`document.getElementById("mode-now").textContent.startsWith("Identity provider")`))
+	e.do(ctx, chromedp.Click(chromedp.ID("mode-toggle")), poll(`document.getElementById("mode-now").textContent.startsWith("Identity provider")`), settled())
 	if got := mode(); got != "idp" {
 		t.Fatalf("after toggling back the mode is %q", got)
 	}
