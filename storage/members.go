@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,8 +21,10 @@ var (
 // modified time and appends audit. A member both added and removed is
 // added first, then removed (callers pass the net effect). It returns the
 // group's new version.
-// Returns ErrNotFound (tenant or group), ErrMemberNotFound, *QuotaError
-// (members: the group would grow past its quota), ErrUnavailable.
+// A group managed in the app is left alone: a SCIM change takes it over,
+// which needs its record (UpdateGroup).
+// Returns ErrNotFound (tenant or group), ErrManualGroup, ErrMemberNotFound,
+// *QuotaError (members: the group would grow past its quota), ErrUnavailable.
 func (s *Store) ChangeMembers(ctx context.Context, tenant, groupID string, add, remove []string, modified time.Time, audit []byte) (int64, error) {
 	if !validRecordID(groupID) {
 		return 0, notFound("group")
@@ -46,5 +49,9 @@ func (s *Store) ChangeMembers(ctx context.Context, tenant, groupID string, add, 
 		keys = append(keys, userGroupsKey(tenant, m))
 		args = append(args, m)
 	}
-	return s.runCounting(ctx, "change members", changeMembersScript, keys, args)
+	v, err := s.runCounting(ctx, "change members", changeMembersScript, keys, args)
+	if errors.Is(err, errRetry) {
+		err = ErrManualGroup
+	}
+	return v, err
 }

@@ -88,3 +88,24 @@ func TestChangeMembersConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestChangeMembersManualGroup: a group made in the app is left alone
+// (ErrManualGroup, nothing written): a SCIM member change takes it over,
+// which only UpdateGroup can write.
+func TestChangeMembersManualGroup(t *testing.T) {
+	run(t, Options{}, 1000, func(t *testing.T, e env) {
+		ctx := t.Context()
+		g := group("g", "G")
+		g.ManagedBy = "manual"
+		must(t, e.s.CreateGroup(ctx, e.tenant, g, nil, nil))
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u0", "u0@x"), nil))
+		_, err := e.s.ChangeMembers(ctx, e.tenant, "g", []string{"u0"}, nil, t0.Add(time.Hour), []byte(`{"e":1}`))
+		checkErr(t, err, ErrManualGroup)
+		checkMembers(t, e, "g", nil, "u0")
+		got, err := e.s.GetGroup(ctx, e.tenant, "g")
+		must(t, err)
+		if got.Version != 1 || got.ManagedBy != "manual" {
+			t.Errorf("group after the refusal: version %d managedBy %q", got.Version, got.ManagedBy)
+		}
+	})
+}

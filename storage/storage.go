@@ -43,6 +43,9 @@ var (
 	// confirmed a write in time. It is also ErrUnavailable; the write may
 	// have landed on the master.
 	ErrNotReplicated = errors.New("storage: write not confirmed by enough replicas")
+	// ErrManualGroup: ChangeMembers met a group managed in the app; nothing
+	// was written.
+	ErrManualGroup = errors.New("storage: group is managed in the app")
 )
 
 // UniquenessError reports which attribute's value is held by another record.

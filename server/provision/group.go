@@ -104,6 +104,44 @@ func (s *Service) PatchGroup(ctx context.Context, tenant, id, ifMatch string, a 
 	})
 }
 
+// PatchGroupMembers applies a SCIM PATCH that only adds and removes
+// members (no If-Match, no Replace) without reading the group first: the
+// member script checks that the group exists. A group managed in the app
+// is taken over, which needs the full PatchGroup (apply gives it the same
+// change). The Group returned holds only the id and the new version.
+// Returns what PatchGroup returns.
+func (s *Service) PatchGroupMembers(ctx context.Context, tenant, id, ifMatch string, a Actor, change MemberChange) (Group, error) {
+	change.Add, change.Remove = dedupe(change.Add), dedupe(change.Remove)
+	if ifMatch == "" && !change.Replace && !change.empty() && a.Source == SCIM.Source {
+		v, now, err := s.changeMembers(ctx, tenant, id, a, "group.update", change)
+		if err == nil {
+			return Group{ID: id, Version: v, Modified: now}, nil
+		}
+		// A member refused (an id naming no user) falls through too: the
+		// general path answers a missing group first, as it always has.
+		if !errors.Is(err, storage.ErrManualGroup) && KindOf(err) != KindInvalid {
+			return Group{}, err
+		}
+	}
+	return s.PatchGroup(ctx, tenant, id, ifMatch, a, func(map[string]any) (MemberChange, error) { return change, nil })
+}
+
+// changeMembers writes a member-only change with its audit event, without
+// a version check. Returns storage.ErrManualGroup as is, and what
+// fromStorage returns.
+func (s *Service) changeMembers(ctx context.Context, tenant, id string, a Actor, action string, members MemberChange) (int64, time.Time, error) {
+	ev := s.event(a, action, "Group", id, []Change{{Attribute: "members", Added: anySlice(members.Add), Removed: anySlice(members.Remove)}})
+	now := s.now().UTC()
+	v, err := s.store.ChangeMembers(ctx, tenant, id, members.Add, members.Remove, now, ev.encode())
+	if errors.Is(err, storage.ErrManualGroup) {
+		return 0, now, err
+	}
+	if err != nil {
+		return 0, now, fromStorage(err, "group "+id)
+	}
+	return v, now, nil
+}
+
 func (s *Service) updateGroup(ctx context.Context, tenant, id, ifMatch string, a Actor, action string, change func(map[string]any) (map[string]any, MemberChange, error)) (Group, error) {
 	g, _, err := s.updateGroupChecked(ctx, tenant, id, ifMatch, a, action, nil, change)
 	return g, err
@@ -159,11 +197,12 @@ func (s *Service) updateGroupChecked(ctx context.Context, tenant, id, ifMatch st
 		if sameDoc && !members.Replace && ifMatch == "" && check == nil && !takeover {
 			// Only members change, and sets need no read-modify-write: skip
 			// the version check so that concurrent member PATCHes all land.
-			ev := s.event(a, action, "Group", id, []Change{{Attribute: "members", Added: anySlice(members.Add), Removed: anySlice(members.Remove)}})
-			now := s.now().UTC()
-			v, err := s.store.ChangeMembers(ctx, tenant, id, members.Add, members.Remove, now, ev.encode())
+			v, now, err := s.changeMembers(ctx, tenant, id, a, action, members)
+			if errors.Is(err, storage.ErrManualGroup) {
+				continue // taken into the app since it was read: read again
+			}
 			if err != nil {
-				return Group{}, nil, fromStorage(err, "group "+id)
+				return Group{}, nil, err
 			}
 			prev.Version, prev.Modified = v, now
 			return groupView(prev, old, nil), nil, nil

@@ -90,10 +90,17 @@ func (h groups) Delete(r *http.Request, id string) error {
 func (h groups) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
 	ctx, cancel := h.api.reqContext(r)
 	defer cancel()
-	_, err := h.api.svc.PatchGroup(ctx, tenantOf(r), id, r.Header.Get("If-Match"), provision.SCIM, func(doc map[string]any) (provision.MemberChange, error) {
-		c, err := scimdoc.ApplyGroupPatch(doc, ops)
-		return provision.MemberChange{Replace: c.Replace, Add: c.Add, Remove: c.Remove}, err
-	})
+	var err error
+	if c, ok := scimdoc.MemberOps(ops); ok {
+		// Entra's member PATCHes: one round trip, no read of the group.
+		_, err = h.api.svc.PatchGroupMembers(ctx, tenantOf(r), id, r.Header.Get("If-Match"), provision.SCIM,
+			provision.MemberChange{Add: c.Add, Remove: c.Remove})
+	} else {
+		_, err = h.api.svc.PatchGroup(ctx, tenantOf(r), id, r.Header.Get("If-Match"), provision.SCIM, func(doc map[string]any) (provision.MemberChange, error) {
+			c, err := scimdoc.ApplyGroupPatch(doc, ops)
+			return provision.MemberChange{Replace: c.Replace, Add: c.Add, Remove: c.Remove}, err
+		})
+	}
 	if err != nil {
 		return scim.Resource{}, scimError(ctx, err)
 	}

@@ -271,3 +271,33 @@ func without(list []string, s string) []string {
 	}
 	return out
 }
+
+// MemberOps returns the change of a PATCH whose every operation adds or
+// removes members by path (as Entra sends them): such a PATCH needs no read
+// of the group's document. ok is false for anything else, and for a PATCH
+// ApplyGroupPatch refuses: the caller applies it the general way, which
+// gives the same answer.
+func MemberOps(ops []scim.PatchOperation) (change MemberChange, ok bool) {
+	if len(ops) == 0 {
+		return MemberChange{}, false
+	}
+	for _, op := range ops {
+		name := strings.ToLower(op.Op)
+		if op.Path == nil || name != scim.PatchOperationAdd && name != scim.PatchOperationRemove {
+			return MemberChange{}, false
+		}
+		ap := op.Path.AttributePath
+		if !strings.EqualFold(ap.AttributeName, "members") || ap.SubAttributeName() != "" || op.Path.SubAttribute != nil {
+			return MemberChange{}, false
+		}
+		if uri := ap.URI(); uri != "" && !strings.EqualFold(uri, schema.GroupSchema) {
+			return MemberChange{}, false
+		}
+	}
+	doc := map[string]interface{}{}
+	c, err := ApplyGroupPatch(doc, ops)
+	if err != nil || len(doc) > 0 || c.Replace || c.Empty() {
+		return MemberChange{}, false
+	}
+	return c, true
+}

@@ -24,6 +24,8 @@
 --   {0, version}    changed; the group's new version
 --   {1, 'tenant'}   no such tenant
 --   {1, 'group'}    no such group
+--   {7}             the group is managed in the app: a SCIM change takes it
+--                   over, which rewrites the record (update_group)
 --   {6, userId}     an added member names no user
 --   {11, 'members', limit, size}  the group would grow past its quota
 --   {12, ms}       audit log full: appending would drop an event of ms
@@ -40,6 +42,9 @@ if full then
 end
 if redis.call('HEXISTS', KEYS[2], 'v') == 0 then
   return {1, 'group'}
+end
+if redis.call('HGET', KEYS[2], 'managedBy') == 'manual' then
+  return {7}
 end
 for i = 1, na do
   if redis.call('EXISTS', KEYS[3 + 2 * i]) == 0 then
