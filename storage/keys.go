@@ -54,6 +54,10 @@ func usersKey(t string) string { return tenantPrefix(t) + "users" }
 // userKey is one user's record hash.
 func userKey(t, id string) string { return tenantPrefix(t) + "user:" + id }
 
+// userKeyPrefix is what every user record key of the tenant starts with:
+// userKey(t, id) is userKeyPrefix(t) + id (find_users.lua appends ids).
+func userKeyPrefix(t string) string { return userKey(t, "") }
+
 // userGroupsKey is the set of group ids a user belongs to (reverse index).
 func userGroupsKey(t, id string) string { return userKey(t, id) + ":groups" }
 

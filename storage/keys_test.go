@@ -31,6 +31,7 @@ func TestKeys(t *testing.T) {
 		{"migrate cursor", migrateCursorKey("acme"), "t:{acme}:migrate:cursor"},
 		{"users", usersKey("acme"), "t:{acme}:users"},
 		{"user", userKey("acme", "u1"), "t:{acme}:user:u1"},
+		{"user prefix", userKeyPrefix("acme") + "u1", "t:{acme}:user:u1"},
 		{"user groups", userGroupsKey("acme", "u1"), "t:{acme}:user:u1:groups"},
 		{"userName index", userNameIndexKey("acme"), "t:{acme}:idx:user:userName"},
 		{"externalId index", userExternalIDIndexKey("acme", "x"), "t:{acme}:idx:user:externalId:x"},

@@ -49,6 +49,10 @@ var (
 	appendAuditLua    string
 	appendAuditScript = redis.NewScript(auditLua + appendAuditLua)
 
+	//go:embed lua/find_users.lua
+	findUsersLua    string
+	findUsersScript = redis.NewScript(findUsersLua)
+
 	//go:embed lua/create_user.lua
 	createUserLua    string
 	createUserScript = redis.NewScript(auditLua + createUserLua)

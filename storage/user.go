@@ -307,42 +307,169 @@ func (s *Store) GetTenantAndFindUsers(ctx context.Context, tenant string, lookup
 	return t, found, nil
 }
 
-// findCmds queues on p the reads that answer FindUsers; none when the value
-// is not indexed. Its error is for an unknown index.
-func findCmds(ctx context.Context, p redis.Pipeliner, tenant string, by UserIndex, value string) ([]redis.Cmder, error) {
+// indexRead is one read of a user index: SMEMBERS of key when set, else
+// HGET of field.
+type indexRead struct {
+	key, field string
+	set        bool
+}
+
+// findReads lists the reads that answer FindUsers; none when the value is
+// not indexed. Its error is for an unknown index.
+func findReads(tenant string, by UserIndex, value string) ([]indexRead, error) {
 	switch by {
 	case UserByUserName:
 		// The key, and the key of releases before UserNameKey for a user
 		// the migration has not re-keyed yet.
 		key, legacy := UserNameKey(value), legacyUserNameKey(value)
-		cmds := []redis.Cmder{p.HGet(ctx, userNameIndexKey(tenant), key)}
+		reads := []indexRead{{key: userNameIndexKey(tenant), field: key}}
 		if legacy != key {
-			cmds = append(cmds, p.HGet(ctx, userNameIndexKey(tenant), legacy))
+			reads = append(reads, indexRead{key: userNameIndexKey(tenant), field: legacy})
 		}
-		return cmds, nil
+		return reads, nil
 	case UserByExternalID:
 		if value == "" {
-			return []redis.Cmder{}, nil
+			return nil, nil
 		}
 		// The set, and the hash of releases before it until the
 		// migration has emptied it: a replica of that release may still
 		// be writing it during a rolling restart.
-		return []redis.Cmder{
-			p.SMembers(ctx, userExternalIDIndexKey(tenant, value)),
-			p.HGet(ctx, legacyUserExternalIDIndexKey(tenant), value),
+		return []indexRead{
+			{key: userExternalIDIndexKey(tenant, value), set: true},
+			{key: legacyUserExternalIDIndexKey(tenant), field: value},
 		}, nil
 	case UserByWorkEmail:
 		if value == "" {
-			return []redis.Cmder{}, nil
+			return nil, nil
 		}
-		return []redis.Cmder{p.SMembers(ctx, userEmailIndexKey(tenant, strings.ToLower(value)))}, nil
+		return []indexRead{{key: userEmailIndexKey(tenant, strings.ToLower(value)), set: true}}, nil
 	case UserByEmployeeNumber:
 		if value == "" {
-			return []redis.Cmder{}, nil
+			return nil, nil
 		}
-		return []redis.Cmder{p.SMembers(ctx, userEmployeeNumberIndexKey(tenant, value))}, nil
+		return []indexRead{{key: userEmployeeNumberIndexKey(tenant, value), set: true}}, nil
 	}
 	return nil, fmt.Errorf("storage: unknown user index %d", by)
+}
+
+// findCmds queues on p the reads that answer FindUsers; none when the value
+// is not indexed. Its error is for an unknown index.
+func findCmds(ctx context.Context, p redis.Pipeliner, tenant string, by UserIndex, value string) ([]redis.Cmder, error) {
+	reads, err := findReads(tenant, by, value)
+	if err != nil {
+		return nil, err
+	}
+	cmds := make([]redis.Cmder, len(reads))
+	for i, r := range reads {
+		if r.set {
+			cmds[i] = p.SMembers(ctx, r.key)
+		} else {
+			cmds[i] = p.HGet(ctx, r.key, r.field)
+		}
+	}
+	return cmds, nil
+}
+
+// FindAndGetUsers is FindUsers and GetUsers in one round trip: the ids an
+// index names (sorted, without repeats) and, when there are at most limit
+// of them, their users in the same order (loaded true; an id whose record
+// is gone is skipped). With more than limit ids, loaded is false and only
+// the ids are returned, for the caller to bound what it reads.
+// Returns ErrUnavailable, and a plain error for an unknown index.
+func (s *Store) FindAndGetUsers(ctx context.Context, tenant string, by UserIndex, value string, limit int) (ids []string, users []User, loaded bool, err error) {
+	const op = "find users"
+	reads, err := findReads(tenant, by, value)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if len(reads) == 0 {
+		return nil, []User{}, true, nil
+	}
+	keys := make([]string, 0, 1+len(reads))
+	args := make([]any, 0, 1+len(reads))
+	keys = append(keys, userKeyPrefix(tenant))
+	args = append(args, limit)
+	for _, r := range reads {
+		keys = append(keys, r.key)
+		if r.set {
+			args = append(args, "s")
+		} else {
+			args = append(args, "h"+r.field)
+		}
+	}
+	res, err := findUsersScript.RunRO(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, nil, false, unavailable(op, err)
+	}
+	if len(res) == 0 {
+		return nil, nil, false, unavailable(op, badReply("empty reply"))
+	}
+	found, err := stringList(res[0])
+	if err != nil {
+		return nil, nil, false, unavailable(op, err)
+	}
+	if len(res) == 1 && len(found) > 0 {
+		sorted := slices.Clone(found)
+		slices.Sort(sorted)
+		return slices.Compact(sorted), nil, false, nil
+	}
+	if len(res) != 1+len(found) {
+		return nil, nil, false, unavailable(op, badReply("%d records for %d ids", len(res)-1, len(found)))
+	}
+	type loadedUser struct {
+		id string
+		u  User
+	}
+	seen := make(map[string]bool, len(found))
+	recs := make([]loadedUser, 0, len(found))
+	for i, id := range found {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		flat, err := stringList(res[1+i])
+		if err != nil || len(flat)%2 != 0 {
+			return nil, nil, false, unavailable(op, badReply("record of %s", id))
+		}
+		if len(flat) == 0 {
+			recs = append(recs, loadedUser{id: id}) // the record is gone: an id without a user
+			continue
+		}
+		h := make(map[string]string, len(flat)/2)
+		for j := 0; j < len(flat); j += 2 {
+			h[flat[j]] = flat[j+1]
+		}
+		u, err := parseUser(id, h)
+		if err != nil {
+			return nil, nil, false, unavailable(op, err)
+		}
+		recs = append(recs, loadedUser{id: id, u: u})
+	}
+	slices.SortFunc(recs, func(a, b loadedUser) int { return strings.Compare(a.id, b.id) })
+	ids = make([]string, 0, len(recs))
+	users = make([]User, 0, len(recs))
+	for _, r := range recs {
+		ids = append(ids, r.id)
+		if r.u.ID != "" {
+			users = append(users, r.u)
+		}
+	}
+	return ids, users, true, nil
+}
+
+// stringList reads a Lua array of strings.
+func stringList(v any) ([]string, error) {
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, badReply("%T, not an array", v)
+	}
+	out := make([]string, len(arr))
+	for i, e := range arr {
+		if out[i], ok = e.(string); !ok {
+			return nil, badReply("%T in an array of strings", e)
+		}
+	}
+	return out, nil
 }
 
 // findResult reads findCmds' answers as ids, sorted, without repeats.

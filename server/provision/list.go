@@ -76,7 +76,7 @@ func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User
 	}
 	w := window[User]{start: q.StartIndex - 1, count: q.Count, match: q.Match}
 	if q.Indexed {
-		ids, complete, err := s.userCandidates(ctx, tenant, q.Lookups)
+		ids, recs, loaded, complete, err := s.findUsers(ctx, tenant, q.Lookups)
 		if err != nil {
 			return Page[User]{}, err
 		}
@@ -88,7 +88,12 @@ func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User
 				}
 				defer release()
 			}
-			users, err := s.loadUsers(ctx, tenant, ids)
+			var users []User
+			if loaded {
+				users, err = decodeUsers(recs)
+			} else {
+				users, err = s.loadUsers(ctx, tenant, ids)
+			}
 			if err == nil && q.WithGroups {
 				err = s.attachGroups(ctx, tenant, users)
 			}
@@ -134,6 +139,35 @@ func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User
 		return Page[User]{}, fromStorage(err, "users")
 	}
 	return w.page(), decodeErr
+}
+
+// loadedAtOnce bounds the records an index lookup reads in the same round
+// trip as the index, before the query's ReadIndexed has counted them.
+const loadedAtOnce = 64
+
+// userIndexOf names the storage index of a lookup that has one.
+var userIndexOf = map[LookupAttr]storage.UserIndex{
+	LookupUserName:       storage.UserByUserName,
+	LookupExternalID:     storage.UserByExternalID,
+	LookupWorkEmail:      storage.UserByWorkEmail,
+	LookupEmployeeNumber: storage.UserByEmployeeNumber,
+}
+
+// findUsers is userCandidates; for a single index lookup (Entra's
+// userName eq) it also reads the users in the same round trip when there
+// are at most loadedAtOnce of them (loaded true).
+func (s *Service) findUsers(ctx context.Context, tenant string, lookups []Lookup) (ids []string, recs []storage.User, loaded, complete bool, err error) {
+	if len(lookups) == 1 {
+		if by, ok := userIndexOf[lookups[0].Attr]; ok {
+			ids, recs, loaded, err = s.store.FindAndGetUsers(ctx, tenant, by, lookups[0].Value, loadedAtOnce)
+			if err != nil {
+				return nil, nil, false, false, fromStorage(err, "users")
+			}
+			return ids, recs, loaded, true, nil
+		}
+	}
+	ids, complete, err = s.userCandidates(ctx, tenant, lookups)
+	return ids, nil, false, complete, err
 }
 
 // userCandidates resolves lookups to ids. complete is false when a prefix
@@ -199,6 +233,12 @@ func (s *Service) loadUsers(ctx context.Context, tenant string, ids []string) ([
 	if err != nil {
 		return nil, fromStorage(err, "users")
 	}
+	return decodeUsers(recs)
+}
+
+// decodeUsers turns records into users. Returns KindInternal for a record
+// whose document does not decode.
+func decodeUsers(recs []storage.User) ([]User, error) {
 	out := make([]User, 0, len(recs))
 	for _, rec := range recs {
 		u, err := decodeUser(rec)

@@ -192,6 +192,11 @@ func (s meteredStore) FindUsers(ctx context.Context, tenant string, by storage.U
 	return ids, s.seen(err)
 }
 
+func (s meteredStore) FindAndGetUsers(ctx context.Context, tenant string, by storage.UserIndex, value string, limit int) ([]string, []storage.User, bool, error) {
+	ids, us, loaded, err := s.store.FindAndGetUsers(ctx, tenant, by, value, limit)
+	return ids, us, loaded, s.seen(err)
+}
+
 func (s meteredStore) GetTenantAndFindUsers(ctx context.Context, tenant string, lookups []storage.Lookup) (storage.Tenant, [][]string, error) {
 	t, found, err := s.store.GetTenantAndFindUsers(ctx, tenant, lookups)
 	return t, found, s.seen(err)
