@@ -52,6 +52,8 @@ type config struct {
 	PolicyDir          string
 	PolicyTests        string
 	MetricsAddr        string
+	PprofAddr          string
+	MemoryLimit        int64
 	TLSCert            string
 	TLSKey             string
 	TrustedProxies     []netip.Prefix
@@ -126,6 +128,12 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.StringVar(&c.PolicyDir, "policy-dir", "", "directory of edited policies (laid out like policies/); empty uses the built-in ones")
 	fs.StringVar(&c.PolicyTests, "policy-tests", "", "directory of Rego tests the policies must pass before the server starts; default with --policy-dir: a policytests/ folder beside it, and without one the start is refused; none starts edited policies untested")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address of a separate plain-HTTP listener for /metrics; empty serves /metrics on --addr")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "loopback listen address (e.g. 127.0.0.1:6060) serving Go's profiles at /debug/pprof/; a non-loopback address is refused; empty serves none")
+	fs.Func("memory-limit", "soft limit of the Go heap (GOMEMLIMIT) as bytes or with a unit (512MiB, 2GiB); auto: 90% of the container's cgroup memory limit when there is one; GOMEMLIMIT in the environment wins (default auto)", func(v string) error {
+		n, err := parseBytes(v)
+		c.MemoryLimit = n
+		return err
+	})
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate chain to serve HTTPS with (TLS 1.2 or later); needs --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.Func("trusted-proxies", "comma-separated `CIDRs` or addresses of the proxies in front of scimd: only their X-Forwarded-For (read from the right) and X-Forwarded-Proto are believed; empty believes no one's", func(v string) error {
@@ -246,6 +254,11 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	}
 	if c.Feed.Readers < 1 || c.Feed.StreamsPerTenant < 1 || c.Feed.Streams < 1 {
 		return c, fmt.Errorf("--feed-readers, --feed-streams-per-tenant and --feed-streams must be 1 or more")
+	}
+	if c.PprofAddr != "" {
+		if err := checkLoopback(c.PprofAddr); err != nil {
+			return c, fmt.Errorf("--pprof-addr: %w", err)
+		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")

@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -65,6 +67,7 @@ type instance struct {
 	ln         net.Listener
 	metricsApp *fiber.App         // nil unless --metrics-addr
 	metricsLn  net.Listener       // nil unless --metrics-addr
+	pprof      *http.Server       // nil unless --pprof-addr
 	silent     []*silentConns     // the listeners', for shutdown
 	stopWatch  context.CancelFunc // ends the token-change subscription and the status flusher
 	flushed    chan struct{}      // closed when the status flusher's last flush is done
@@ -78,6 +81,9 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	m := &instance{log: log, served: make(chan error, 2)}
 	build := readBuildInfo()
 	log.Info("scimd starting", "version", build.Version, "revision", build.Revision, "go", build.GoVersion)
+	if limit, from := setMemoryLimit(cfg.MemoryLimit, os.Getenv, cgroupMemoryFiles); limit > 0 {
+		log.Info("go memory limit", "bytes", limit, "from", from)
+	}
 	// Policies first: a policy that does not compile or fails its tests
 	// must stop the start before anything listens.
 	testDir := cfg.PolicyTests
@@ -167,6 +173,16 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		return nil, err
 	}
 	m.ln, m.silent = ln, append(m.silent, silent)
+	if cfg.PprofAddr != "" {
+		pln, err := net.Listen("tcp", cfg.PprofAddr)
+		if err != nil {
+			ln.Close()
+			m.close()
+			return nil, fmt.Errorf("--pprof-addr: %w", err)
+		}
+		m.pprof = servePprof(pln, log)
+		log.Info("pprof listening", "addr", pln.Addr().String())
+	}
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
@@ -270,6 +286,9 @@ func (m *instance) wait(ctx context.Context) error {
 }
 
 func (m *instance) close() {
+	if m.pprof != nil {
+		m.pprof.Close()
+	}
 	if m.stopFeed != nil {
 		m.stopFeed() // again after wait: a no-op; before the client closes otherwise
 	}
