@@ -73,3 +73,43 @@ func TestFindAndGetUsers(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateUserUnlinked: a SCIM create writes in one round trip when none
+// of its identifiers is held, and otherwise writes nothing and says why:
+// ErrMayLink for a held work email or employeeNumber, *UniquenessError for
+// a held userName; CreateUser then creates beside a held email as before.
+func TestCreateUserUnlinked(t *testing.T) {
+	run(t, Options{}, 1000, func(t *testing.T, e env) {
+		ctx := t.Context()
+		ids := func(m, n string) func(*User) {
+			return func(u *User) { u.WorkEmail, u.EmployeeNumber = m, n }
+		}
+		must(t, e.s.CreateUser(ctx, e.tenant, user("m1", "held@x", ids("Shared@X", "7")), nil))
+		for _, tc := range []struct {
+			name string
+			u    User
+			want error
+		}{
+			{"new", user("u1", "new@x", ids("new@x", "1")), nil},
+			{"no identifiers but userName", user("u2", "bare@x"), nil},
+			{"email held", user("u3", "u3@x", ids("shared@x", "")), ErrMayLink},
+			{"employeeNumber held", user("u4", "u4@x", ids("", "7")), ErrMayLink},
+			{"userName held", user("u5", "HELD@x"), &UniquenessError{Attribute: "userName", HolderID: "m1"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				err := e.s.CreateUserUnlinked(ctx, e.tenant, tc.u, []byte(`{"e":1}`))
+				checkErr(t, err, tc.want)
+				_, gerr := e.s.GetUser(ctx, e.tenant, tc.u.ID)
+				if created := gerr == nil; created != (tc.want == nil) {
+					t.Errorf("created %v, want %v", created, tc.want == nil)
+				}
+			})
+		}
+		seats, err := e.s.SeatsUsed(ctx, e.tenant)
+		must(t, err)
+		if seats != 3 {
+			t.Errorf("seats %d, want 3: a refusal took one", seats)
+		}
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u3", "u3@x", ids("shared@x", "")), nil))
+	})
+}

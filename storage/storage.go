@@ -46,6 +46,9 @@ var (
 	// ErrManualGroup: ChangeMembers met a group managed in the app; nothing
 	// was written.
 	ErrManualGroup = errors.New("storage: group is managed in the app")
+	// ErrMayLink: CreateUserUnlinked met an identifier another user holds;
+	// nothing was written.
+	ErrMayLink = errors.New("storage: an identifier is held: decide linking first")
 )
 
 // UniquenessError reports which attribute's value is held by another record.

@@ -18,6 +18,24 @@ import (
 // id never is), ErrUnavailable, and a plain error for an id holding ':',
 // braces, spaces or control characters.
 func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []byte) error {
+	return s.createUser(ctx, tenant, u, audit, false)
+}
+
+// CreateUserUnlinked is CreateUser for a SCIM create that would link a
+// manual user holding one of its identifiers: it creates only when none is
+// held, in one round trip, and otherwise returns ErrMayLink (the work email
+// or employeeNumber is held) or *UniquenessError (userName), writing
+// nothing, for the caller to decide about linking first.
+// Returns ErrMayLink and what CreateUser returns.
+func (s *Store) CreateUserUnlinked(ctx context.Context, tenant string, u User, audit []byte) error {
+	err := s.createUser(ctx, tenant, u, audit, true)
+	if errors.Is(err, errRetry) {
+		return ErrMayLink
+	}
+	return err
+}
+
+func (s *Store) createUser(ctx context.Context, tenant string, u User, audit []byte, unlinked bool) error {
 	if !validRecordID(u.ID) {
 		return fmt.Errorf("storage: invalid user id %q", u.ID)
 	}
@@ -25,6 +43,10 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []b
 		return notFound("tenant")
 	}
 	lowerEmail := strings.ToLower(u.WorkEmail)
+	activeArg := encodeBool(u.Active)
+	if unlinked {
+		activeArg += "l"
+	}
 	keys := []string{
 		tenantKey(tenant),
 		seatsKey(tenant),
@@ -45,7 +67,7 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []b
 		lowerEmail,
 		u.EmployeeNumber,
 		lexMember(legacyUserNameKey(u.UserName), u.ID),
-		encodeBool(u.Active),
+		activeArg,
 		s.auditRetention(),
 		audit,
 		s.opts.Quotas.Users,

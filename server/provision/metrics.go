@@ -169,6 +169,10 @@ func (s meteredStore) CreateUser(ctx context.Context, tenant string, u storage.U
 	return s.wrote(s.store.CreateUser(ctx, tenant, u, audit), audit)
 }
 
+func (s meteredStore) CreateUserUnlinked(ctx context.Context, tenant string, u storage.User, audit []byte) error {
+	return s.wrote(s.store.CreateUserUnlinked(ctx, tenant, u, audit), audit)
+}
+
 func (s meteredStore) GetUser(ctx context.Context, tenant, id string) (storage.User, error) {
 	u, err := s.store.GetUser(ctx, tenant, id)
 	return u, s.seen(err)

@@ -34,6 +34,7 @@ type store interface {
 	EffectiveQuotas(t storage.Tenant) storage.Quotas
 
 	CreateUser(ctx context.Context, tenant string, u storage.User, audit []byte) error
+	CreateUserUnlinked(ctx context.Context, tenant string, u storage.User, audit []byte) error
 	GetUser(ctx context.Context, tenant, id string) (storage.User, error)
 	GetUsers(ctx context.Context, tenant string, ids []string) ([]storage.User, error)
 	UpdateUser(ctx context.Context, tenant string, prev, u storage.User, audit []byte) error

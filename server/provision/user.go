@@ -49,6 +49,12 @@ func (s *Service) CreateUser(ctx context.Context, tenant string, attrs map[strin
 		return User{}, err
 	}
 	if a.Source == SCIM.Source {
+		// The usual case, a new user whose identifiers nobody holds, in
+		// one round trip; otherwise linking is decided first.
+		u, err := s.create(ctx, tenant, doc, raw, rec, a, "user.create", true)
+		if !errors.Is(err, errMayLink) {
+			return u, err
+		}
 		for attempt := 0; attempt < s.opts.WriteRetries; attempt++ {
 			target, by, err := s.linkTarget(ctx, tenant, rec)
 			if err != nil || target == nil {
@@ -67,15 +73,22 @@ func (s *Service) CreateUser(ctx context.Context, tenant string, attrs map[strin
 			return u, nil
 		}
 	}
-	return s.create(ctx, tenant, doc, raw, rec, a, "user.create")
+	return s.create(ctx, tenant, doc, raw, rec, a, "user.create", false)
 }
 
+// errMayLink is a create refused because an identifier is held: linking
+// must be decided first. It never leaves the package.
+var errMayLink = errors.New("provision: an identifier is held")
+
 func newUserRecord(attrs map[string]any) (map[string]any, []byte, storage.User, error) {
+	if v, ok := attrs["active"]; !ok || v == nil {
+		attrs["active"] = true // a user is active unless it says otherwise
+	}
 	doc, raw, err := canonical(attrs)
 	if err != nil {
 		return nil, nil, storage.User{}, err
 	}
-	if _, ok := doc["active"]; !ok {
+	if _, ok := doc["active"]; !ok { // it was empty, which counts as unassigned
 		doc["active"] = true
 		if doc, raw, err = canonical(doc); err != nil {
 			return nil, nil, storage.User{}, err
@@ -85,12 +98,23 @@ func newUserRecord(attrs map[string]any) (map[string]any, []byte, storage.User, 
 	return doc, raw, rec, err
 }
 
-func (s *Service) create(ctx context.Context, tenant string, doc map[string]any, raw []byte, rec storage.User, a Actor, action string) (User, error) {
+// create stores a new user. unlinked asks storage to refuse, with
+// errMayLink, when an identifier is held (the SCIM create's first try).
+func (s *Service) create(ctx context.Context, tenant string, doc map[string]any, raw []byte, rec storage.User, a Actor, action string, unlinked bool) (User, error) {
 	now := s.now().UTC()
 	rec.ID, rec.Version, rec.Created, rec.Modified = newID(), 1, now, now
 	rec.ManagedBy = managedBy(a)
 	ev := s.event(a, action, "User", rec.ID, diff(nil, doc))
-	err := s.store.CreateUser(ctx, tenant, rec, ev.encode())
+	var err error
+	if unlinked {
+		err = s.store.CreateUserUnlinked(ctx, tenant, rec, ev.encode())
+		var uniq *storage.UniquenessError
+		if errors.Is(err, storage.ErrMayLink) || errors.As(err, &uniq) && uniq.Attribute == "userName" {
+			return User{}, errMayLink
+		}
+	} else {
+		err = s.store.CreateUser(ctx, tenant, rec, ev.encode())
+	}
 	if errors.Is(err, storage.ErrExists) {
 		// The id is new and random: only this very write, resent by a
 		// client that retries on a broken connection (max_retries), can

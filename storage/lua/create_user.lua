@@ -21,7 +21,10 @@
 -- ARGV[6]   lex member: lower(userName) NUL id; lower(userName) is also the
 --           key of releases before UserNameKey, which is checked too until
 --           the migration has re-keyed every user
--- ARGV[7]   '1' if active, else '0'
+-- ARGV[7]   '1' if active, else '0'; followed by 'l' (e.g. '1l'): a SCIM
+--           create that may have to link a manual user instead, refused
+--           with {7} when any of its identifiers (userName key, work email,
+--           employeeNumber) is held, for the caller to decide first
 -- ARGV[8]   audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[9]   audit event JSON ('' = none)
 -- ARGV[10]  users quota when the tenant sets none (field maxUsers)
@@ -32,6 +35,8 @@
 --   {1, 'tenant'}               no such tenant
 --   {2, 'user'}                 the id is taken
 --   {3, 'userName', holderId}   the userName key (or the old key) is held
+--   {7}                         'l' given, and the work email or the
+--                               employeeNumber is held
 --   {4, limit, used}            active, and no seat is left
 --   {11, 'users', limit, used}   the tenant holds its quota of users
 --   {12, ms}       audit log full: appending would drop an event of ms
@@ -58,7 +63,11 @@ if legacy ~= ARGV[2] then
     return {3, 'userName', holder}
   end
 end
-local active = ARGV[7] == '1'
+if string.sub(ARGV[7], 2) == 'l' and (ARGV[4] ~= '' and redis.call('SCARD', KEYS[8]) > 0
+    or ARGV[5] ~= '' and redis.call('SCARD', KEYS[9]) > 0) then
+  return {7}
+end
+local active = string.sub(ARGV[7], 1, 1) == '1'
 if active then
   local limit = tonumber(redis.call('HGET', KEYS[1], 'licenseLimit')) or 0
   local used = tonumber(redis.call('GET', KEYS[2])) or 0
