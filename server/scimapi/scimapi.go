@@ -71,9 +71,11 @@ type API struct {
 	groups  scim.ResourceType
 	// userPatch and groupPatch validate PATCH bodies as elimity would.
 	userPatch, groupPatch *patchValidator
-	servers               sync.Map // base URL -> scim.Server; bounded by maxServers
-	nserver               int
-	mu                    sync.Mutex
+	// userCreate is elimity's schema for validating a user body, built once.
+	userCreate schema.Schema
+	servers    sync.Map // base URL -> scim.Server; bounded by maxServers
+	nserver    int
+	mu         sync.Mutex
 }
 
 type (
@@ -113,6 +115,7 @@ func New(svc *provision.Service, opts Options) *API {
 		Handler:     groups{api: a},
 	}
 	a.userPatch, a.groupPatch = newPatchValidator(a.users), newPatchValidator(a.groups)
+	a.userCreate = createSchema(a.users.Schema)
 	return a
 }
 
@@ -253,6 +256,11 @@ func (a *API) serveSCIM(c *fiber.Ctx, tenant, rest string) error {
 			}
 		}
 		return a.list(c, types, root, search, tenant, base, slot)
+	}
+	if !a.opts.DisableFastPath {
+		if handled, err := a.fastResource(c, rest, tenant, base, slot); handled {
+			return err
+		}
 	}
 	if err := a.normalize(c, rest); err != nil {
 		return err

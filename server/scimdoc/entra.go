@@ -353,6 +353,17 @@ func normalizeManager(v interface{}) interface{} {
 //
 // It returns an error (answer 400 invalidSyntax) when body is not a JSON object.
 func NormalizeResourceBody(body []byte) ([]byte, error) {
+	res, err := NormalizeResource(body)
+	if err != nil {
+		return nil, err
+	}
+	return encodeJSON(res)
+}
+
+// NormalizeResource is NormalizeResourceBody without encoding the result:
+// the body decoded (numbers as json.Number, as elimity decodes them) and
+// normalized.
+func NormalizeResource(body []byte) (map[string]interface{}, error) {
 	var res map[string]interface{}
 	if err := decodeJSON(body, &res); err != nil {
 		return nil, err
@@ -373,7 +384,7 @@ func NormalizeResourceBody(body []byte) ([]byte, error) {
 			}
 		}
 	}
-	return encodeJSON(res)
+	return res, nil
 }
 
 func dropPasswords(v interface{}) {

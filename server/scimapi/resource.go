@@ -1,0 +1,158 @@
+package scimapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/elimity-com/scim/schema"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/scimd/scimd/server/scimdoc"
+)
+
+// createSchema is what elimity validates a POST or PUT body against: the
+// resource's schema with externalId added. elimity builds it again for
+// every request (compiling a regular expression per attribute name); this
+// builds it once, with the same parameters.
+func createSchema(s schema.Schema) schema.Schema {
+	externalID := schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+		CaseExact:  true,
+		Mutability: schema.AttributeMutabilityReadWrite(),
+		Name:       schema.CommonAttributeExternalID,
+		Uniqueness: schema.AttributeUniquenessNone(),
+	}))
+	attrs := make([]schema.CoreAttribute, len(s.Attributes), len(s.Attributes)+1)
+	copy(attrs, s.Attributes)
+	s.Attributes = append(attrs, externalID)
+	return s
+}
+
+// validateResource is elimity's validation of a POST or PUT body
+// (ResourceType.validate), over the body already decoded.
+func validateResource(rt scim.ResourceType, core schema.Schema, m map[string]any) (scim.ResourceAttributes, *scimerrors.ScimError) {
+	attrs, se := core.Validate(m)
+	if se != nil {
+		return nil, se
+	}
+	for _, ext := range rt.SchemaExtensions {
+		field := m[ext.Schema.ID]
+		if field == nil {
+			if ext.Required {
+				return nil, &scimerrors.ScimErrorInvalidValue
+			}
+			continue
+		}
+		extAttrs, se := ext.Schema.ValidateExtension(field)
+		if se != nil {
+			return nil, se
+		}
+		attrs[ext.Schema.ID] = extAttrs
+	}
+	return attrs, nil
+}
+
+// fastResource serves POST /Users and GET /Users/{id}, Entra's commonest
+// calls after the lookups, without elimity's router and the net/http
+// adaptor: the body decoded once and validated by elimity's schemas built
+// once, the same resource handler, the answer in elimity's shape. handled
+// is false for any other request.
+func (a *API) fastResource(c *fiber.Ctx, rest, tenant, base string, slot *errSlot) (handled bool, err error) {
+	switch c.Method() {
+	case fiber.MethodPost:
+		if rest != "/Users" {
+			return false, nil
+		}
+		body := c.Body()
+		d := dropped(body, knownUser)
+		m, nerr := scimdoc.NormalizeResource(body)
+		if nerr != nil {
+			return true, sendError(c, scimerrors.ScimErrorInvalidSyntax, 0)
+		}
+		attrs, se := validateResource(a.users, a.userCreate, m)
+		if se != nil {
+			return true, sendError(c, *se, 0)
+		}
+		r := a.fastRequest(c, http.MethodPost, tenant, base, slot, d)
+		res, herr := a.users.Handler.Create(r, attrs)
+		if herr != nil {
+			return true, handlerError(c, herr, http.MethodPost, slot)
+		}
+		return true, sendResource(c, a.users, res, base, http.StatusCreated)
+	case fiber.MethodGet:
+		raw, ok := strings.CutPrefix(rest, "/Users/")
+		if !ok {
+			return false, nil
+		}
+		id, uerr := url.PathUnescape(raw)
+		if uerr != nil || id == "" || strings.Contains(id, "/") {
+			return false, nil // let elimity answer what it answers
+		}
+		r := a.fastRequest(c, http.MethodGet, tenant, base, slot, nil)
+		res, herr := a.users.Handler.Get(r, id)
+		if herr != nil {
+			return true, handlerError(c, herr, http.MethodGet, slot)
+		}
+		if err := sendResource(c, a.users, res, base, http.StatusOK); err != nil {
+			return true, err
+		}
+		notModified(c)
+		return true, nil
+	}
+	return false, nil
+}
+
+// fastRequest is the *http.Request a resource handler reads: the query
+// (attributes, excludedAttributes), If-Match, and the request's values in
+// its context, as the adaptor would hand them over.
+func (a *API) fastRequest(c *fiber.Ctx, method, tenant, base string, slot *errSlot, dropped []string) *http.Request {
+	ctx := context.WithValue(context.Background(), tenantKey{}, tenant)
+	ctx = context.WithValue(ctx, baseKey{}, base)
+	ctx = context.WithValue(ctx, slotKey{}, slot)
+	if len(dropped) > 0 {
+		ctx = context.WithValue(ctx, droppedKey{}, dropped)
+	}
+	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
+	r := &http.Request{Method: method, URL: &url.URL{RawQuery: string(c.Request().URI().QueryString())}}
+	if im := c.Get(fiber.HeaderIfMatch); im != "" {
+		r.Header = http.Header{"If-Match": []string{im}}
+	}
+	return r.WithContext(ctx)
+}
+
+// handlerError answers a resource handler's error as elimity would
+// (CheckScimError), a 429 or 503 parked in the slot with its Retry-After.
+func handlerError(c *fiber.Ctx, err error, method string, slot *errSlot) error {
+	if slot.set {
+		return sendError(c, slot.err, slot.retryAfter)
+	}
+	var se scimerrors.ScimError
+	if !errors.As(err, &se) {
+		return sendError(c, scimerrors.ScimError{Status: http.StatusInternalServerError, Detail: "internal error"}, 0)
+	}
+	return sendError(c, scimerrors.CheckScimError(se, method), 0)
+}
+
+// sendResource writes a resource as elimity's handlers do: its Location
+// on a create, its ETag, its body.
+func sendResource(c *fiber.Ctx, rt scim.ResourceType, res scim.Resource, base string, status int) error {
+	body, err := json.Marshal(render(rt, res, base))
+	if err != nil {
+		return err
+	}
+	if status == http.StatusCreated {
+		c.Set(fiber.HeaderLocation, base+rt.Endpoint+"/"+url.PathEscape(res.ID)) // as render's meta.location
+	}
+	if res.Meta.Version != "" {
+		c.Set(fiber.HeaderETag, res.Meta.Version)
+	}
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, "application/scim+json")
+	c.Response().SetBodyRaw(body)
+	return nil
+}
