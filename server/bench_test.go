@@ -53,6 +53,12 @@ func (h *harness) serve(method, uri, token string, body []byte) int {
 // created POSTs body to uri in process and returns the new resource's id.
 func (h *harness) created(b *testing.B, uri, token string, body []byte) string {
 	b.Helper()
+	return h.createdT(b, uri, token, body)
+}
+
+// createdT is created for tests and benchmarks alike.
+func (h *harness) createdT(b testing.TB, uri, token string, body []byte) string {
+	b.Helper()
 	var ctx fasthttp.RequestCtx
 	ctx.Request.Header.SetMethod("POST")
 	ctx.Request.SetRequestURI(uri)
@@ -161,4 +167,32 @@ func BenchmarkCreateUserParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkUserPOST: POST /Users alone, a body shaped like Entra's.
+func BenchmarkUserPOST(b *testing.B) {
+	h, tn := benchHarness(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := benchSeq.Add(1)
+		name := fmt.Sprintf("post-%d@example.com", n)
+		body := userBody(name, `,"externalId":"e`+fmt.Sprint(n)+`","name":{"givenName":"A","familyName":"B"},"emails":[{"type":"work","value":"`+name+`","primary":true}],"`+enterprise+`":{"employeeNumber":"`+fmt.Sprint(n)+`","department":"D"}`)
+		if s := h.serve("POST", tn.Base+"/Users", tn.SCIMToken, []byte(body)); s != 201 {
+			b.Fatalf("create: %d", s)
+		}
+	}
+}
+
+// BenchmarkGetUserByID: GET /Users/{id}.
+func BenchmarkGetUserByID(b *testing.B) {
+	h, tn := benchHarness(b)
+	id := h.created(b, tn.Base+"/Users", tn.SCIMToken, []byte(userBody("byid@example.com")))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if s := h.serve("GET", tn.Base+"/Users/"+id, tn.SCIMToken, nil); s != 200 {
+			b.Fatalf("get: %d", s)
+		}
+	}
 }

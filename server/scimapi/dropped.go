@@ -68,6 +68,29 @@ func dropped(body []byte, k known) []string {
 	return out
 }
 
+// droppedIn is dropped over a body already decoded.
+func droppedIn(m map[string]any, k known) []string {
+	var out []string
+	for name, v := range m {
+		lower := strings.ToLower(name)
+		if ext, ok := k.extensions[lower]; ok {
+			if em, ok := v.(map[string]any); ok {
+				for sub := range em {
+					if !ext[strings.ToLower(sub)] {
+						out = append(out, name+":"+sub)
+					}
+				}
+			}
+			continue
+		}
+		if !k.attrs[lower] && v != nil {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func droppedOf(r *http.Request) []string {
 	d, _ := r.Context().Value(droppedKey{}).([]string)
 	return d

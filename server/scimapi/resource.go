@@ -68,12 +68,12 @@ func (a *API) fastResource(c *fiber.Ctx, rest, tenant, base string, slot *errSlo
 		if rest != "/Users" {
 			return false, nil
 		}
-		body := c.Body()
-		d := dropped(body, knownUser)
-		m, nerr := scimdoc.NormalizeResource(body)
-		if nerr != nil {
+		m, derr := scimdoc.DecodeResource(c.Body())
+		if derr != nil {
 			return true, sendError(c, scimerrors.ScimErrorInvalidSyntax, 0)
 		}
+		d := droppedIn(m, knownUser)
+		scimdoc.NormalizeResourceMap(m)
 		attrs, se := validateResource(a.users, a.userCreate, m)
 		if se != nil {
 			return true, sendError(c, *se, 0)

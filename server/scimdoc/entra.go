@@ -364,6 +364,18 @@ func NormalizeResourceBody(body []byte) ([]byte, error) {
 // the body decoded (numbers as json.Number, as elimity decodes them) and
 // normalized.
 func NormalizeResource(body []byte) (map[string]interface{}, error) {
+	res, err := DecodeResource(body)
+	if err != nil {
+		return nil, err
+	}
+	NormalizeResourceMap(res)
+	return res, nil
+}
+
+// DecodeResource decodes a POST or PUT body as NormalizeResource does,
+// without normalizing it. It returns an error for a body that is not a
+// JSON object.
+func DecodeResource(body []byte) (map[string]interface{}, error) {
 	var res map[string]interface{}
 	if err := decodeJSON(body, &res); err != nil {
 		return nil, err
@@ -371,6 +383,12 @@ func NormalizeResource(body []byte) (map[string]interface{}, error) {
 	if res == nil {
 		return nil, errors.New("resource body is null")
 	}
+	return res, nil
+}
+
+// NormalizeResourceMap is NormalizeResource over a body DecodeResource
+// decoded, changed in place.
+func NormalizeResourceMap(res map[string]interface{}) {
 	dropPasswords(res)
 	if k, ok := lookupKey(res, EnterpriseUserURN); ok {
 		if ext, ok := res[k].(map[string]interface{}); ok {
@@ -384,7 +402,6 @@ func NormalizeResource(body []byte) (map[string]interface{}, error) {
 			}
 		}
 	}
-	return res, nil
 }
 
 func dropPasswords(v interface{}) {
