@@ -43,6 +43,10 @@ type ListQuery[T any] struct {
 	WithMembers bool
 	// WithGroups loads each user's Groups before Match.
 	WithGroups bool
+	// Undecoded leaves the users of an indexed query without Attrs, their
+	// documents as stored in Raw, for a caller that answers with them as
+	// they are; Match then reads only the record's fields.
+	Undecoded bool
 	// Scan, when set, is asked before the query examines every resource of
 	// the tenant, with their number: an error refuses the query and is
 	// returned as is; release is called when the scan ends.
@@ -71,7 +75,7 @@ func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User
 		if err != nil {
 			return Page[User]{}, fromStorage(err, "users")
 		}
-		users, err := s.loadUsers(ctx, tenant, ids)
+		users, err := s.loadUsers(ctx, tenant, ids, false)
 		return Page[User]{Total: int(total), Resources: users}, err
 	}
 	w := window[User]{start: q.StartIndex - 1, count: q.Count, match: q.Match}
@@ -90,9 +94,9 @@ func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User
 			}
 			var users []User
 			if loaded {
-				users, err = decodeUsers(recs)
+				users, err = decodeUsers(recs, q.Undecoded)
 			} else {
-				users, err = s.loadUsers(ctx, tenant, ids)
+				users, err = s.loadUsers(ctx, tenant, ids, q.Undecoded)
 			}
 			if err == nil && q.WithGroups {
 				err = s.attachGroups(ctx, tenant, users)
@@ -225,7 +229,7 @@ func (s *Service) attachGroups(ctx context.Context, tenant string, users []User)
 	return nil
 }
 
-func (s *Service) loadUsers(ctx context.Context, tenant string, ids []string) ([]User, error) {
+func (s *Service) loadUsers(ctx context.Context, tenant string, ids []string, undecoded bool) ([]User, error) {
 	if len(ids) == 0 {
 		return []User{}, nil
 	}
@@ -233,14 +237,19 @@ func (s *Service) loadUsers(ctx context.Context, tenant string, ids []string) ([
 	if err != nil {
 		return nil, fromStorage(err, "users")
 	}
-	return decodeUsers(recs)
+	return decodeUsers(recs, undecoded)
 }
 
-// decodeUsers turns records into users. Returns KindInternal for a record
-// whose document does not decode.
-func decodeUsers(recs []storage.User) ([]User, error) {
+// decodeUsers turns records into users; undecoded leaves their documents
+// as stored (Raw), without Attrs. Returns KindInternal for a record whose
+// document does not decode.
+func decodeUsers(recs []storage.User, undecoded bool) ([]User, error) {
 	out := make([]User, 0, len(recs))
 	for _, rec := range recs {
+		if undecoded {
+			out = append(out, userView(rec, nil))
+			continue
+		}
 		u, err := decodeUser(rec)
 		if err != nil {
 			return nil, err

@@ -30,6 +30,10 @@ type User struct {
 	// Groups are the ids of the user's groups, read only by a list query
 	// WithGroups.
 	Groups []string
+	// UserName and ExternalID are the stored record's, Raw its document as
+	// stored (canonical JSON of Attrs; a read may share it, never change it).
+	UserName, ExternalID string
+	Raw                  []byte
 }
 
 // ETag is the weak entity tag of this version of the user.
@@ -506,7 +510,8 @@ func decodeUser(rec storage.User) (User, error) {
 
 func userView(rec storage.User, doc map[string]any) User {
 	return User{ID: rec.ID, Version: rec.Version, Created: rec.Created, Modified: rec.Modified,
-		ManagedBy: rec.ManagedBy, Active: rec.Active, Attrs: doc}
+		ManagedBy: rec.ManagedBy, Active: rec.Active, Attrs: doc,
+		UserName: rec.UserName, ExternalID: rec.ExternalID, Raw: rec.Doc}
 }
 
 // SameUserName reports whether two userNames are the same for uniqueness:

@@ -1,6 +1,7 @@
 package scimapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -79,6 +80,19 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 
 	var resources []scim.Resource
 	var total int
+	if rt.Name == "User" && plainRead(c) {
+		// Entra's lookup: the stored documents go out as they are, with
+		// id, meta and schemas, neither decoded nor encoded again.
+		q := provision.ListQuery[provision.User]{Indexed: true, Lookups: []provision.Lookup{{Attr: lookup, Value: value}}, StartIndex: start, Count: count,
+			Undecoded:   true,
+			Match:       func(u provision.User) bool { return equal(recordField(u, attr)) },
+			ReadIndexed: a.indexedAdmit(ctx, tenant)}
+		page, err := a.svc.ListUsers(ctx, tenant, q)
+		if err != nil {
+			return true, a.fastError(c, ctx, err)
+		}
+		return true, sendRawList(c, page.Total, start, rt, page.Resources, base)
+	}
 	if rt.Name == "User" {
 		q := provision.ListQuery[provision.User]{Indexed: true, Lookups: []provision.Lookup{{Attr: lookup, Value: value}}, StartIndex: start, Count: count,
 			Match:       func(u provision.User) bool { return equal(fieldOf(u.ID, u.Attrs, attr)) },
@@ -126,6 +140,87 @@ func (a *API) fastError(c *fiber.Ctx, ctx context.Context, err error) error {
 		return sendError(c, slot.err, slot.retryAfter)
 	}
 	return sendError(c, se, 0)
+}
+
+// plainRead tells whether a read asks for the resources as they are: no
+// attributes or excludedAttributes (which also keeps User.groups out).
+func plainRead(c *fiber.Ctx) bool {
+	args := c.Request().URI().QueryArgs()
+	return len(args.Peek("attributes")) == 0 && len(args.Peek("excludedAttributes")) == 0
+}
+
+// recordField is fieldOf over the stored record's fields.
+func recordField(u provision.User, attr string) string {
+	switch attr {
+	case "id":
+		return u.ID
+	case "username":
+		return u.UserName
+	case "externalid":
+		return u.ExternalID
+	}
+	return ""
+}
+
+// sendRawList writes a ListResponse of users from their stored documents,
+// each given id, meta and schemas as render gives them: the same JSON
+// object, with its members in another order.
+func sendRawList(c *fiber.Ctx, total, start int, rt scim.ResourceType, users []provision.User, base string) error {
+	schemas, err := json.Marshal(resourceSchemas(rt))
+	if err != nil {
+		return err
+	}
+	b := make([]byte, 0, 256+len(users)*1024)
+	b = append(b, `{"Resources":[`...)
+	for i, u := range users {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		id, err := json.Marshal(u.ID)
+		if err != nil {
+			return err
+		}
+		m := metaJSON{ResourceType: rt.Name, Location: base + rt.Endpoint + "/" + url.PathEscape(u.ID), Version: u.ETag(),
+			Created: u.Created.Format(time.RFC3339), LastModified: u.Modified.Format(time.RFC3339)}
+		meta, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		b = append(b, `{"id":`...)
+		b = append(b, id...)
+		b = append(b, `,"meta":`...)
+		b = append(b, meta...)
+		b = append(b, `,"schemas":`...)
+		b = append(b, schemas...)
+		doc := bytes.TrimSpace(u.Raw)
+		if len(doc) > 2 { // members of a non-empty object
+			b = append(b, ',')
+			b = append(b, doc[1:]...)
+		} else {
+			b = append(b, '}')
+		}
+	}
+	b = append(b, `],"itemsPerPage":`...)
+	b = strconv.AppendInt(b, int64(len(users)), 10)
+	b = append(b, `,"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"startIndex":`...)
+	b = strconv.AppendInt(b, int64(start), 10)
+	b = append(b, `,"totalResults":`...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	b = append(b, '}')
+	c.Status(http.StatusOK)
+	c.Set("Content-Type", "application/scim+json")
+	c.Response().SetBodyRaw(b)
+	return nil
+}
+
+// resourceSchemas lists a resource type's schema and its extensions'.
+func resourceSchemas(rt scim.ResourceType) []string {
+	schemas := make([]string, 0, 1+len(rt.SchemaExtensions))
+	schemas = append(schemas, rt.Schema.ID)
+	for _, e := range rt.SchemaExtensions {
+		schemas = append(schemas, e.Schema.ID)
+	}
+	return schemas
 }
 
 // fieldOf reads the attribute a simple filter compares.
