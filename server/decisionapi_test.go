@@ -385,3 +385,71 @@ func TestDecisionRateLimit(t *testing.T) {
 		})
 	}
 }
+
+// fakeResolver decides by writing a fixed record, as the resolver's
+// ResolveNow writes the policy's; or fails.
+type fakeResolver struct {
+	h     *harness
+	tn    tenant
+	fail  bool
+	calls []string
+}
+
+func (r *fakeResolver) ResolveNow(_ context.Context, tenant, uid string) error {
+	r.calls = append(r.calls, uid)
+	if r.fail {
+		return fmt.Errorf("policy error")
+	}
+	r.h.putDecision(r.tn, uid, "decided-"+uid, true)
+	return nil
+}
+
+// TestDecisionDecidedOnRead: a user that exists but has no decision yet is
+// decided on read through the resolver (by id, by userName, in a batch, in
+// an export); when that fails the answer is 503 or pending, never a 404 or a
+// 500; an unknown user never reaches the resolver.
+func TestDecisionDecidedOnRead(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(10)
+		tok := h.decisionToken(tn, "svc")
+		a, b, c := h.scimUser(tn, "a@x.example"), h.scimUser(tn, "b@x.example"), h.scimUser(tn, "c@x.example")
+		r := &fakeResolver{h: h, tn: tn, fail: true}
+		h.svc.SetResolver(r)
+
+		res := h.do(http.MethodGet, accessPath(tn)+"/users/"+a, tok, nil).want(503)
+		if res.header.Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+		var batch struct {
+			Decisions []decisionOut
+			Missing   []string
+			Pending   []string
+		}
+		h.do(http.MethodPost, accessPath(tn)+"/users/batch", tok, map[string]any{"ids": []string{a, "ghost"}}).want(200).decode(&batch)
+		if len(batch.Decisions) != 0 || len(batch.Pending) != 1 || batch.Pending[0] != a || len(batch.Missing) != 1 {
+			t.Fatalf("batch while the resolver fails: %+v", batch)
+		}
+		if res := h.do(http.MethodGet, accessPath(tn)+"/users.ndjson", tok, nil).want(200); !strings.Contains(res.text(), `{"user":"`+a+`","pending":true}`) {
+			t.Fatalf("export while the resolver fails: %s", res.body)
+		}
+
+		r.fail, r.calls = false, nil
+		var d decisionOut
+		h.do(http.MethodGet, accessPath(tn)+"/users/"+a, tok, nil).want(200).decode(&d)
+		if d.User != a || d.ETag != "decided-"+a {
+			t.Fatalf("decided on read: %+v", d)
+		}
+		h.do(http.MethodGet, accessPath(tn)+"/users?userName=B@X.example", tok, nil).want(200).decode(&d)
+		if d.User != b {
+			t.Fatalf("by userName: %+v", d)
+		}
+		h.do(http.MethodPost, accessPath(tn)+"/users/batch", tok, map[string]any{"ids": []string{c, a, "ghost"}}).want(200).decode(&batch)
+		if len(batch.Decisions) != 2 || batch.Decisions[0].User != c || len(batch.Pending) != 0 {
+			t.Fatalf("batch: %+v", batch)
+		}
+		h.do(http.MethodGet, accessPath(tn)+"/users/ghost", tok, nil).want(404)
+		if strings.Join(r.calls, ",") != strings.Join([]string{a, b, c}, ",") {
+			t.Fatalf("the resolver was asked for %v, want each undecided user once", r.calls)
+		}
+	})
+}
