@@ -79,6 +79,9 @@ type Config struct {
 	// ConsoleSessions bounds console sessions and failed sign-ins (zero
 	// fields: console.DefaultSessionLimits).
 	ConsoleSessions provision.SessionLimits
+	// ConsoleOperator serves the operator's console pages (/console/operator/),
+	// signed in with OperatorToken; off by default on a public listener.
+	ConsoleOperator bool
 	// MetricsElsewhere leaves /metrics off this app, for a listener of its
 	// own (Metrics.App).
 	MetricsElsewhere bool
@@ -174,7 +177,8 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		access.RegisterChanges(app, cfg.Feed, accessapi.ChangesOptions{Timeout: cfg.RequestTimeout, MaxWait: cfg.FeedWait, Heartbeat: cfg.FeedHeartbeat, WriteTimeout: cfg.ReadTimeout})
 	}
 	console.New(svc, console.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, ClientIP: ClientIP,
-		AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst, Sessions: cfg.ConsoleSessions}).Register(app)
+		AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst, Sessions: cfg.ConsoleSessions, PreflightBodyLimit: cfg.PreflightBodyLimit,
+		OperatorPages: cfg.ConsoleOperator, OperatorToken: cfg.OperatorToken}).Register(app)
 	scimapi.New(svc, scimapi.Options{PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared, Scan: cfg.Scan}).Register(app)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

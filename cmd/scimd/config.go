@@ -59,6 +59,7 @@ type config struct {
 	TrustedProxies     []netip.Prefix
 	AllowedHosts       []string
 	Demo               bool
+	ConsoleOperator    bool
 	Feed               feed.HubOptions
 }
 
@@ -161,6 +162,7 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		}
 		return nil
 	})
+	fs.BoolVar(&c.ConsoleOperator, "console-operator", false, "serve the operator's console pages at /console/operator/ (every tenant: create, license limit, delete; seat requests; provisioning health), signed in with the operator token; off by default: turn it on only where operators alone reach the listener")
 	fs.BoolVar(&c.Demo, "demo", false, "create a demo tenant (sub-accounts, SCIM and manual users, groups, grants, a custom role, a nearly full license, audit history) and print the console URL and its sign-in; embedded store only")
 	fs.IntVar(&c.Feed.Readers, "feed-readers", feed.DefaultReaders, "tenants whose change feed this process follows with a blocking Redis read (one connection each, on a client of their own); the feeds of more tenants with listeners are polled every second")
 	fs.IntVar(&c.Feed.StreamsPerTenant, "feed-streams-per-tenant", 16, "open change streams (SSE) and waiting long polls one tenant may have on this process; beyond, 429")

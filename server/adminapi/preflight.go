@@ -21,7 +21,7 @@ import (
 // preflight reads the identity provider's user list and answers what a
 // migration would do; it changes nothing.
 func (a *API) preflight(c *fiber.Ctx) error {
-	users, status, err := parseIdPUsers(c.Get(fiber.HeaderContentType), c.Body())
+	users, status, err := ParseIdPUsers(c.Get(fiber.HeaderContentType), c.Body())
 	if err != nil {
 		return Problem(c, status, err.Error())
 	}
@@ -57,11 +57,11 @@ const (
 
 var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 
-// parseIdPUsers reads a user list as JSON (an array of objects, or an
+// ParseIdPUsers reads a user list as JSON (an array of objects, or an
 // object with a "users" array, or Graph's "value") or as CSV. Every error's
 // text is written for the client; status is 400, or 415 for a type it does
 // not read.
-func parseIdPUsers(contentType string, body []byte) ([]provision.IdPUser, int, error) {
+func ParseIdPUsers(contentType string, body []byte) ([]provision.IdPUser, int, error) {
 	media, params, err := mime.ParseMediaType(contentType)
 	if contentType == "" || err != nil {
 		return nil, http.StatusUnsupportedMediaType, errors.New("send the user list with Content-Type application/json or text/csv")

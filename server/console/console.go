@@ -54,6 +54,13 @@ type Options struct {
 	// Sessions bounds sessions and failed sign-ins; zero fields take
 	// DefaultSessionLimits'.
 	Sessions provision.SessionLimits
+	// OperatorPages serves the operator's pages under /operator (tenants,
+	// seat requests), signed in with OperatorToken; off by default.
+	OperatorPages bool
+	OperatorToken string
+	// PreflightBodyLimit is the largest user export the migration page
+	// reads, in bytes; 0 means 32 MiB.
+	PreflightBodyLimit int
 }
 
 // DefaultSessionLimits: a session idles out after 30 minutes and lives 12
@@ -84,6 +91,9 @@ func New(svc *provision.Service, opts Options) *Console {
 	if opts.AdminRateBurst <= 0 {
 		opts.AdminRateBurst = max(1, int(math.Ceil(opts.AdminRateLimit)))
 	}
+	if opts.PreflightBodyLimit <= 0 {
+		opts.PreflightBodyLimit = 32 << 20
+	}
 	d := DefaultSessionLimits
 	if opts.Sessions.Idle <= 0 {
 		opts.Sessions.Idle = d.Idle
@@ -107,7 +117,16 @@ func (cs *Console) Register(r fiber.Router) {
 	g.Get("/sign-in", cs.signInPage)
 	g.Post("/sign-in", reqbody.Limit(signInBodyLimit), cs.signIn)
 	g.Post("/sign-out", cs.session, cs.signOut)
+	// The migration preflight reads an upload larger than a form, and
+	// checks its CSRF token itself (the form is multipart); it changes
+	// nothing.
+	g.Post("/migration/preflight", reqbody.Limit(cs.opts.PreflightBodyLimit), cs.session, cs.preflight)
+	cs.registerOperator(g)
 	for _, p := range cs.routes() {
+		if p.post && p.preview {
+			g.Post(p.path, cs.session, cs.previewForm, p.handler)
+			continue
+		}
 		if p.post {
 			g.Post(p.path, cs.session, cs.write, p.handler)
 			continue
@@ -120,8 +139,11 @@ func (cs *Console) Register(r fiber.Router) {
 
 // route is a page or a form's target, behind the session.
 type route struct {
-	path    string
-	post    bool
+	path string
+	post bool
+	// preview: a POST that changes nothing (a live preview): its form's
+	// CSRF token is checked, but it is not held to the write rate limit.
+	preview bool
 	handler fiber.Handler
 }
 
@@ -132,6 +154,22 @@ func (cs *Console) routes() []route {
 		{path: "/provisioning", post: true, handler: cs.putLinking},
 		{path: "/provisioning/mode", post: true, handler: cs.putMode},
 		{path: "/provisioning/scim-token", post: true, handler: cs.rotateSCIMToken},
+		{path: "/groups", handler: cs.groups},
+		{path: "/groups/:id", handler: cs.group},
+		{path: "/groups/:id/preview", post: true, preview: true, handler: cs.groupPreview},
+		{path: "/groups/:id/grants", post: true, handler: cs.saveGrants},
+		{path: "/roles", handler: cs.roles},
+		{path: "/roles/edit", handler: cs.roleEdit},
+		{path: "/roles/score", post: true, preview: true, handler: cs.roleScore},
+		{path: "/roles", post: true, handler: cs.saveRole},
+		{path: "/roles/delete", post: true, handler: cs.deleteRole},
+		{path: "/accounts", handler: cs.accounts},
+		{path: "/accounts", post: true, handler: cs.saveAccount},
+		{path: "/accounts/delete", post: true, handler: cs.deleteAccount},
+		{path: "/license", handler: cs.license},
+		{path: "/license/requests", post: true, handler: cs.requestSeats},
+		{path: "/migration", handler: cs.migration},
+		{path: "/migration/finalize", post: true, handler: cs.finalize},
 	}
 }
 
@@ -144,6 +182,11 @@ type NavItem struct {
 var Nav = []NavItem{
 	{"/", "Overview"},
 	{"/provisioning", "Provisioning"},
+	{"/groups", "Groups"},
+	{"/roles", "Roles"},
+	{"/accounts", "Sub-accounts"},
+	{"/license", "License"},
+	{"/migration", "Migration"},
 }
 
 // headers sets the console's security headers on every answer.
@@ -163,22 +206,44 @@ func (cs *Console) ctx() (context.Context, context.CancelFunc) {
 // route's body limit.
 func (cs *Console) write(c *fiber.Ctx) error {
 	sess := sessionOf(c)
-	form, err := readForm(c)
-	if err != nil {
-		return cs.errorPage(c, sess, http.StatusBadRequest, "The form could not be read.")
-	}
-	if !csrfOK(c, form, sess.CSRF) {
-		return cs.errorPage(c, sess, http.StatusForbidden, "This form is out of date or did not come from this console (its security token does not match). Reload the page and try again.")
+	form, ok, err := cs.checkedForm(c)
+	if !ok {
+		return err
 	}
 	ctx, cancel := cs.ctx()
 	defer cancel()
-	ok, wait, err := cs.svc.AllowAdminWrite(ctx, sess.Tenant, cs.opts.AdminRateLimit, cs.opts.AdminRateBurst)
-	if err == nil && !ok {
+	allowed, wait, err := cs.svc.AllowAdminWrite(ctx, sess.Tenant, cs.opts.AdminRateLimit, cs.opts.AdminRateBurst)
+	if err == nil && !allowed {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 		return cs.errorPage(c, sess, http.StatusTooManyRequests, "This tenant's admins are making changes faster than allowed; wait a moment and try again.")
 	}
 	c.Locals(formKey{}, form)
 	return c.Next()
+}
+
+// previewForm checks the CSRF token of a POST that changes nothing, such
+// as the grants editor's preview.
+func (cs *Console) previewForm(c *fiber.Ctx) error {
+	form, ok, err := cs.checkedForm(c)
+	if !ok {
+		return err
+	}
+	c.Locals(formKey{}, form)
+	return c.Next()
+}
+
+// checkedForm reads the form within the route's body limit and checks its
+// CSRF token; when it is not ok, the error page is already answered.
+func (cs *Console) checkedForm(c *fiber.Ctx) (url.Values, bool, error) {
+	sess := sessionOf(c)
+	form, err := readForm(c)
+	if err != nil {
+		return nil, false, cs.errorPage(c, sess, http.StatusBadRequest, "The form could not be read.")
+	}
+	if !csrfOK(c, form, sess.CSRF) {
+		return nil, false, cs.errorPage(c, sess, http.StatusForbidden, "This form is out of date or did not come from this console (its security token does not match). Reload the page and try again.")
+	}
+	return form, true, nil
 }
 
 type formKey struct{}
