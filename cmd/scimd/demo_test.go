@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -121,6 +123,42 @@ func TestServeDemo(t *testing.T) {
 	get("/audit?count=100", &audit)
 	if len(accounts.Accounts) != 3 || custom != 1 || len(reqs.SeatRequests) != 1 || status.LastHour["success"] < 10 || len(audit.Events) < 30 {
 		t.Errorf("accounts %d, custom roles %d, seat requests %d, status %v, audit events %d", len(accounts.Accounts), custom, len(reqs.SeatRequests), status.LastHour, len(audit.Events))
+	}
+
+	// Sign in to the console as printed, and open every page.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Get(match[1] + "sign-in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if csrf == nil {
+		t.Fatalf("no sign-in form: %s", page)
+	}
+	resp, err = browser.PostForm(match[1]+"sign-in", url.Values{"tenant": {"demo"}, "token": {token}, "csrf": {string(csrf[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	paths := []string{"", "provisioning", "groups", "roles", "roles/edit?name=Desk%20Chief", "accounts", "license", "migration"}
+	var ids struct{ Groups []struct{ ID string } }
+	get("/groups", &ids)
+	for _, g := range ids.Groups {
+		paths = append(paths, "groups/"+g.ID)
+	}
+	for _, p := range paths {
+		resp, err := browser.Get(match[1] + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Request.URL.Path == "/console/sign-in" || !strings.Contains(string(body), "Sign out") {
+			t.Errorf("console page /%s: %d at %s", p, resp.StatusCode, resp.Request.URL.Path)
+		}
 	}
 }
 
