@@ -12,7 +12,8 @@ import (
 
 // MaxPreviewMembers bounds the members a grant preview evaluates: a group
 // larger than this is previewed on its first MaxPreviewMembers members by
-// id, and the preview says so. Each member costs two policy evaluations.
+// id, and the preview says so. Each distinct group set among them costs two
+// policy evaluations.
 const MaxPreviewMembers = 200
 
 // GrantPreview is what replacing a group's grants would do to its members'
@@ -120,20 +121,33 @@ func (s *Service) PreviewGrants(ctx context.Context, tenant, groupID string, gra
 		}
 		return in
 	}
+	// A decision depends on the user's group set and active flag only:
+	// members alike are evaluated once.
+	type decided struct {
+		after   Access
+		changes []RoleChange
+	}
+	bySignature := map[string]decided{}
 	for _, u := range users {
 		groups := groupsOf[u.ID]
 		if !slices.Contains(groups, groupID) {
 			continue // left the group since the members were read
 		}
-		before, err := s.policy.ExplainRoles(ctx, input(u, groups, false))
-		if err != nil {
-			return GrantPreview{}, policyError(err)
+		sig := fmt.Sprint(u.Active, groups)
+		d, ok := bySignature[sig]
+		if !ok {
+			before, err := s.policy.ExplainRoles(ctx, input(u, groups, false))
+			if err != nil {
+				return GrantPreview{}, policyError(err)
+			}
+			after, err := s.policy.ExplainRoles(ctx, input(u, groups, true))
+			if err != nil {
+				return GrantPreview{}, policyError(err)
+			}
+			d = decided{after: after, changes: roleChanges(before, after, accountIDs)}
+			bySignature[sig] = d
 		}
-		after, err := s.policy.ExplainRoles(ctx, input(u, groups, true))
-		if err != nil {
-			return GrantPreview{}, policyError(err)
-		}
-		if changes := roleChanges(before, after, accountIDs); len(changes) > 0 {
+		if changes, after := d.changes, d.after; len(changes) > 0 {
 			p.Changes = append(p.Changes, MemberAccessChange{UserID: u.ID, UserName: u.UserName, Changes: changes, After: after})
 		}
 	}
