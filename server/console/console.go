@@ -155,6 +155,7 @@ func (cs *Console) routes() []route {
 		{path: "/provisioning/mode", post: true, handler: cs.putMode},
 		{path: "/provisioning/scim-token", post: true, handler: cs.rotateSCIMToken},
 		{path: "/groups", handler: cs.groups},
+		{path: "/groups", post: true, handler: cs.createGroup},
 		{path: "/groups/:id", handler: cs.group},
 		{path: "/groups/:id/preview", post: true, preview: true, handler: cs.groupPreview},
 		{path: "/groups/:id/grants", post: true, handler: cs.saveGrants},

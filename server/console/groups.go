@@ -94,8 +94,11 @@ func (cs *Console) group(c *fiber.Ctx) error {
 	if err != nil {
 		return cs.fail(c, err)
 	}
-	if c.Query("saved") == "grants" {
+	switch c.Query("saved") {
+	case "grants":
 		v.Flash = &flash{Kind: "ok", Text: "The grants are saved."}
+	case "created":
+		v.Flash = &flash{Kind: "ok", Text: "The app group is created. Grant it roles below."}
 	}
 	return cs.render(c, http.StatusOK, "group", v)
 }
@@ -191,6 +194,18 @@ func (cs *Console) groupPreview(c *fiber.Ctx) error {
 		return cs.fail(c, err)
 	}
 	return cs.fragment(c, http.StatusOK, "group", "preview", v)
+}
+
+// createGroup makes an app group (members are added by the identity
+// provider or through the admin API) and opens its page to grant roles.
+func (cs *Console) createGroup(c *fiber.Ctx) error {
+	ctx, cancel := cs.ctx()
+	defer cancel()
+	g, _, err := cs.svc.CreateManualGroup(ctx, sessionOf(c).Tenant, strings.TrimSpace(formOf(c).Get("displayName")), nil, cs.actor(c))
+	if err != nil {
+		return cs.fail(c, err)
+	}
+	return c.Redirect(Root+"/groups/"+url.PathEscape(g.ID)+"?saved=created", http.StatusSeeOther)
 }
 
 // saveGrants replaces the group's grants.

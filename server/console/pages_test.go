@@ -75,6 +75,12 @@ func TestBrowserGrantPreview(t *testing.T) {
 	tab := e.tab()
 	e.signIn(tab, e.tenant, e.token)
 	e.do(tab, chromedp.Navigate(e.base+"/console/groups"), chromedp.WaitVisible(chromedp.CSS("#groups")))
+	// An app group made here opens its page, ready for grants.
+	e.do(tab, chromedp.SendKeys(chromedp.ID("new-group-name"), "Interns"), click("#create-group"), chromedp.WaitVisible(chromedp.ID("grants")))
+	if got := e.text(tab, "h1"); !strings.Contains(got, "Interns") || !strings.Contains(got, "Manual") {
+		t.Errorf("new group page %q", got)
+	}
+	e.do(tab, chromedp.Navigate(e.base+"/console/groups"), chromedp.WaitVisible(chromedp.CSS("#groups")))
 	e.do(tab, click(`#groups a[href$="`+readers.ID+`"]`), chromedp.WaitVisible(chromedp.ID("grants")))
 	e.do(tab, choose("role-0", "Editor"), poll(`!!document.querySelector("#preview-result .access-change")`))
 	preview := e.text(tab, "#preview-result")
