@@ -70,26 +70,26 @@ type Grant struct {
 var (
 	//go:embed lua/put_account.lua
 	putAccountLua    string
-	putAccountScript = redis.NewScript(auditLua + putAccountLua)
+	putAccountScript = redis.NewScript(auditLua + outboxLua + putAccountLua)
 
 	//go:embed lua/delete_account.lua
 	deleteAccountLua    string
-	deleteAccountScript = redis.NewScript(auditLua + deleteAccountLua)
+	deleteAccountScript = redis.NewScript(auditLua + outboxLua + deleteAccountLua)
 
 	//go:embed lua/role_uses.lua
 	roleUsesLua string // prepended to put_role and delete_role
 
 	//go:embed lua/put_role.lua
 	putRoleLua    string
-	putRoleScript = redis.NewScript(auditLua + roleUsesLua + putRoleLua)
+	putRoleScript = redis.NewScript(auditLua + outboxLua + roleUsesLua + putRoleLua)
 
 	//go:embed lua/put_grants.lua
 	putGrantsLua    string
-	putGrantsScript = redis.NewScript(auditLua + putGrantsLua)
+	putGrantsScript = redis.NewScript(auditLua + outboxLua + putGrantsLua)
 
 	//go:embed lua/delete_role.lua
 	deleteRoleLua    string
-	deleteRoleScript = redis.NewScript(auditLua + roleUsesLua + deleteRoleLua)
+	deleteRoleScript = redis.NewScript(auditLua + outboxLua + roleUsesLua + deleteRoleLua)
 )
 
 // PutAccount creates a sub-account or renames an existing one (its creation
@@ -113,7 +113,7 @@ func (s *Store) PutAccount(ctx context.Context, tenant string, a Account, audit 
 		return false, err
 	}
 	n, err := s.runCounting(ctx, "put account", putAccountScript,
-		[]string{tenantKey(tenant), accountsKey(tenant), auditKey(tenant)},
+		[]string{tenantKey(tenant), accountsKey(tenant), auditKey(tenant), accessOutboxKey(tenant), accessGenKey(tenant)},
 		[]any{a.ID, rec, s.auditRetention(), audit, MaxAccounts})
 	return n == 1, err
 }
@@ -164,7 +164,7 @@ func (s *Store) DeleteAccount(ctx context.Context, tenant, id string, audit []by
 		return 0, notFound("account")
 	}
 	return s.runCounting(ctx, "delete account", deleteAccountScript,
-		[]string{tenantKey(tenant), accountsKey(tenant), grantsKey(tenant), auditKey(tenant)},
+		[]string{tenantKey(tenant), accountsKey(tenant), grantsKey(tenant), auditKey(tenant), accessOutboxKey(tenant), accessGenKey(tenant)},
 		[]any{id, s.auditRetention(), audit})
 }
 
@@ -184,7 +184,7 @@ func (s *Store) PutRole(ctx context.Context, tenant string, r Role, audit []byte
 		return false, err
 	}
 	n, err := s.runCounting(ctx, "put role", putRoleScript,
-		[]string{tenantKey(tenant), rolesKey(tenant), auditKey(tenant), grantsKey(tenant)},
+		[]string{tenantKey(tenant), rolesKey(tenant), auditKey(tenant), grantsKey(tenant), accessOutboxKey(tenant), accessGenKey(tenant)},
 		[]any{r.Name, rec, s.auditRetention(), audit, r.Level, MaxCustomRoles})
 	return n == 1, err
 }
@@ -199,7 +199,7 @@ func (s *Store) DeleteRole(ctx context.Context, tenant, name string, audit []byt
 		return notFound("role")
 	}
 	return s.runScript(ctx, "delete role", deleteRoleScript,
-		[]string{tenantKey(tenant), rolesKey(tenant), auditKey(tenant), grantsKey(tenant)},
+		[]string{tenantKey(tenant), rolesKey(tenant), auditKey(tenant), grantsKey(tenant), accessOutboxKey(tenant), accessGenKey(tenant)},
 		[]any{name, s.auditRetention(), audit})
 }
 
@@ -261,7 +261,8 @@ func (s *Store) PutGrants(ctx context.Context, tenant, groupID string, grants []
 		args = append(args, name, customLevels[name])
 	}
 	return s.runScript(ctx, "put grants", putGrantsScript,
-		[]string{tenantKey(tenant), groupKey(tenant, groupID), accountsKey(tenant), grantsKey(tenant), auditKey(tenant), rolesKey(tenant)}, args)
+		[]string{tenantKey(tenant), groupKey(tenant, groupID), accountsKey(tenant), grantsKey(tenant), auditKey(tenant), rolesKey(tenant),
+			accessOutboxKey(tenant), accessGenKey(tenant)}, args)
 }
 
 // Grants returns the grants of each of the groups, in one round trip; a

@@ -26,7 +26,7 @@ var (
 
 	//go:embed lua/repair_member.lua
 	repairMemberLua    string
-	repairMemberScript = redis.NewScript(repairMemberLua)
+	repairMemberScript = redis.NewScript(outboxLua + repairMemberLua)
 
 	//go:embed lua/repair_seats.lua
 	repairSeatsLua    string
@@ -322,7 +322,8 @@ func (c *checker) fixEntry(rs *recordSet, id, op, key, entry, value string) func
 
 // fixReverse is a repair_member run, op "add" or "rem".
 func (c *checker) fixReverse(gid, uid, op string) func(context.Context) (bool, error) {
-	keys := []string{tenantKey(c.t), groupKey(c.t, gid), groupMembersKey(c.t, gid), userKey(c.t, uid), userGroupsKey(c.t, uid)}
+	keys := []string{tenantKey(c.t), groupKey(c.t, gid), groupMembersKey(c.t, gid), userKey(c.t, uid), userGroupsKey(c.t, uid),
+		accessOutboxKey(c.t), accessGenKey(c.t)}
 	return func(ctx context.Context) (bool, error) {
 		n, err := c.s.runCounting(ctx, "check repair", repairMemberScript, keys, []any{gid, uid, op})
 		return n == 1, err

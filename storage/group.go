@@ -52,6 +52,8 @@ func (s *Store) CreateGroup(ctx context.Context, tenant string, g Group, members
 		keys = append(keys, userKey(tenant, m), userGroupsKey(tenant, m))
 		args = append(args, m)
 	}
+	keys = append(keys, grantsKey(tenant))
+	keys = append(keys, outboxKeys(tenant)...)
 	return s.runScript(ctx, "create group", createGroupScript, keys, args)
 }
 
@@ -148,6 +150,8 @@ func (s *Store) updateGroup(ctx context.Context, tenant string, prev, g Group, r
 		keys = append(keys, userGroupsKey(tenant, m))
 		args = append(args, m)
 	}
+	keys = append(keys, grantsKey(tenant))
+	keys = append(keys, outboxKeys(tenant)...)
 	return s.runScript(ctx, "update group", updateGroupScript, keys, args)
 }
 
@@ -255,6 +259,7 @@ func (s *Store) deleteGroup(ctx context.Context, tenant string, snap groupSnapsh
 		keys = append(keys, userGroupsKey(tenant, m))
 		args = append(args, m)
 	}
+	keys = append(keys, outboxKeys(tenant)...)
 	return s.runScript(ctx, "delete group", deleteGroupScript, keys, args)
 }
 

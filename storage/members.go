@@ -12,7 +12,7 @@ import (
 var (
 	//go:embed lua/change_members.lua
 	changeMembersLua    string
-	changeMembersScript = redis.NewScript(auditLua + changeMembersLua)
+	changeMembersScript = redis.NewScript(auditLua + outboxLua + changeMembersLua)
 )
 
 // ChangeMembers adds and removes members of a group without comparing its
@@ -49,6 +49,8 @@ func (s *Store) ChangeMembers(ctx context.Context, tenant, groupID string, add, 
 		keys = append(keys, userGroupsKey(tenant, m))
 		args = append(args, m)
 	}
+	keys = append(keys, grantsKey(tenant))
+	keys = append(keys, outboxKeys(tenant)...)
 	v, err := s.runCounting(ctx, "change members", changeMembersScript, keys, args)
 	if errors.Is(err, errRetry) {
 		err = ErrManualGroup

@@ -45,7 +45,7 @@ const (
 	CauseAccount     = "account"      // id: the sub-account id
 	CauseActive      = "active"       // id: the user id
 	CauseUserCreated = "user_created" // id: the user id
-	CauseUserDeleted = "user_deleted" // id: the user id
+	CauseUserDeleted = "user_deleted" // id: the user id; also userName and externalId (the record is gone)
 	CausePolicy      = "policy"       // id: the policy revision
 	CauseRepair      = "repair"       // id: what was repaired
 )
@@ -62,6 +62,10 @@ var (
 	enqueueAccessLua    string
 	enqueueAccessScript = redis.NewScript(outboxLua + enqueueAccessLua)
 )
+
+// outboxKeys are the last two KEYS of every script that appends to the
+// outbox (see lua/outbox.lua).
+func outboxKeys(t string) []string { return []string{accessOutboxKey(t), accessGenKey(t)} }
 
 // OutboxEntry is one cause the resolver has yet to resolve.
 type OutboxEntry struct {

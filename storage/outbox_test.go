@@ -42,18 +42,21 @@ func outboxAfter(t *testing.T, e env, after string) ([]outboxItem, int64, string
 }
 
 // fillOutbox appends n detail entries directly, as if n writes had run
-// while the resolver was away; they take generations 1..n.
+// while the resolver was away; they take generations 1..n. Batches of 500
+// keep each reply within the client's read timeout on a busy miniredis.
 func fillOutbox(t *testing.T, e env, n int) {
 	t.Helper()
-	_, err := e.rdb.Pipelined(t.Context(), func(p redis.Pipeliner) error {
-		for i := 1; i <= n; i++ {
-			p.XAdd(t.Context(), &redis.XAddArgs{Stream: accessOutboxKey(e.tenant), Values: []string{
-				outboxKind, OutboxUsers, outboxID, fmt.Sprint("u", i), outboxGen, fmt.Sprint(i), outboxCause, `{"kind":"active","id":"u"}`}})
-		}
-		p.Set(t.Context(), accessGenKey(e.tenant), n, 0)
-		return nil
-	})
-	must(t, err)
+	for from := 1; from <= n; from += 500 {
+		_, err := e.rdb.Pipelined(t.Context(), func(p redis.Pipeliner) error {
+			for i := from; i <= min(n, from+499); i++ {
+				p.XAdd(t.Context(), &redis.XAddArgs{Stream: accessOutboxKey(e.tenant), Values: []string{
+					outboxKind, OutboxUsers, outboxID, fmt.Sprint("u", i), outboxGen, fmt.Sprint(i), outboxCause, `{"kind":"active","id":"u"}`}})
+			}
+			return nil
+		})
+		must(t, err)
+	}
+	must(t, e.rdb.Set(t.Context(), accessGenKey(e.tenant), n, 0).Err())
 }
 
 func TestEnqueueAccess(t *testing.T) {

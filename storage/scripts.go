@@ -55,27 +55,27 @@ var (
 
 	//go:embed lua/create_user.lua
 	createUserLua    string
-	createUserScript = redis.NewScript(auditLua + createUserLua)
+	createUserScript = redis.NewScript(auditLua + outboxLua + createUserLua)
 
 	//go:embed lua/update_user.lua
 	updateUserLua    string
-	updateUserScript = redis.NewScript(auditLua + updateUserLua)
+	updateUserScript = redis.NewScript(auditLua + outboxLua + updateUserLua)
 
 	//go:embed lua/delete_user.lua
 	deleteUserLua    string
-	deleteUserScript = redis.NewScript(auditLua + deleteUserLua)
+	deleteUserScript = redis.NewScript(auditLua + outboxLua + deleteUserLua)
 
 	//go:embed lua/create_group.lua
 	createGroupLua    string
-	createGroupScript = redis.NewScript(auditLua + createGroupLua)
+	createGroupScript = redis.NewScript(auditLua + outboxLua + createGroupLua)
 
 	//go:embed lua/update_group.lua
 	updateGroupLua    string
-	updateGroupScript = redis.NewScript(auditLua + updateGroupLua)
+	updateGroupScript = redis.NewScript(auditLua + outboxLua + updateGroupLua)
 
 	//go:embed lua/delete_group.lua
 	deleteGroupLua    string
-	deleteGroupScript = redis.NewScript(auditLua + deleteGroupLua)
+	deleteGroupScript = redis.NewScript(auditLua + outboxLua + deleteGroupLua)
 )
 
 // runScript runs script (see eval) and maps its reply with scriptResult.

@@ -59,6 +59,8 @@ func (s *Store) createUser(ctx context.Context, tenant string, u User, audit []b
 		userEmployeeNumberIndexKey(tenant, u.EmployeeNumber),
 		userNameLexKey(tenant),
 		auditKey(tenant),
+		accessOutboxKey(tenant),
+		accessGenKey(tenant),
 	}
 	args := []any{
 		u.ID,
@@ -126,6 +128,8 @@ func (s *Store) UpdateUser(ctx context.Context, tenant string, prev User, u User
 		auditKey(tenant),
 		userExternalIDIndexKey(tenant, prev.ExternalID),
 		userExternalIDIndexKey(tenant, u.ExternalID),
+		accessOutboxKey(tenant),
+		accessGenKey(tenant),
 	}
 	args := []any{
 		u.ID,
@@ -244,6 +248,7 @@ func (s *Store) deleteUser(ctx context.Context, tenant string, snap userSnapshot
 		keys = append(keys, groupMembersKey(tenant, g))
 		args = append(args, g)
 	}
+	keys = append(keys, outboxKeys(tenant)...)
 	return s.runScript(ctx, "delete user", deleteUserScript, keys, args)
 }
 

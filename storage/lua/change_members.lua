@@ -10,6 +10,7 @@
 -- KEYS[3+2i]         (i = 1..na) t:{t}:user:<added i>
 -- KEYS[4+2i]         (i = 1..na) t:{t}:user:<added i>:groups
 -- KEYS[4+2na+i]      (i = 1..nr) t:{t}:user:<removed i>:groups
+-- last three         t:{t}:grants, t:{t}:access:outbox, t:{t}:access:gen (outbox.lua)
 -- ARGV[1]   id
 -- ARGV[2]   modified time (Unix nanoseconds)
 -- ARGV[3]   audit retention '<maxlen> <cutoff ms>' (see audit.lua)
@@ -68,6 +69,7 @@ if na > 0 and size + na > quota then
   end
 end
 
+local changed = outbox_member_changes(KEYS[#KEYS - 2], id, KEYS[3], {{8, na, true}, {8 + na, nr, false}})
 for i = 1, na do
   redis.call('SADD', KEYS[3], ARGV[7 + i])
   redis.call('SADD', KEYS[4 + 2 * i], id)
@@ -81,4 +83,5 @@ redis.call('HSET', KEYS[2], 'modified', ARGV[2])
 if ARGV[4] ~= '' then
   audit_add(KEYS[4], ARGV[3], ARGV[4])
 end
+outbox_users(KEYS[#KEYS - 1], KEYS[#KEYS], changed, outbox_cause('membership', id))
 return {0, v}

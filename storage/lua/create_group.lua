@@ -11,6 +11,8 @@
 -- KEYS[7]    t:{t}:idx:group:externalId:<v>        set (unused when ARGV[3] is '')
 -- KEYS[8]    t:{t}:audit                           stream
 -- KEYS[9..]  per member i (ARGV[8+m+i]): t:{t}:user:<uid> at 7+2i, t:{t}:user:<uid>:groups at 8+2i
+-- last three t:{t}:grants, t:{t}:access:outbox, t:{t}:access:gen (outbox.lua; a
+--            new group grants nothing, unless grants outlived a group of its id)
 -- ARGV[1]    id
 -- ARGV[2]    lower(displayName)
 -- ARGV[3]    externalId ('' = none)
@@ -65,6 +67,7 @@ if n > quota then
   return {11, 'members', quota, n}
 end
 
+local changed = outbox_member_changes(KEYS[#KEYS - 2], id, KEYS[5], {{first, n, true}})
 redis.call('HSET', KEYS[4], unpack(ARGV, 9, 8 + m))
 redis.call('HSET', KEYS[6], ARGV[2], id)
 if ARGV[3] ~= '' then
@@ -78,4 +81,5 @@ end
 if ARGV[5] ~= '' then
   audit_add(KEYS[8], ARGV[4], ARGV[5])
 end
+outbox_users(KEYS[#KEYS - 1], KEYS[#KEYS], changed, outbox_cause('membership', id))
 return {0}

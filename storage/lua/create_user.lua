@@ -13,6 +13,8 @@
 -- KEYS[9]   t:{t}:idx:user:employeeNumber:<v>     set of ids (unused when ARGV[5] is '')
 -- KEYS[10]  t:{t}:lex:user:userName               zset, score 0, lower(userName) NUL id
 -- KEYS[11]  t:{t}:audit                           stream
+-- KEYS[12]  t:{t}:access:outbox                   stream (outbox.lua)
+-- KEYS[13]  t:{t}:access:gen                      counter
 -- ARGV[1]   id
 -- ARGV[2]   the userName key (UserNameKey)
 -- ARGV[3]   externalId ('' = none)
@@ -100,4 +102,5 @@ end
 if ARGV[9] ~= '' then
   audit_add(KEYS[11], ARGV[8], ARGV[9])
 end
+outbox_add(KEYS[12], KEYS[13], 'users', id, outbox_cause('user_created', id))
 return {0}

@@ -5,6 +5,8 @@
 -- KEYS[2]  t:{t}:accounts  hash id -> JSON record
 -- KEYS[3]  t:{t}:grants    hash group id -> JSON list of grants
 -- KEYS[4]  t:{t}:audit     stream
+-- KEYS[5]  t:{t}:access:outbox  stream (outbox.lua)
+-- KEYS[6]  t:{t}:access:gen     counter
 -- ARGV[1]  account id
 -- ARGV[2]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[3]  audit event JSON ('' = none)
@@ -47,4 +49,5 @@ end
 if ARGV[3] ~= '' then
   audit_add(KEYS[4], ARGV[2], ARGV[3])
 end
+outbox_add(KEYS[5], KEYS[6], 'all', '', outbox_cause('account', ARGV[1]))
 return {0, removed}

@@ -13,6 +13,7 @@
 -- KEYS[7]    t:{t}:audit                           stream
 -- KEYS[8]    t:{t}:grants                          hash group id -> grants JSON
 -- KEYS[8+i]  t:{t}:user:<member i>:groups, one per member id in ARGV[6+i]
+-- last two   t:{t}:access:outbox, t:{t}:access:gen (outbox.lua)
 -- ARGV[1]    id
 -- ARGV[2]    version read (field v)
 -- ARGV[3]    lower(displayName) read
@@ -50,6 +51,7 @@ for i = 1, n do
   end
 end
 
+local changed = outbox_member_changes(KEYS[8], id, KEYS[4], {{7, n, false}})
 for i = 1, n do
   redis.call('SREM', KEYS[8 + i], id)
 end
@@ -63,4 +65,5 @@ redis.call('ZREM', KEYS[2], id)
 if ARGV[5] ~= '' then
   audit_add(KEYS[7], ARGV[4], ARGV[5])
 end
+outbox_users(KEYS[#KEYS - 1], KEYS[#KEYS], changed, outbox_cause('membership', id))
 return {0}

@@ -5,6 +5,9 @@
 -- KEYS[2]  t:{t}:roles   hash name -> JSON record
 -- KEYS[3]  t:{t}:audit   stream
 -- KEYS[4]  t:{t}:grants  hash group id -> JSON list of grants
+-- KEYS[5]  t:{t}:access:outbox  stream (outbox.lua; no grant names the role,
+--                               but the policy's input holds every custom role)
+-- KEYS[6]  t:{t}:access:gen     counter
 -- ARGV[1]  role name
 -- ARGV[2]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[3]  audit event JSON ('' = none)
@@ -31,6 +34,7 @@ if #uses > 0 then
   return {9, cjson.encode(uses)}
 end
 redis.call('HDEL', KEYS[2], ARGV[1])
+outbox_add(KEYS[5], KEYS[6], 'role', ARGV[1], outbox_cause('role', ARGV[1]))
 if ARGV[3] ~= '' then
   audit_add(KEYS[3], ARGV[2], ARGV[3])
 end

@@ -17,6 +17,8 @@
 -- KEYS[11]    t:{t}:audit                            stream
 -- KEYS[12]    t:{t}:idx:user:externalId:<v>          set (unused when ARGV[4] is '')
 -- KEYS[13..]  t:{t}:group:<gid>:members, one per group id in ARGV[9..]
+-- last two    t:{t}:access:outbox, t:{t}:access:gen  (outbox.lua; the stored
+--             decision stays for the resolver, which deletes it with its feed entry)
 -- ARGV[1]     id
 -- ARGV[2]     version read (field v)
 -- ARGV[3]     userName key read
@@ -44,7 +46,7 @@ local full = audit_full(KEYS[11], ARGV[6], ARGV[7])
 if full then
   return full
 end
-local cur = redis.call('HMGET', KEYS[4], 'v', 'active')
+local cur = redis.call('HMGET', KEYS[4], 'v', 'active', 'userName')
 if not cur[1] then
   return {1, 'user'}
 end
@@ -83,4 +85,5 @@ end
 if ARGV[7] ~= '' then
   audit_add(KEYS[11], ARGV[6], ARGV[7])
 end
+outbox_user_deleted(KEYS[#KEYS - 1], KEYS[#KEYS], id, cur[3] or '', ARGV[4])
 return {0}

@@ -23,6 +23,26 @@
 -- the list ids (none when it is empty), at most outbox_users_max ids each,
 -- and returns the last generation (nil if none).
 -- Call them after the script's last refusal: they write.
+--
+-- A script that appends takes the outbox and the generation counter as its
+-- last two KEYS (KEYS[#KEYS - 1], KEYS[#KEYS]; storage/outbox.go outboxKeys),
+-- so that its other KEYS keep their places.
+--
+-- outbox_member_changes(grants_key, group_id, members_key, lists) reads,
+-- before a script changes a group's members, whose membership the change
+-- moves: lists is a list of {first, n, member}, ARGV[first..first+n-1] being
+-- user ids that end up in the group (member true) or out of it (false), a
+-- later list winning over an earlier one (the order the script applies
+-- them). It returns those ids whose membership moves, in list order; none
+-- when the group grants nothing, because then its members do not enter the
+-- policy's input (policies.RoleInput.Grants holds only granting groups).
+--
+-- outbox_user_deleted(outbox_key, gen_key, id, user_name, external_id)
+-- appends a deleted user's 'users' entry with the cause
+-- {"kind":"user_deleted","id":..,"userName":..,"externalId":..}: the
+-- resolver can no longer read the names, and the feed entry shows them. The
+-- stored decision stays for the resolver, which deletes it with the feed
+-- entry (new: null) that its old value goes into (write_decisions.lua).
 local function outbox_cause(kind, id)
   return '{"kind":' .. cjson.encode(kind) .. ',"id":' .. cjson.encode(id) .. '}'
 end
@@ -47,4 +67,32 @@ local function outbox_users(outbox_key, gen_key, ids, cause)
     g = outbox_add(outbox_key, gen_key, 'users', table.concat(ids, ' ', i, j), cause)
   end
   return g
+end
+
+local function outbox_member_changes(grants_key, group_id, members_key, lists)
+  local changed = {}
+  if redis.call('HEXISTS', grants_key, group_id) == 0 then
+    return changed
+  end
+  local final, order = {}, {}
+  for _, l in ipairs(lists) do
+    for i = l[1], l[1] + l[2] - 1 do
+      if final[ARGV[i]] == nil then
+        order[#order + 1] = ARGV[i]
+      end
+      final[ARGV[i]] = l[3]
+    end
+  end
+  for _, uid in ipairs(order) do
+    if (redis.call('SISMEMBER', members_key, uid) == 1) ~= final[uid] then
+      changed[#changed + 1] = uid
+    end
+  end
+  return changed
+end
+
+local function outbox_user_deleted(outbox_key, gen_key, id, user_name, external_id)
+  local cause = '{"kind":"user_deleted","id":' .. cjson.encode(id) .. ',"userName":' .. cjson.encode(user_name)
+      .. ',"externalId":' .. cjson.encode(external_id) .. '}'
+  return outbox_add(outbox_key, gen_key, 'users', id, cause)
 end

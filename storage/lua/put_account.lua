@@ -3,6 +3,9 @@
 -- KEYS[1]  t:{t}:tenant    settings hash (must exist)
 -- KEYS[2]  t:{t}:accounts  hash id -> JSON record
 -- KEYS[3]  t:{t}:audit     stream
+-- KEYS[4]  t:{t}:access:outbox  stream (outbox.lua; a new sub-account is in
+--                               every user's decision, a rename in none)
+-- KEYS[5]  t:{t}:access:gen     counter
 -- ARGV[1]  account id
 -- ARGV[2]  record JSON
 -- ARGV[3]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
@@ -29,6 +32,9 @@ if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
   end
 end
 local created = redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if created == 1 then
+  outbox_add(KEYS[4], KEYS[5], 'all', '', outbox_cause('account', ARGV[1]))
+end
 if ARGV[4] ~= '' then
   audit_add(KEYS[3], ARGV[3], ARGV[4])
 end

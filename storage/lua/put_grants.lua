@@ -7,6 +7,8 @@
 -- KEYS[4]  t:{t}:grants      hash group id -> JSON list of grants
 -- KEYS[5]  t:{t}:audit       stream
 -- KEYS[6]  t:{t}:roles       hash name -> JSON record of the custom roles
+-- KEYS[7]  t:{t}:access:outbox  stream (outbox.lua)
+-- KEYS[8]  t:{t}:access:gen     counter
 -- ARGV[1]  group id
 -- ARGV[2]  grants JSON ('[]' removes the group's grants)
 -- ARGV[3]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
@@ -52,6 +54,9 @@ for i = 1, m do
   if not ok or type(role) ~= 'table' or role.level ~= level then
     return {10, name}
   end
+end
+if (redis.call('HGET', KEYS[4], ARGV[1]) or '[]') ~= ARGV[2] then
+  outbox_add(KEYS[7], KEYS[8], 'group', ARGV[1], outbox_cause('grants', ARGV[1]))
 end
 if ARGV[2] == '[]' then
   redis.call('HDEL', KEYS[4], ARGV[1])

@@ -6,6 +6,8 @@
 -- KEYS[2]  t:{t}:roles   hash name -> JSON record
 -- KEYS[3]  t:{t}:audit   stream
 -- KEYS[4]  t:{t}:grants  hash group id -> JSON list of grants
+-- KEYS[5]  t:{t}:access:outbox  stream (outbox.lua)
+-- KEYS[6]  t:{t}:access:gen     counter
 -- ARGV[1]  role name
 -- ARGV[2]  record JSON
 -- ARGV[3]  audit retention '<maxlen> <cutoff ms>' (see audit.lua)
@@ -42,6 +44,9 @@ else
   if n >= tonumber(ARGV[6]) then
     return {11, 'roles', tonumber(ARGV[6]), n}
   end
+end
+if old ~= ARGV[2] then
+  outbox_add(KEYS[5], KEYS[6], 'role', ARGV[1], outbox_cause('role', ARGV[1]))
 end
 local created = redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if ARGV[4] ~= '' then

@@ -7,6 +7,8 @@
 -- KEYS[3]  t:{t}:group:<gid>:members  its member set
 -- KEYS[4]  t:{t}:user:<uid>           the user's record
 -- KEYS[5]  t:{t}:user:<uid>:groups    the user's reverse set
+-- KEYS[6]  t:{t}:access:outbox        stream (outbox.lua: the user's groups moved)
+-- KEYS[7]  t:{t}:access:gen           counter
 -- ARGV[1]  gid
 -- ARGV[2]  uid
 -- ARGV[3]  'add': add gid to the reverse set, if the group and the user exist
@@ -36,4 +38,5 @@ elseif ARGV[3] == 'rem' then
 else
   return redis.error_reply('repair_member: unknown op ' .. ARGV[3])
 end
+outbox_add(KEYS[6], KEYS[7], 'users', ARGV[2], outbox_cause('repair', ARGV[1]))
 return {0, 1}

@@ -17,6 +17,7 @@
 -- KEYS[6+nc+2i]        (i = 1..na) t:{t}:user:<added i>
 -- KEYS[7+nc+2i]        (i = 1..na) t:{t}:user:<added i>:groups
 -- KEYS[7+nc+2na+i]     (i = 1..nr) t:{t}:user:<removed i>:groups
+-- last three           t:{t}:grants, t:{t}:access:outbox, t:{t}:access:gen (outbox.lua)
 -- ARGV[1]   id
 -- ARGV[2]   version read (field v)
 -- ARGV[3]   displayName read     ARGV[4] externalId read
@@ -107,6 +108,8 @@ if na > 0 and (replace and na or size + na) > quota then
   end
 end
 
+local changed = outbox_member_changes(KEYS[#KEYS - 2], id, KEYS[3],
+  {{base, replace and nc or 0, false}, {base + nc, na, true}, {base + nc + na, nr, false}})
 redis.call('HSET', KEYS[2], unpack(ARGV, 16, 15 + m))
 if ARGV[6] ~= ARGV[5] then
   if redis.call('HGET', KEYS[4], ARGV[5]) == id then
@@ -139,4 +142,5 @@ end
 if ARGV[9] ~= '' then
   audit_add(KEYS[7], ARGV[8], ARGV[9])
 end
+outbox_users(KEYS[#KEYS - 1], KEYS[#KEYS], changed, outbox_cause('membership', id))
 return {0}

@@ -17,6 +17,8 @@
 -- KEYS[11]  t:{t}:audit                                stream
 -- KEYS[12]  t:{t}:idx:user:externalId:<old>            set
 -- KEYS[13]  t:{t}:idx:user:externalId:<new>            set
+-- KEYS[14]  t:{t}:access:outbox                        stream (outbox.lua; only active moves the decision)
+-- KEYS[15]  t:{t}:access:gen                           counter
 -- ARGV[1]   id
 -- ARGV[2]   version read (field v)
 -- ARGV[3]   userName read      ARGV[4] externalId read
@@ -134,5 +136,8 @@ end
 redis.call('HSET', KEYS[3], unpack(ARGV, 18))
 if ARGV[17] ~= '' then
   audit_add(KEYS[11], ARGV[16], ARGV[17])
+end
+if now ~= was then
+  outbox_add(KEYS[14], KEYS[15], 'users', id, outbox_cause('active', id))
 end
 return {0}
