@@ -20,25 +20,8 @@ import (
 // manual users, groups with members and grants, a nearly full license with
 // a refused user, a seat request, provisioning status and audit history.
 func TestServeDemo(t *testing.T) {
-	cfg, err := parseServeEnv([]string{"--addr", "127.0.0.1:0", "--operator-token", testOperatorToken, "--demo"}, io.Discard, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out bytes.Buffer
-	m, err := start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), &out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.wait(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		m.close()
-	})
+	m := serveForTest(t, &out, "--demo")
 	base := "http://" + m.ln.Addr().String()
 	match := regexp.MustCompile(`open (\S+) and sign in with tenant id "demo" and admin token (\S+)`).FindStringSubmatch(out.String())
 	if match == nil || match[1] != base+"/console/" {
@@ -172,4 +155,30 @@ func TestDemoNeedsEmbeddedStore(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--demo runs on the embedded store only") {
 		t.Errorf("from the environment: %v", err)
 	}
+}
+
+// serveForTest starts serve with args (on a free port, with the test
+// operator token, the environment ignored) and stops it when t ends.
+func serveForTest(t *testing.T, stdout io.Writer, args ...string) *instance {
+	t.Helper()
+	args = append([]string{"--addr", "127.0.0.1:0", "--operator-token", testOperatorToken}, args...)
+	cfg, err := parseServeEnv(args, io.Discard, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.wait(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		m.close()
+	})
+	return m
 }
