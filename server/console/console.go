@@ -150,7 +150,11 @@ type route struct {
 func (cs *Console) routes() []route {
 	return []route{
 		{path: "/", handler: cs.overview},
+		{path: "/users", handler: cs.users},
+		{path: "/users/:id", handler: cs.user},
+		{path: "/users/:id", post: true, handler: cs.editUser},
 		{path: "/provisioning", handler: cs.provisioning},
+		{path: "/audit", handler: cs.audit},
 		{path: "/provisioning", post: true, handler: cs.putLinking},
 		{path: "/provisioning/mode", post: true, handler: cs.putMode},
 		{path: "/provisioning/scim-token", post: true, handler: cs.rotateSCIMToken},
@@ -182,12 +186,14 @@ type NavItem struct {
 // Nav is the navigation, in order.
 var Nav = []NavItem{
 	{"/", "Overview"},
+	{"/users", "Users"},
 	{"/provisioning", "Provisioning"},
 	{"/groups", "Groups"},
 	{"/roles", "Roles"},
 	{"/accounts", "Sub-accounts"},
 	{"/license", "License"},
 	{"/migration", "Migration"},
+	{"/audit", "Audit log"},
 }
 
 // headers sets the console's security headers on every answer.

@@ -32,7 +32,7 @@ var (
 )
 
 // consolePages are the pages every test of the HTML walks, signed in.
-var consolePages = []string{"/console/", "/console/provisioning"}
+var consolePages = []string{"/console/", "/console/users", "/console/provisioning", "/console/audit"}
 
 // TestNoInlineScriptOrStyle: no page the console serves (the sign-in and
 // error pages too) holds inline script, style or event handlers, and

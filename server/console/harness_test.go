@@ -86,7 +86,7 @@ func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // env is a scimd served on a real listener, with one tenant of the test.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	base   string // http://127.0.0.1:port
 	svc    *provision.Service
 	clock  *clock
@@ -105,7 +105,7 @@ var testLimits = provision.SessionLimits{Idle: 30 * time.Minute, Lifetime: 12 * 
 
 // newEnv starts a server (embedded Redis, or REDIS_URL when set) with set
 // applied to its configuration, and creates a tenant.
-func newEnv(t *testing.T, set func(*server.Config)) *env {
+func newEnv(t testing.TB, set func(*server.Config)) *env {
 	t.Helper()
 	url := os.Getenv("REDIS_URL")
 	if url == "" {

@@ -297,3 +297,61 @@ func sortByCreation[T any](items []T, key func(T) (int64, string)) {
 		return idi < idj
 	})
 }
+
+// UserScan is one step of a filtered walk through a tenant's users.
+type UserScan struct {
+	Users []User
+	// Next is where the walk goes on: an offset in creation order.
+	Next int
+	// Done says the walk reached the last user; Total is how many the
+	// tenant has.
+	Done  bool
+	Total int
+}
+
+// scanBatch is how many users one round trip of ScanUsersFrom reads.
+const scanBatch = 250
+
+// ScanUsersFrom walks the tenant's users in creation order from offset
+// from, keeping those match accepts, until it has count of them or has
+// read budget users: a page of a filtered list costs at most budget
+// records, however rare the matches, and says where the next one starts.
+// Returns KindUnavailable.
+func (s *Service) ScanUsersFrom(ctx context.Context, tenant string, from, count, budget int, match func(User) bool) (UserScan, error) {
+	out := UserScan{Next: max(from, 0)}
+	for read := 0; read < budget; {
+		n := min(scanBatch, budget-read)
+		ids, total, err := s.store.PageUsers(ctx, tenant, out.Next, n)
+		if err != nil {
+			return UserScan{}, fromStorage(err, "users")
+		}
+		out.Total = int(total)
+		users, err := s.loadUsers(ctx, tenant, ids, false)
+		if err != nil {
+			return UserScan{}, err
+		}
+		byID := make(map[string]User, len(users))
+		for _, u := range users {
+			byID[u.ID] = u
+		}
+		for i, id := range ids {
+			u, ok := byID[id] // gone since the page was read: skipped
+			if !ok || !match(u) {
+				continue
+			}
+			out.Users = append(out.Users, u)
+			if len(out.Users) == count {
+				out.Next += i + 1
+				out.Done = out.Next >= out.Total
+				return out, nil
+			}
+		}
+		out.Next += len(ids)
+		read += len(ids)
+		if len(ids) < n || out.Next >= out.Total {
+			out.Done = true
+			return out, nil
+		}
+	}
+	return out, nil
+}
