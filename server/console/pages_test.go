@@ -2,6 +2,9 @@ package console_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -288,4 +291,87 @@ func TestBrowserOperator(t *testing.T) {
 		t.Errorf("a tenant admin reached the operator pages: %d", status)
 	}
 	e.noViolations(tab)
+}
+
+// TestPagesRefuseForgedForms: every form target of the group, role,
+// sub-account, license, migration and operator pages refuses a request
+// without the session's CSRF token (403) and changes nothing, the
+// previews and the multipart upload included, whose checks are their own.
+func TestPagesRefuseForgedForms(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.ConsoleOperator = true })
+	ctx := context.Background()
+	g, _, err := e.svc.CreateManualGroup(ctx, e.tenant, "Readers", nil, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client()
+	e.httpSignIn(c, "127.0.0.7", e.tenant, e.token).Body.Close()
+	post := func(path, contentType, body string) int {
+		t.Helper()
+		resp, err := c.Post(e.base+path, contentType, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	form := "application/x-www-form-urlencoded"
+	for _, p := range []struct{ path, body string }{
+		{"/console/groups", "displayName=Forged"},
+		{"/console/groups/" + g.ID + "/preview", "where=enterprise&role=Enterprise+Admin"},
+		{"/console/groups/" + g.ID + "/grants", "where=enterprise&role=Enterprise+Admin"},
+		{"/console/roles/score", "level=account&permission=publish"},
+		{"/console/roles", "name=Forged&level=account&permission=publish"},
+		{"/console/roles/delete", "name=Forged"},
+		{"/console/accounts", "id=forged&name=Forged"},
+		{"/console/accounts/delete", "id=forged"},
+		{"/console/license/requests", "seats=5"},
+		{"/console/migration/finalize", "confirm=" + e.tenant},
+		{"/console/license/requests", "seats=5&csrf=forged"},
+	} {
+		if status := post(p.path, form, p.body); status != http.StatusForbidden {
+			t.Errorf("POST %s %s: %d, want 403", p.path, p.body, status)
+		}
+	}
+	upload := "--b\r\nContent-Disposition: form-data; name=\"export\"; filename=\"u.csv\"\r\nContent-Type: text/csv\r\n\r\nuserPrincipalName\r\na@x.test\r\n--b--\r\n"
+	if status := post("/console/migration/preflight", "multipart/form-data; boundary=b", upload); status != http.StatusForbidden {
+		t.Errorf("upload without a token: %d, want 403", status)
+	}
+	// The operator's forms, with a valid operator cookie but no token.
+	op := client()
+	resp, err := op.Get(e.base + "/console/operator/sign-in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	signIn := url.Values{"token": {"op-" + t.Name()}, "csrf": {csrfField.FindStringSubmatch(string(page))[1]}}
+	resp, err = op.PostForm(e.base+"/console/operator/sign-in", signIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("operator sign-in: %d", resp.StatusCode)
+	}
+	for _, p := range []string{"/console/operator/tenants", "/console/operator/tenants/" + e.tenant + "/limit", "/console/operator/tenants/" + e.tenant + "/delete"} {
+		resp, err := op.PostForm(e.base+p, url.Values{"id": {"forged"}, "name": {"F"}, "licenseLimit": {"1"}, "confirm": {e.tenant}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("operator POST %s without a token: %d, want 403", p, resp.StatusCode)
+		}
+	}
+	ten := must(e.svc.GetTenant(ctx, e.tenant))(t)
+	roles := must(e.svc.ListRoles(ctx, e.tenant))(t)
+	reqs := must(e.svc.SeatRequests(ctx, e.tenant))(t)
+	grants := must(e.svc.GetGrants(ctx, e.tenant, g.ID))(t)
+	if ten.LicenseLimit != 10 || len(reqs) != 0 || len(grants) != 0 || len(roles) != 7 {
+		t.Errorf("a forged form changed something: limit %d, %d seat requests, grants %v, %d roles", ten.LicenseLimit, len(reqs), grants, len(roles))
+	}
+	if err := e.svc.TenantExists(ctx, "forged"); provision.KindOf(err) != provision.KindNotFound {
+		t.Errorf("a forged operator form created a tenant: %v", err)
+	}
 }
