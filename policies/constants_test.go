@@ -132,3 +132,18 @@ func TestConstantsLocks(t *testing.T) {
 		t.Errorf("data.locks._scim_owned not remembered (index %d)", i)
 	}
 }
+
+// TestWriteEmbedded: the copy is the built-in policies, to the revision.
+func TestWriteEmbedded(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteEmbedded(dir); err != nil {
+		t.Fatal(err)
+	}
+	copied, err := New(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := copied.Revision(), mustNew(t).Revision(); got != want {
+		t.Errorf("revision of the copy %s, of the built-in policies %s", got, want)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -230,4 +232,24 @@ func BuiltinRoles() ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// WriteEmbedded writes the built-in policies and their data to dir, in the
+// layout Options.Dir reads, as the start of an edited copy. Returns the
+// file system's errors.
+func WriteEmbedded(dir string) error {
+	return fs.WalkDir(embedded, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dir, filepath.FromSlash(p))
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		bs, err := fs.ReadFile(embedded, p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, bs, 0o644)
+	})
 }

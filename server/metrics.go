@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/server/rollout"
+	"github.com/scimd/scimd/storage"
 )
 
 // Metrics is scimd's Prometheus registry: HTTP requests by API, route
@@ -31,9 +33,14 @@ type Metrics struct {
 	licenseRefusals prometheus.Counter
 	auditEvents     prometheus.Counter
 	auditFull       prometheus.Counter
+	policyActive    *prometheus.GaugeVec
+	policyReplicas  *prometheus.GaugeVec
 }
 
-var _ provision.Metrics = (*Metrics)(nil)
+var (
+	_ provision.Metrics = (*Metrics)(nil)
+	_ rollout.Metrics   = (*Metrics)(nil)
+)
 
 // NewMetrics returns a registry with every scimd series registered.
 func NewMetrics() *Metrics {
@@ -78,10 +85,33 @@ func NewMetrics() *Metrics {
 			Name: "scimd_audit_full_refusals_total",
 			Help: "Writes refused (429) because recording them would drop audit events younger than --audit-min-age.",
 		}),
+		policyActive: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scimd_policy_revision_active",
+			Help: "1 when the policy revision this replica runs (label) is the active one, and it re-decides stored access; 0 while it serves the stored decisions (a rolling deploy: not every live replica runs one revision).",
+		}, []string{"revision"}),
+		policyReplicas: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scimd_policy_replicas",
+			Help: "Live replicas by the policy revision they run, as this replica's last heartbeat saw them.",
+		}, []string{"revision"}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.policy, m.redisErrors, m.notReplicated, m.oomRefusals, m.licenseRefusals, m.auditEvents, m.auditFull,
+		m.policyActive, m.policyReplicas,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// PolicyRollout records where the policy rollout stands after a heartbeat
+// (it implements rollout.Metrics).
+func (m *Metrics) PolicyRollout(running string, r storage.Rollout) {
+	active := 0.0
+	if running == r.Active {
+		active = 1
+	}
+	m.policyActive.WithLabelValues(running).Set(active)
+	m.policyReplicas.Reset()
+	for rev, n := range r.Revisions {
+		m.policyReplicas.WithLabelValues(rev).Set(float64(n))
+	}
 }
 
 // SetBuildInfo exports scimd_build_info, a gauge of 1 whose labels say

@@ -23,6 +23,7 @@ import (
 	"github.com/scimd/scimd/server/feed"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
+	"github.com/scimd/scimd/server/rollout"
 	"github.com/scimd/scimd/server/scimapi"
 )
 
@@ -94,6 +95,10 @@ type Config struct {
 	FeedHeartbeat time.Duration
 	// FeedHub bounds the hub Assemble makes.
 	FeedHub feed.HubOptions
+	// PolicyRollout, when set, is the replica's policy heartbeat: /readyz
+	// says which revision it runs, which one is active, and, while they
+	// differ, that it serves the stored decisions.
+	PolicyRollout *rollout.Heartbeat
 }
 
 // New returns the Fiber app serving svc.
@@ -152,11 +157,25 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 		if err := svc.Ready(ctx); err != nil {
 			return c.Status(http.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "detail": "redis is unreachable"})
 		}
+		out := fiber.Map{"status": "ready"}
+		var details []string
 		if svc.StoreFull() {
 			// Ready all the same: reads and the deletes that free space work.
-			return c.JSON(fiber.Map{"status": "ready", "detail": "store full: Redis refused a write for want of memory (maxmemory) in the last minute; reads work, writes answer 503"})
+			details = append(details, "store full: Redis refused a write for want of memory (maxmemory) in the last minute; reads work, writes answer 503")
 		}
-		return c.JSON(fiber.Map{"status": "ready"})
+		if cfg.PolicyRollout != nil {
+			// Ready all the same: a replica on a revision that is not
+			// active yet serves the stored decisions (a rolling deploy).
+			st := cfg.PolicyRollout.State()
+			out["policy"] = fiber.Map{"revision": st.Running, "active": st.Active, "serving": st.Serving(), "replicas": st.Revisions}
+			if d := st.Detail(); d != "" {
+				details = append(details, d)
+			}
+		}
+		if len(details) > 0 {
+			out["detail"] = strings.Join(details, "; ")
+		}
+		return c.JSON(out)
 	})
 	if !cfg.MetricsElsewhere {
 		metrics := adaptor.HTTPHandler(cfg.Metrics.Handler())

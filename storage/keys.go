@@ -296,3 +296,22 @@ func consoleSessionKey(t, idHash string) string { return tenantPrefix(t) + "cons
 // one client address (rate.lua), across tenants: limiting per tenant would
 // let anybody lock a tenant's admins out.
 func consoleSignInFailuresKey(ip string) string { return "console:signInFailures:" + ip }
+
+// policyKeyTag is the hash tag of the policy rollout's global keys, unless
+// Options.PolicyKeyTag names another (tests, or several deployments on one
+// Redis).
+const policyKeyTag = "policy"
+
+// policyReplicasKey is the global hash of the replicas' heartbeats: replica
+// id -> JSON {revision, seen_ms}.
+func policyReplicasKey(tag string) string { return "{" + orTag(tag) + "}:replicas" }
+
+// policyActiveKey is the global string holding the active policy revision.
+func policyActiveKey(tag string) string { return "{" + orTag(tag) + "}:active" }
+
+func orTag(tag string) string {
+	if tag == "" {
+		return policyKeyTag
+	}
+	return tag
+}

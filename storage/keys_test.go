@@ -60,6 +60,9 @@ func TestKeys(t *testing.T) {
 		{"decision tokens", decisionTokensKey("acme"), "t:{acme}:decisionTokens"},
 		{"console session", consoleSessionKey("acme", "ab12"), "t:{acme}:console:session:ab12"},
 		{"console sign-in failures", consoleSignInFailuresKey("192.0.2.7"), "console:signInFailures:192.0.2.7"},
+		{"policy replicas", policyReplicasKey(""), "{policy}:replicas"},
+		{"policy active", policyActiveKey(""), "{policy}:active"},
+		{"policy replicas, tagged", policyReplicasKey("blue"), "{blue}:replicas"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

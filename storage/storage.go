@@ -116,6 +116,10 @@ type Options struct {
 	FeedMaxLen int64
 	// FeedMaxAge is how long a feed entry is kept at most. 0 means 7 days.
 	FeedMaxAge time.Duration
+	// PolicyKeyTag is the hash tag of the policy rollout's global keys
+	// ({policy}:replicas, {policy}:active); empty means "policy". Replicas
+	// that roll out together share it.
+	PolicyKeyTag string
 }
 
 // Store is the Redis-backed state of all tenants. It is safe for concurrent use.

@@ -22,6 +22,7 @@ import (
 	"github.com/scimd/scimd/policies"
 	"github.com/scimd/scimd/server"
 	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/server/rollout"
 	"github.com/scimd/scimd/storage"
 )
 
@@ -72,6 +73,7 @@ type instance struct {
 	stopWatch  context.CancelFunc // ends the token-change subscription and the status flusher
 	flushed    chan struct{}      // closed when the status flusher's last flush is done
 	stopFeed   func()             // ends the change feed's polls and streams, before the app's shutdown
+	heartbeat  chan struct{}      // closed when the policy heartbeat has left
 	rdb        redis.UniversalClient
 	embedded   *storage.Embedded
 	served     chan error // one result per listener
@@ -144,10 +146,17 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	}
 	metrics := server.NewMetrics()
 	metrics.SetBuildInfo(build.Version, build.Revision, build.GoVersion)
+	// The replica records the policy revision it runs; the revision every
+	// live replica runs is active (see server/rollout).
+	heartbeat := rollout.New(st, rollout.Options{Revision: engine.Revision(), Log: log, Metrics: metrics})
+	if _, err := heartbeat.Beat(pingCtx); err != nil {
+		log.Warn("policy rollout: first heartbeat failed; retried every few seconds", "err", err)
+	}
 	srv := server.Assemble(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, MaxConns: cfg.MaxConns, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared,
 		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts, AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst,
 		AccessRateLimit: cfg.AccessRateLimit, AccessRateBurst: cfg.AccessRateBurst,
-		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", ConsoleOperator: cfg.ConsoleOperator, FeedHub: cfg.Feed}, st, engine, provision.Options{})
+		PolicyRollout: heartbeat,
+		Scan:          cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", ConsoleOperator: cfg.ConsoleOperator, FeedHub: cfg.Feed}, st, engine, provision.Options{})
 	m.stopFeed = srv.Stop
 	svc := srv.Service
 	// Token checks cached here are dropped when another replica rotates a
@@ -160,6 +169,11 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	go func() {
 		defer close(m.flushed)
 		svc.RunStatusFlusher(watch, statusFlushInterval)
+	}()
+	m.heartbeat = make(chan struct{})
+	go func() {
+		defer close(m.heartbeat)
+		heartbeat.Run(watch) // leaves when watch ends: the rollout need not wait for this replica's entry to expire
 	}()
 	select {
 	case <-svc.WatchTokenChanges(watch):
@@ -297,6 +311,9 @@ func (m *instance) close() {
 	}
 	if m.flushed != nil {
 		<-m.flushed // its last flush needs the client still open
+	}
+	if m.heartbeat != nil {
+		<-m.heartbeat // leaving needs the client still open
 	}
 	if m.rdb != nil {
 		if err := m.rdb.Close(); err != nil {
