@@ -13,7 +13,8 @@ import (
 
 // policySubcommands are `scimd policy`'s, as help lists them.
 var policySubcommands = []subcommand{
-	{"explain", "evaluate a decision over a JSON input and show the explanation"},
+	{"explain", "explain a live user's roles (--tenant, --user), or a decision over a JSON input (--input)"},
+	{"diff", "whose roles edited policies would change in a tenant, grouped by change; changes nothing"},
 	{"test", "run Rego tests against the policies"},
 }
 
@@ -27,6 +28,8 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case isHelp(args[0]):
 		fmt.Fprint(stdout, subUsage("policy", policySubcommands))
 		return 0
+	case args[0] == "diff":
+		return runPolicyDiff(ctx, args[1:], stdout, stderr)
 	case args[0] != "explain" && args[0] != "test":
 		fmt.Fprintf(stderr, "scimd policy: unknown subcommand %q\n\n%s", args[0], subUsage("policy", policySubcommands))
 		return 2
@@ -46,10 +49,14 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		names = append(names, fmt.Sprintf("%s: %s", n, d))
 	}
 	sort.Strings(names)
-	var decision, input *string
+	var decision, input, tenant, user *string
 	if sub == "explain" {
-		decision = fs.String("decision", "roles", fmt.Sprintf("the decision to explain: %v", names))
+		decision = fs.String("decision", "roles", fmt.Sprintf("the decision to explain over --input: %v", names))
 		input = fs.String("input", "", "JSON input file, - for standard input")
+		tenant = fs.String("tenant", "", "with --user: the tenant of a live user whose roles to explain (reads Redis)")
+		user = fs.String("user", "", "with --tenant: the id of the user")
+		// No environment value as a default: usage text would show its password.
+		fs.String("redis-url", "", "with --tenant: URL of the Redis the server uses (env SCIMD_REDIS_URL)")
 	}
 	var topts policies.TestOptions
 	if sub == "test" {
@@ -80,8 +87,15 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return 0
 	}
+	if *tenant != "" || *user != "" {
+		if *input != "" || *tenant == "" || *user == "" {
+			fmt.Fprint(stderr, "scimd policy explain: give --tenant and --user (a live user), or --input (a hand-written input)\n")
+			return 2
+		}
+		return explainUser(ctx, dir, *tests, *tenant, *user, fromEnv(fs, "redis-url", "SCIMD_REDIS_URL"), stdout, stderr)
+	}
 	if *input == "" {
-		fmt.Fprint(stderr, "scimd policy explain: --input is required\n")
+		fmt.Fprint(stderr, "scimd policy explain: --input, or --tenant and --user, is required\n")
 		return 2
 	}
 	var raw []byte
