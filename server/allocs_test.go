@@ -16,7 +16,7 @@ import (
 var allocBudgets = map[string]float64{
 	"POST /Users":                 465,
 	"GET /Users?filter=userName":  210,
-	"GET /Users/{id}":             180,
+	"GET /Users/{id}":             145,
 	"PATCH /Groups/{id} (member)": 275,
 }
 

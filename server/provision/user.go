@@ -251,6 +251,17 @@ func (s *Service) GetUser(ctx context.Context, tenant, id string) (User, error) 
 	return decodeUser(rec)
 }
 
+// GetStoredUser is GetUser without decoding the user's document: Attrs is
+// nil and Raw holds the document as stored, for a caller that answers with
+// it as it is. Returns what GetUser returns.
+func (s *Service) GetStoredUser(ctx context.Context, tenant, id string) (User, error) {
+	rec, err := s.store.GetUser(ctx, tenant, id)
+	if err != nil {
+		return User{}, fromStorage(err, "user "+id)
+	}
+	return userView(rec, nil), nil
+}
+
 // ReplaceUser replaces every attribute of a user (SCIM PUT). ifMatch, when
 // not empty, must match the current ETag ("*" matches any).
 // Returns KindNotFound, KindPrecondition, KindInvalid, KindUniqueness,

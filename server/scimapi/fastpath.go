@@ -176,28 +176,8 @@ func sendRawList(c *fiber.Ctx, total, start int, rt scim.ResourceType, users []p
 		if i > 0 {
 			b = append(b, ',')
 		}
-		id, err := json.Marshal(u.ID)
-		if err != nil {
+		if b, err = appendStoredUser(b, rt, u, base, schemas); err != nil {
 			return err
-		}
-		m := metaJSON{ResourceType: rt.Name, Location: base + rt.Endpoint + "/" + url.PathEscape(u.ID), Version: u.ETag(),
-			Created: u.Created.Format(time.RFC3339), LastModified: u.Modified.Format(time.RFC3339)}
-		meta, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		b = append(b, `{"id":`...)
-		b = append(b, id...)
-		b = append(b, `,"meta":`...)
-		b = append(b, meta...)
-		b = append(b, `,"schemas":`...)
-		b = append(b, schemas...)
-		doc := bytes.TrimSpace(u.Raw)
-		if len(doc) > 2 { // members of a non-empty object
-			b = append(b, ',')
-			b = append(b, doc[1:]...)
-		} else {
-			b = append(b, '}')
 		}
 	}
 	b = append(b, `],"itemsPerPage":`...)
@@ -211,6 +191,34 @@ func sendRawList(c *fiber.Ctx, total, start int, rt scim.ResourceType, users []p
 	c.Set("Content-Type", "application/scim+json")
 	c.Response().SetBodyRaw(b)
 	return nil
+}
+
+// appendStoredUser appends a user from its stored document, given id, meta
+// and schemas (JSON) as render gives them: the same JSON object, with its
+// members in another order.
+func appendStoredUser(b []byte, rt scim.ResourceType, u provision.User, base string, schemas []byte) ([]byte, error) {
+	id, err := json.Marshal(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	m := metaJSON{ResourceType: rt.Name, Location: base + rt.Endpoint + "/" + url.PathEscape(u.ID), Version: u.ETag(),
+		Created: u.Created.Format(time.RFC3339), LastModified: u.Modified.Format(time.RFC3339)}
+	meta, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `{"id":`...)
+	b = append(b, id...)
+	b = append(b, `,"meta":`...)
+	b = append(b, meta...)
+	b = append(b, `,"schemas":`...)
+	b = append(b, schemas...)
+	doc := bytes.TrimSpace(u.Raw)
+	if len(doc) > 2 { // members of a non-empty object
+		b = append(b, ',')
+		return append(b, doc[1:]...), nil
+	}
+	return append(b, '}'), nil
 }
 
 // resourceSchemas lists a resource type's schema and its extensions'.

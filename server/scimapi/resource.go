@@ -93,6 +93,9 @@ func (a *API) fastResource(c *fiber.Ctx, rest, tenant, base string, slot *errSlo
 		if uerr != nil || id == "" || strings.Contains(id, "/") {
 			return false, nil // let elimity answer what it answers
 		}
+		if plainRead(c) {
+			return true, a.getStoredUser(c, tenant, id, base, slot)
+		}
 		r := a.fastRequest(c, http.MethodGet, tenant, base, slot, nil)
 		res, herr := a.users.Handler.Get(r, id)
 		if herr != nil {
@@ -105,6 +108,34 @@ func (a *API) fastResource(c *fiber.Ctx, rest, tenant, base string, slot *errSlo
 		return true, nil
 	}
 	return false, nil
+}
+
+// getStoredUser answers GET /Users/{id} without attributes or
+// excludedAttributes with the stored document as it is, given id, meta and
+// schemas, as users.Get and render would answer it.
+func (a *API) getStoredUser(c *fiber.Ctx, tenant, id, base string, slot *errSlot) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+	defer cancel()
+	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
+	ctx = context.WithValue(ctx, slotKey{}, slot)
+	u, err := a.svc.GetStoredUser(ctx, tenant, id)
+	if err != nil {
+		return handlerError(c, scimError(ctx, err), http.MethodGet, slot)
+	}
+	schemas, err := json.Marshal(resourceSchemas(a.users))
+	if err != nil {
+		return err
+	}
+	body, err := appendStoredUser(make([]byte, 0, 1024), a.users, u, base, schemas)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderETag, u.ETag())
+	c.Status(http.StatusOK)
+	c.Set(fiber.HeaderContentType, "application/scim+json")
+	c.Response().SetBodyRaw(body)
+	notModified(c)
+	return nil
 }
 
 // fastRequest is the *http.Request a resource handler reads: the query
