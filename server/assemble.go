@@ -17,6 +17,8 @@ type Assembled struct {
 	Metrics *Metrics
 	// Feed is the change feed's hub; Stop ends its waits and streams.
 	Feed *feed.Hub
+	// Webhooks deliver the operator's webhooks once started (Start).
+	Webhooks *feed.Webhooks
 }
 
 // Assemble builds the service over st and pol and the app serving it,
@@ -34,7 +36,8 @@ func Assemble(cfg Config, st *storage.Store, pol *policies.Engine, opts provisio
 	svc := provision.New(st, pol, opts)
 	hub := feed.NewHub(st, st.FeedReader(readersOrDefault(cfg.FeedHub.Readers)), cfg.FeedHub)
 	cfg.Feed = hub
-	return Assembled{App: New(cfg, svc), Service: svc, Metrics: cfg.Metrics, Feed: hub}
+	cfg.Webhooks = feed.NewWebhooks(st, hub, cfg.WebhookOptions)
+	return Assembled{App: New(cfg, svc), Service: svc, Metrics: cfg.Metrics, Feed: hub, Webhooks: cfg.Webhooks}
 }
 
 func readersOrDefault(n int) int {
@@ -44,9 +47,16 @@ func readersOrDefault(n int) int {
 	return n
 }
 
-// Stop ends the change feed's long polls and event streams at once (so
-// that the app's shutdown need not wait for them) and its readers. Call it
-// before shutting the app down.
+// Start starts the webhooks' delivery (scimd serve does; tests of other
+// things need not).
+func (a Assembled) Start() {
+	a.Webhooks.Start()
+}
+
+// Stop ends the webhooks' deliveries, then the change feed's long polls
+// and event streams at once (so that the app's shutdown need not wait for
+// them) and its readers. Call it before shutting the app down.
 func (a Assembled) Stop() {
+	a.Webhooks.Stop()
 	a.Feed.Stop()
 }

@@ -99,6 +99,10 @@ type Config struct {
 	// says which revision it runs, which one is active, and, while they
 	// differ, that it serves the stored decisions.
 	PolicyRollout *rollout.Heartbeat
+	// Webhooks, when set, serves the operator's webhook routes; Assemble
+	// makes them with WebhookOptions.
+	Webhooks       *feed.Webhooks
+	WebhookOptions feed.WebhookOptions
 }
 
 // New returns the Fiber app serving svc.
@@ -189,7 +193,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	}
 
 	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, ClientIP: ClientIP, PreflightBodyLimit: cfg.PreflightBodyLimit,
-		AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst}).Register(app)
+		AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst, Webhooks: cfg.Webhooks}).Register(app)
 	access := accessapi.New(svc, accessapi.Options{Timeout: cfg.RequestTimeout, RateLimit: cfg.AccessRateLimit, RateBurst: cfg.AccessRateBurst, WriteTimeout: cfg.ReadTimeout, ExportPage: cfg.AccessExportPage})
 	access.Register(app)
 	if cfg.Feed != nil {

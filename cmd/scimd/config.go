@@ -61,6 +61,7 @@ type config struct {
 	Demo               bool
 	ConsoleOperator    bool
 	Feed               feed.HubOptions
+	Webhooks           feed.WebhookOptions
 }
 
 // minOperatorToken is the shortest operator token serve accepts, in bytes.
@@ -166,6 +167,8 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.BoolVar(&c.Demo, "demo", false, "create a demo tenant (sub-accounts, SCIM and manual users, groups, grants, a custom role, a nearly full license, audit history) and print the console URL and its sign-in; embedded store only")
 	fs.IntVar(&c.Feed.Readers, "feed-readers", feed.DefaultReaders, "tenants whose change feed this process follows with a blocking Redis read (one connection each, on a client of their own); the feeds of more tenants with listeners are polled every second")
 	fs.IntVar(&c.Feed.StreamsPerTenant, "feed-streams-per-tenant", 16, "open change streams (SSE) and waiting long polls one tenant may have on this process; beyond, 429")
+	fs.BoolVar(&c.Webhooks.AllowPrivate, "webhook-allow-private", false, "let webhook URLs reach loopback, private and link-local addresses (refused otherwise, when set and at every connection)")
+	fs.IntVar(&c.Webhooks.Attempts, "webhook-attempts", 8, "times a webhook batch is sent (with exponential backoff from 1s to 5m) before it is dead-lettered")
 	fs.IntVar(&c.Feed.Streams, "feed-streams", 512, "open change streams (SSE) and waiting long polls on this process; beyond, 503")
 	fs.VisitAll(func(f *flag.Flag) { f.Usage += " (env " + envName(f.Name) + ")" })
 	fs.Usage = func() {
@@ -254,8 +257,8 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	if c.QuotaUsers < 1 || c.QuotaGroups < 1 || c.QuotaMembers < 1 {
 		return c, fmt.Errorf("--quota-users, --quota-groups and --quota-members must be 1 or more")
 	}
-	if c.Feed.Readers < 1 || c.Feed.StreamsPerTenant < 1 || c.Feed.Streams < 1 {
-		return c, fmt.Errorf("--feed-readers, --feed-streams-per-tenant and --feed-streams must be 1 or more")
+	if c.Feed.Readers < 1 || c.Feed.StreamsPerTenant < 1 || c.Feed.Streams < 1 || c.Webhooks.Attempts < 1 {
+		return c, fmt.Errorf("--feed-readers, --feed-streams-per-tenant, --feed-streams and --webhook-attempts must be 1 or more")
 	}
 	if c.PprofAddr != "" {
 		if err := checkLoopback(c.PprofAddr); err != nil {

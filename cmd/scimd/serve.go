@@ -155,8 +155,9 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	srv := server.Assemble(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, MaxConns: cfg.MaxConns, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared,
 		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts, AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst,
 		AccessRateLimit: cfg.AccessRateLimit, AccessRateBurst: cfg.AccessRateBurst, PolicyRollout: heartbeat,
-		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", ConsoleOperator: cfg.ConsoleOperator, FeedHub: cfg.Feed}, st, engine, provision.Options{})
+		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", ConsoleOperator: cfg.ConsoleOperator, FeedHub: cfg.Feed, WebhookOptions: cfg.Webhooks}, st, engine, provision.Options{})
 	m.stopFeed = srv.Stop
+	srv.Start()
 	svc := srv.Service
 	// Token checks cached here are dropped when another replica rotates a
 	// token or deletes a tenant.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/scimd/scimd/server/feed"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
 )
@@ -41,6 +42,9 @@ type Options struct {
 	// PreflightBodyLimit is the largest user export the migration
 	// preflight reads, in bytes; 0 means 32 MiB.
 	PreflightBodyLimit int
+	// Webhooks are the tenants' webhooks, set by the operator; nil leaves
+	// their routes off.
+	Webhooks *feed.Webhooks
 }
 
 // API serves /admin/v1/...
@@ -80,6 +84,11 @@ func (a *API) Register(r fiber.Router) {
 	r.Get(tenants+"/:tenant", a.requireOperator, a.getTenant)
 	r.Delete(tenants+"/:tenant", a.requireOperator, a.deleteTenant)
 	r.Patch(tenants+"/:tenant", a.requireOperator, a.patchTenant)
+	if a.opts.Webhooks != nil {
+		r.Put(tenants+"/:tenant/webhook", a.requireOperator, a.putWebhook)
+		r.Get(tenants+"/:tenant/webhook", a.requireOperator, a.getWebhook)
+		r.Delete(tenants+"/:tenant/webhook", a.requireOperator, a.deleteWebhook)
+	}
 	r.Get("/admin/v1/license-requests", a.requireOperator, a.listAllSeatRequests)
 
 	t := tenants + "/:tenant"
