@@ -13,7 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/scimd/scimd/server/adminapi"
+	"github.com/scimd/scimd/server/idpexport"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
 )
@@ -72,7 +72,7 @@ func (cs *Console) preflight(c *fiber.Ctx) error {
 	if strings.EqualFold(path.Ext(name), ".json") {
 		contentType = "application/json"
 	}
-	users, _, err := adminapi.ParseIdPUsers(contentType, data)
+	users, _, err := idpexport.Parse(contentType, data)
 	if err != nil {
 		v.Error = err.Error()
 		return cs.render(c, http.StatusBadRequest, "migration", v)
