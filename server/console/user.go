@@ -45,8 +45,10 @@ type ignoredRow struct {
 }
 
 type userView struct {
-	User        provision.User
-	Fields      []field
+	User   provision.User
+	Fields []field
+	// AllLocked says no field may be changed here.
+	AllLocked   bool
 	ActiveLock  provision.FieldLock
 	GroupsLock  provision.FieldLock
 	Groups      []userGroup
@@ -109,8 +111,10 @@ func (cs *Console) userView(c *fiber.Ctx, id string) (userView, error) {
 	}
 	v := userView{User: u, ActiveLock: locks["active"], GroupsLock: locks["groups"], AuditTarget: u.ID}
 	fields := u.Fields()
+	v.AllLocked = true
 	for _, e := range editable {
 		v.Fields = append(v.Fields, field{Name: e.name, Label: e.label, Type: e.typ, Value: fieldValue(fields, e.name), Lock: locks[e.name]})
+		v.AllLocked = v.AllLocked && locks[e.name].Locked
 	}
 	groups, err := cs.svc.UserGroups(ctx, tenant, id)
 	if err != nil {

@@ -110,6 +110,7 @@ func TestBrowserUsersAndLocks(t *testing.T) {
 
 	// Forced through: the server asks the policy again and refuses.
 	e.do(ctx,
+		chromedp.RemoveAttribute(chromedp.CSS("#edit button[type=submit]"), "disabled"),
 		chromedp.RemoveAttribute(chromedp.ID("f-givenName"), "readonly"),
 		chromedp.SetValue(chromedp.ID("f-givenName"), "Augusta"),
 		click(`#edit button[type=submit]`),
