@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/scimd/scimd/policies"
+	"github.com/scimd/scimd/server/access"
 	"github.com/scimd/scimd/server/feed"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/storage"
@@ -19,6 +22,10 @@ type Assembled struct {
 	Feed *feed.Hub
 	// Webhooks deliver the operator's webhooks once started (Start).
 	Webhooks *feed.Webhooks
+	// Resolver keeps the stored access decisions current; the service
+	// notifies it of every write that can change access. It runs once
+	// started (scimd serve starts it; tests that need it do), until Stop.
+	Resolver *access.Resolver
 }
 
 // Assemble builds the service over st and pol and the app serving it,
@@ -33,11 +40,25 @@ func Assemble(cfg Config, st *storage.Store, pol *policies.Engine, opts provisio
 		cfg.Metrics = NewMetrics()
 	}
 	opts.Metrics = cfg.Metrics
+	ao := cfg.Access
+	ao.Metrics = cfg.Metrics
+	res := access.New(st, pol, ao)
+	opts.AccessChanged = res.Notify
 	svc := provision.New(st, pol, opts)
 	hub := feed.NewHub(st, st.FeedReader(readersOrDefault(cfg.FeedHub.Readers)), cfg.FeedHub)
 	cfg.Feed = hub
 	cfg.Webhooks = feed.NewWebhooks(st, hub, cfg.WebhookOptions)
-	return Assembled{App: New(cfg, svc), Service: svc, Metrics: cfg.Metrics, Feed: hub, Webhooks: cfg.Webhooks}
+	svc.SetResolver(decider{res})
+	return Assembled{App: New(cfg, svc), Service: svc, Metrics: cfg.Metrics, Feed: hub, Webhooks: cfg.Webhooks, Resolver: res}
+}
+
+// decider has the read path decide a user without a stored decision
+// through the resolver, which stores it.
+type decider struct{ r *access.Resolver }
+
+func (d decider) ResolveNow(ctx context.Context, tenant, uid string) error {
+	_, err := d.r.ResolveNow(ctx, tenant, uid)
+	return err
 }
 
 func readersOrDefault(n int) int {
@@ -59,4 +80,5 @@ func (a Assembled) Start() {
 func (a Assembled) Stop() {
 	a.Webhooks.Stop()
 	a.Feed.Stop()
+	a.Resolver.Stop()
 }

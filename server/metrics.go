@@ -35,6 +35,7 @@ type Metrics struct {
 	auditFull       prometheus.Counter
 	policyActive    *prometheus.GaugeVec
 	policyReplicas  *prometheus.GaugeVec
+	access          *accessMetrics
 }
 
 var (
@@ -97,6 +98,7 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.requests, m.duration, m.policy, m.redisErrors, m.notReplicated, m.oomRefusals, m.licenseRefusals, m.auditEvents, m.auditFull,
 		m.policyActive, m.policyReplicas,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.access = newAccessMetrics(m.reg)
 	return m
 }
 

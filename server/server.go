@@ -17,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/valyala/fasthttp"
 
+	"github.com/scimd/scimd/server/access"
 	"github.com/scimd/scimd/server/accessapi"
 	"github.com/scimd/scimd/server/adminapi"
 	"github.com/scimd/scimd/server/console"
@@ -103,6 +104,9 @@ type Config struct {
 	// makes them with WebhookOptions.
 	Webhooks       *feed.Webhooks
 	WebhookOptions feed.WebhookOptions
+	// Access tunes the access resolver Assemble builds (Metrics is always
+	// the server's).
+	Access access.Options
 }
 
 // New returns the Fiber app serving svc.

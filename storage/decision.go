@@ -48,6 +48,9 @@ type DecisionWrite struct {
 	Record []byte
 	// Entry is the feed entry; nil when the decision did not change.
 	Entry []byte
+	// Cause, from 1, is the index in DecisionBatch.Causes of the audit
+	// event of the cause the entry counts for; 0 for none.
+	Cause int
 }
 
 // DecisionBatch is what one WriteDecisions call writes.
@@ -66,12 +69,16 @@ type DecisionBatch struct {
 	// Resolved, when set, ends the job: every outbox entry up to and
 	// including this id is dropped, and the job_* fields with them.
 	Resolved string
-	// Audit is the cause's audit event without changes, appended with the
-	// last batch (Resolved set) if the job changed any user's access:
-	// usersAffected and feed {first, last} are added. It is skipped, not
+	// Audit is the cause's audit event, appended with the last batch
+	// (Resolved set) if the job changed any user's access: usersAffected
+	// and feed {first, last} are added to its changes. It is skipped, not
 	// refused, when the audit log is full (see AuditMinAge): the decisions
 	// must move on.
 	Audit []byte
+	// Causes are audit events of causes resolved within this batch (merged
+	// small causes): each is appended, with usersAffected and feed added,
+	// if any record naming it (DecisionWrite.Cause) wrote a feed entry.
+	Causes [][]byte
 }
 
 // DecisionResult says what WriteDecisions did.
@@ -79,7 +86,7 @@ type DecisionResult struct {
 	Written     int      // records written or deleted
 	Entries     int      // feed entries appended
 	First, Last string   // ids of the first and last entry appended ("" if none)
-	Audited     bool     // the cause's audit event was appended
+	Audited     int      // audit events appended
 	Conflicts   []string // users whose stored record moved since it was read (or who exist again): nothing written for them
 }
 
@@ -112,9 +119,9 @@ func (s *Store) WriteDecisions(ctx context.Context, tenant string, b DecisionBat
 		}
 		resolved = next
 	}
-	args := make([]any, 0, 8+2*len(b.State)+3*len(b.Records))
+	args := make([]any, 0, 9+2*len(b.State)+len(b.Causes)+4*len(b.Records))
 	args = append(args, b.Owner, len(b.Records), strconv.FormatInt(s.opts.FeedMaxLen, 10)+" "+strconv.FormatInt(cutoff, 10),
-		len(b.State), job, resolved, s.auditRetention(), b.Audit)
+		len(b.State), job, resolved, s.auditRetention(), b.Audit, len(b.Causes))
 	fields := make([]string, 0, len(b.State))
 	for f := range b.State {
 		fields = append(fields, f)
@@ -123,9 +130,15 @@ func (s *Store) WriteDecisions(ctx context.Context, tenant string, b DecisionBat
 	for _, f := range fields {
 		args = append(args, f, b.State[f])
 	}
+	for _, c := range b.Causes {
+		args = append(args, c)
+	}
 	for _, r := range b.Records {
 		if !validRecordID(r.User) {
 			return DecisionResult{}, fmt.Errorf("storage: invalid user id %q", r.User)
+		}
+		if r.Cause < 0 || r.Cause > len(b.Causes) {
+			return DecisionResult{}, fmt.Errorf("storage: record of %q names cause %d of %d", r.User, r.Cause, len(b.Causes))
 		}
 		keys = append(keys, userKey(tenant, r.User), accessUserKey(tenant, r.User))
 		read := ""
@@ -133,7 +146,7 @@ func (s *Store) WriteDecisions(ctx context.Context, tenant string, b DecisionBat
 			sum := sha1.Sum(r.Read)
 			read = hex.EncodeToString(sum[:])
 		}
-		args = append(args, read, r.Record, r.Entry)
+		args = append(args, read, r.Record, r.Entry, r.Cause)
 	}
 	res, err := s.eval(ctx, "write decisions", writeDecisionsScript, keys, args)
 	if err != nil {
@@ -163,7 +176,7 @@ func decisionResult(res any, recs []DecisionWrite) (DecisionResult, error) {
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
 		return bad("reply", res)
 	}
-	out := DecisionResult{Written: int(written), Entries: int(entries), First: first, Last: last, Audited: audited == 1}
+	out := DecisionResult{Written: int(written), Entries: int(entries), First: first, Last: last, Audited: int(audited)}
 	for _, c := range conflicts {
 		i, ok := c.(int64)
 		if !ok || i < 1 || int(i) > len(recs) {

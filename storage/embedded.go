@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 )
@@ -31,3 +32,8 @@ func (e *Embedded) URL() string { return "redis://" + e.srv.Addr() }
 
 // Close stops the embedded server.
 func (e *Embedded) Close() { e.srv.Close() }
+
+// FastForward moves the embedded server's clock for keys with a time to
+// live: miniredis does not expire keys as time passes, only when told (a
+// test of a lease that must run out).
+func (e *Embedded) FastForward(d time.Duration) { e.srv.FastForward(d) }

@@ -26,7 +26,15 @@ func (s *Store) PublishTokenChange(ctx context.Context, tenant string) error {
 // at the start and after every reconnection, when changes published in
 // between were missed. ready is closed at the first confirmation.
 func (s *Store) WatchTokenChanges(ctx context.Context, changed func(tenant string), subscribed func()) (ready <-chan struct{}) {
-	ps := s.rdb.Subscribe(ctx, tokenChannel)
+	return s.watch(ctx, tokenChannel, changed, subscribed)
+}
+
+// watch calls got with every message of channel until ctx ends, and
+// subscribed each time the subscription is confirmed (at the start and after
+// every reconnection, when messages published in between were missed).
+// ready is closed at the first confirmation.
+func (s *Store) watch(ctx context.Context, channel string, got func(string), subscribed func()) (ready <-chan struct{}) {
+	ps := s.rdb.Subscribe(ctx, channel)
 	confirmed := make(chan struct{})
 	var once sync.Once
 	go func() {
@@ -47,7 +55,7 @@ func (s *Store) WatchTokenChanges(ctx context.Context, changed func(tenant strin
 						once.Do(func() { close(confirmed) })
 					}
 				case *redis.Message:
-					changed(m.Payload)
+					got(m.Payload)
 				}
 			}
 		}

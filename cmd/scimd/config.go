@@ -45,6 +45,8 @@ type config struct {
 	QuotaGroups        int64
 	QuotaMembers       int64
 	AuditMinAge        time.Duration
+	FeedMaxLen         int64
+	FeedMaxAge         time.Duration
 	AdminRateLimit     float64
 	AdminRateBurst     int
 	AccessRateLimit    float64
@@ -121,6 +123,13 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.Func("audit-min-age", "audit events younger than this are never trimmed: a write that would need it is refused (429) until they age (e.g. 24h, 30d; 0 trims by count only) (default 24h)", func(v string) error {
 		d, err := parseAge(v)
 		c.AuditMinAge = d
+		return err
+	})
+	fs.Int64Var(&c.FeedMaxLen, "access-feed-max-len", 100000, "entries kept in each tenant's access change feed (older ones are trimmed; a reader behind them gets 410 and re-exports)")
+	c.FeedMaxAge = 7 * 24 * time.Hour
+	fs.Func("access-feed-max-age", "access change feed entries older than this are trimmed (e.g. 24h, 7d) (default 7d)", func(v string) error {
+		d, err := parseAge(v)
+		c.FeedMaxAge = d
 		return err
 	})
 	fs.Float64Var(&c.AdminRateLimit, "admin-rate-limit", 10, "changes a second one tenant's admins may make through the admin API, across all replicas (429 with Retry-After beyond); 0 means no limit")
@@ -245,6 +254,10 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--access-rate-burst must be 0 or more")
 	case c.AuditMaxLen < 1:
 		return c, fmt.Errorf("--audit-max-len must be 1 or more")
+	case c.FeedMaxLen < 1:
+		return c, fmt.Errorf("--access-feed-max-len must be 1 or more")
+	case c.FeedMaxAge < time.Minute:
+		return c, fmt.Errorf("--access-feed-max-age must be 1m or more")
 	case c.Scan.IndexedFree < 1:
 		return c, fmt.Errorf("--scan-indexed-free must be positive")
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/scimd/scimd/policies"
 	"github.com/scimd/scimd/server"
+	"github.com/scimd/scimd/server/access"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/rollout"
 	"github.com/scimd/scimd/storage"
@@ -71,6 +72,7 @@ type instance struct {
 	pprof      *http.Server       // nil unless --pprof-addr
 	silent     []*silentConns     // the listeners', for shutdown
 	stopWatch  context.CancelFunc // ends the token-change subscription and the status flusher
+	resolver   *access.Resolver   // stopped before Redis closes
 	flushed    chan struct{}      // closed when the status flusher's last flush is done
 	stopFeed   func()             // ends the change feed's polls and streams, before the app's shutdown
 	heartbeat  chan struct{}      // closed when the policy heartbeat has left
@@ -129,7 +131,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		m.close()
 		return nil, fmt.Errorf("--redis-wait-timeout %s must be below the Redis read timeout %s by %s or more (read_timeout in --redis-url)", cfg.RedisWaitTimeout, rt, waitMargin)
 	}
-	st := storage.New(rdb, storage.Options{AuditMaxLen: cfg.AuditMaxLen, AuditMinAge: cfg.AuditMinAge, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
+	st := storage.New(rdb, storage.Options{AuditMaxLen: cfg.AuditMaxLen, AuditMinAge: cfg.AuditMinAge, FeedMaxLen: cfg.FeedMaxLen, FeedMaxAge: cfg.FeedMaxAge, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
 		Quotas: storage.Quotas{Users: cfg.QuotaUsers, Groups: cfg.QuotaGroups, Members: cfg.QuotaMembers}})
 	if strings.Contains(url, "+sentinel://") && cfg.RedisWaitReplicas == 0 {
 		log.Warn("redis: Sentinel without --redis-wait-replicas: writes acknowledged in the moment before a failover are lost with the old master (replication is asynchronous); set --redis-wait-replicas 1 with two or more replicas")
@@ -155,10 +157,14 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	srv := server.Assemble(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, MaxConns: cfg.MaxConns, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared,
 		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts, AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst,
 		AccessRateLimit: cfg.AccessRateLimit, AccessRateBurst: cfg.AccessRateBurst, PolicyRollout: heartbeat,
-		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", ConsoleOperator: cfg.ConsoleOperator, FeedHub: cfg.Feed, WebhookOptions: cfg.Webhooks}, st, engine, provision.Options{})
+		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", ConsoleOperator: cfg.ConsoleOperator, FeedHub: cfg.Feed, WebhookOptions: cfg.Webhooks,
+		Access: access.Options{Log: log, Replica: heartbeat.Replica(), ActiveRevision: heartbeat.ActiveRevision}}, st, engine, provision.Options{})
 	m.stopFeed = srv.Stop
 	srv.Start()
 	svc := srv.Service
+	// The resolver keeps every user's stored access decision current.
+	m.resolver = srv.Resolver
+	m.resolver.Start()
 	// Token checks cached here are dropped when another replica rotates a
 	// token or deletes a tenant.
 	watch, stopWatch := context.WithCancel(context.Background())
@@ -305,6 +311,9 @@ func (m *instance) close() {
 	}
 	if m.stopFeed != nil {
 		m.stopFeed() // again after wait: a no-op; before the client closes otherwise
+	}
+	if m.resolver != nil {
+		m.resolver.Stop() // its leases are released while Redis is still open
 	}
 	if m.stopWatch != nil {
 		m.stopWatch()

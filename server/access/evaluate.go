@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+	"sync"
 
 	"github.com/scimd/scimd/policies"
 	"github.com/scimd/scimd/storage"
@@ -50,6 +51,9 @@ type Evaluation struct {
 	Subjects []storage.AccessSubject
 	// Signatures is the number of distinct inputs, each decided once.
 	Signatures int
+	// Evaluations is how many of them the policies were asked (the others
+	// were known).
+	Evaluations int
 }
 
 // Evaluate decides the access of the users uids: it reads them, their
@@ -59,11 +63,51 @@ type Evaluation struct {
 // input. A policy failure is per input, in Decision.Err; the error returned
 // is the read's: storage.ErrUnavailable.
 func Evaluate(ctx context.Context, eng Engine, st Reader, tenant string, uids []string) (Evaluation, error) {
+	return evaluate(ctx, eng, st, tenant, uids, nil)
+}
+
+// evaluate is Evaluate that takes decisions from known (by input hash)
+// where it has them, and adds those it makes; nil knows nothing.
+func evaluate(ctx context.Context, eng Engine, st Reader, tenant string, uids []string, known *known) (Evaluation, error) {
 	in, err := st.AccessInputs(ctx, tenant, uids)
 	if err != nil {
 		return Evaluation{}, err
 	}
-	return evaluateInputs(ctx, eng, in), nil
+	return evaluateInputs(ctx, eng, in, known), nil
+}
+
+// known remembers the policies' answers by input hash, so that a job's
+// batches ask once per distinct input: the hash covers the whole input
+// (roles, sub-accounts, grants, active), and an Engine runs one revision.
+// It is bounded: full, it starts again.
+type known struct {
+	mu sync.Mutex
+	m  map[string]policies.Access
+}
+
+// knownMax bounds a known cache.
+const knownMax = 10000
+
+func (k *known) get(hash string) (policies.Access, bool) {
+	if k == nil {
+		return policies.Access{}, false
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	a, ok := k.m[hash]
+	return a, ok
+}
+
+func (k *known) put(hash string, a policies.Access) {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil || len(k.m) >= knownMax {
+		k.m = map[string]policies.Access{}
+	}
+	k.m[hash] = a
 }
 
 // canonicalInput is the policy input as hashed: encoding/json writes the
@@ -76,7 +120,7 @@ type canonicalInput struct {
 }
 
 // evaluateInputs decides every existing subject of in, once per input.
-func evaluateInputs(ctx context.Context, eng Engine, in storage.AccessInputs) Evaluation {
+func evaluateInputs(ctx context.Context, eng Engine, in storage.AccessInputs, known *known) Evaluation {
 	roles := make(map[string]policies.Role, len(in.Roles))
 	for _, r := range in.Roles {
 		roles[r.Name] = policies.Role{Level: policies.Level(r.Level), Permissions: r.Permissions, GroupManager: r.GroupManager, FullAccess: r.FullAccess}
@@ -111,8 +155,12 @@ func evaluateInputs(ctx context.Context, eng Engine, in storage.AccessInputs) Ev
 		sig := key.String()
 		d, ok := bySignature[sig]
 		if !ok {
-			d = decide(ctx, eng, policies.RoleInput{Roles: roles, Accounts: accounts, Grants: grants, Inactive: !sub.Active})
+			var asked bool
+			d, asked = decide(ctx, eng, policies.RoleInput{Roles: roles, Accounts: accounts, Grants: grants, Inactive: !sub.Active}, known)
 			bySignature[sig] = d
+			if asked {
+				out.Evaluations++
+			}
 		}
 		out.Decisions[sub.ID] = d
 	}
@@ -120,8 +168,9 @@ func evaluateInputs(ctx context.Context, eng Engine, in storage.AccessInputs) Ev
 	return out
 }
 
-// decide asks the policies once and hashes the input they were asked.
-func decide(ctx context.Context, eng Engine, in policies.RoleInput) Decision {
+// decide hashes the input and asks the policies, unless known has their
+// answer to it; asked says whether they were asked.
+func decide(ctx context.Context, eng Engine, in policies.RoleInput, known *known) (Decision, bool) {
 	raw, err := json.Marshal(canonicalInput{Active: !in.Inactive, Accounts: in.Accounts, Roles: in.Roles, Grants: in.Grants})
 	if err != nil {
 		// Plain strings, bools and lists: failing is a bug.
@@ -129,9 +178,15 @@ func decide(ctx context.Context, eng Engine, in policies.RoleInput) Decision {
 	}
 	sum := sha256.Sum256(raw)
 	d := Decision{InputHash: hex.EncodeToString(sum[:])}
+	if a, ok := known.get(d.InputHash); ok {
+		d.Access = a
+		return d, false
+	}
 	d.Access, d.Err = eng.ResolveRoles(ctx, in)
 	if d.Err != nil {
 		d.Access = policies.Access{}
+		return d, true
 	}
-	return d
+	known.put(d.InputHash, d.Access)
+	return d, true
 }

@@ -38,12 +38,22 @@ func testEngine(t *testing.T) *policies.Engine {
 type counting struct {
 	Engine
 	calls atomic.Int64
+	mu    sync.Mutex
 	fail  func(policies.RoleInput) bool
+}
+
+func (c *counting) failing(f func(policies.RoleInput) bool) {
+	c.mu.Lock()
+	c.fail = f
+	c.mu.Unlock()
 }
 
 func (c *counting) ResolveRoles(ctx context.Context, in policies.RoleInput) (policies.Access, error) {
 	c.calls.Add(1)
-	if c.fail != nil && c.fail(in) {
+	c.mu.Lock()
+	fail := c.fail
+	c.mu.Unlock()
+	if fail != nil && fail(in) {
 		return policies.Access{}, fmt.Errorf("%w: injected", policies.ErrEval)
 	}
 	return c.Engine.ResolveRoles(ctx, in)

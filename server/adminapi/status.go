@@ -48,3 +48,15 @@ func (a *API) provisioningStatus(c *fiber.Ctx) error {
 	}
 	return c.JSON(st)
 }
+
+// accessStatus answers GET access/status: how far the stored access
+// decisions are behind the writes, and the resolver's job under way.
+func (a *API) accessStatus(c *fiber.Ctx) error {
+	ctx, cancel := a.ctx()
+	defer cancel()
+	st, err := a.svc.AccessStatus(ctx, param(c, "tenant"))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return c.JSON(st)
+}

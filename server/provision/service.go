@@ -70,6 +70,7 @@ type store interface {
 	PutGrants(ctx context.Context, tenant, groupID string, grants []storage.Grant, customLevels map[string]string, audit []byte) error
 	DeleteRole(ctx context.Context, tenant, name string, audit []byte) error
 	Grants(ctx context.Context, tenant string, groupIDs []string) (map[string][]storage.Grant, error)
+	AccessState(ctx context.Context, tenant string) (storage.AccessState, error)
 
 	RecordRefusal(ctx context.Context, tenant, group string, descriptor []byte, at time.Time, window time.Duration, audit []byte) (int64, error)
 	Refusals(ctx context.Context, tenant string) ([]storage.RefusalGroup, error)
@@ -122,6 +123,10 @@ type Options struct {
 	// RefusalWindow groups refused SCIM writes: within it, only the first
 	// refusal of an identifier and reason is an audit event. 0 means 1h.
 	RefusalWindow time.Duration
+	// AccessChanged is called, without blocking, after every write that
+	// can change someone's effective access (the access resolver's
+	// Notify); nil calls nothing.
+	AccessChanged func(tenant string)
 }
 
 // Service implements the provisioning use cases over a store.
@@ -162,6 +167,9 @@ func newService(st store, pol policy, opts Options) *Service {
 	// The store is always wrapped: it also watches for writes refused for
 	// want of memory, which readiness reports.
 	st, pol = meteredStore{st, m, full}, meteredPolicy{pol, m}
+	if opts.AccessChanged != nil {
+		st = notifyingStore{st, opts.AccessChanged}
+	}
 	return &Service{store: st, policy: pol, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), status: newStatusCounter(), full: full, opts: opts}
 }
 

@@ -27,20 +27,25 @@
 --             entry before which is resolved (they are trimmed, and the
 --             job_* fields deleted)
 -- ARGV[7]     audit retention '<maxlen> <cutoff ms>' (see audit.lua)
--- ARGV[8]     '' or the cause's audit event, as JSON without changes: they
---             are filled here (users affected, first and last feed entry)
+-- ARGV[8]     '' or the cause's audit event (JSON): two changes are added
+--             to its list here (usersAffected, feed {first, last})
 --             and the event is appended if users were affected and the
 --             audit log has room (it is never refused for it)
--- ARGV[9..]   m state field/value pairs, then per record:
---             SHA-1 hex of the record read ('' = none), the new record
---             ('' = delete: the user is gone), the feed entry ('' = none)
+-- ARGV[9]     a, the number of merged causes' audit events below
+-- ARGV[10..]  m state field/value pairs, then a audit events (JSON, as
+--             ARGV[8]: each appended, with its changes added, if a record
+--             naming it changed access), then per record: SHA-1 hex of the
+--             record read ('' = none), the new record ('' = delete: the
+--             user is gone), the feed entry ('' = none), the index of its
+--             cause's audit event among the a ('0' = none)
 --
 -- Returns
---   {0, written, entries, first id, last id, audited 0|1, {conflicting record indexes}}
+--   {0, written, entries, first id, last id, audit events appended, {conflicting record indexes}}
 --   {1, 'tenant'}  no such tenant
 --   {13}           the lease is not ARGV[1]'s
 local n = tonumber(ARGV[2])
 local m = tonumber(ARGV[4])
+local a = tonumber(ARGV[9])
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
@@ -51,10 +56,15 @@ end
 
 local written, entries, first, last = 0, 0, '', ''
 local conflicts = {}
-local base = 8 + 2 * m
+local per_cause = {}
+for c = 1, a do
+  per_cause[c] = {n = 0, first = '', last = ''}
+end
+local base = 9 + 2 * m + a
 for i = 1, n do
   local ukey, akey = KEYS[6 + 2 * i], KEYS[7 + 2 * i]
-  local prev, rec, entry = ARGV[base + 3 * i - 2], ARGV[base + 3 * i - 1], ARGV[base + 3 * i]
+  local prev, rec, entry = ARGV[base + 4 * i - 3], ARGV[base + 4 * i - 2], ARGV[base + 4 * i - 1]
+  local cause = per_cause[tonumber(ARGV[base + 4 * i])]
   local cur = redis.call('GET', akey)
   local h = ''
   if cur then
@@ -78,6 +88,13 @@ for i = 1, n do
         first = last
       end
       entries = entries + 1
+      if cause then
+        cause.n = cause.n + 1
+        cause.last = last
+        if cause.first == '' then
+          cause.first = last
+        end
+      end
     end
   end
 end
@@ -101,7 +118,7 @@ if excess > 0 then
 end
 
 for j = 1, m do
-  redis.call('HSET', KEYS[3], ARGV[7 + 2 * j], ARGV[8 + 2 * j])
+  redis.call('HSET', KEYS[3], ARGV[8 + 2 * j], ARGV[9 + 2 * j])
 end
 if ARGV[5] == '1' then
   redis.call('HINCRBY', KEYS[3], 'job_done', n)
@@ -112,21 +129,34 @@ if ARGV[5] == '1' then
   end
 end
 
+-- audit appends a cause's event with the users it affected, unless the
+-- audit log is full (then it is skipped: decisions must move on).
 local audited = 0
+local function audit(template, changed, first, last)
+  local ev = cjson.decode(template)
+  local changes = ev.changes
+  if type(changes) ~= 'table' then
+    changes = {}
+  end
+  changes[#changes + 1] = {attribute = 'usersAffected', new = changed}
+  changes[#changes + 1] = {attribute = 'feed', new = {first = first, last = last}}
+  ev.changes = changes
+  local event = cjson.encode(ev)
+  if not audit_full(KEYS[7], ARGV[7], event) then
+    audit_add(KEYS[7], ARGV[7], event)
+    audited = audited + 1
+  end
+end
+for c = 1, a do
+  if per_cause[c].n > 0 then
+    audit(ARGV[9 + 2 * m + c], per_cause[c].n, per_cause[c].first, per_cause[c].last)
+  end
+end
 if ARGV[6] ~= '' then
   local job = redis.call('HMGET', KEYS[3], 'job_changed', 'job_first', 'job_last')
   local changed = tonumber(job[1] or '0') or 0
   if ARGV[8] ~= '' and changed > 0 then
-    local ev = cjson.decode(ARGV[8])
-    ev.changes = {
-      {attribute = 'usersAffected', new = changed},
-      {attribute = 'feed', new = {first = job[2] or '', last = job[3] or ''}},
-    }
-    local event = cjson.encode(ev)
-    if not audit_full(KEYS[7], ARGV[7], event) then
-      audit_add(KEYS[7], ARGV[7], event)
-      audited = 1
-    end
+    audit(ARGV[8], changed, job[2] or '', job[3] or '')
   end
   redis.call('HDEL', KEYS[3], 'job_cause', 'job_total', 'job_done', 'job_started', 'job_pos',
     'job_changed', 'job_first', 'job_last')

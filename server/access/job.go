@@ -1,0 +1,369 @@
+package access
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/storage"
+)
+
+// job is the outbox entry being resolved, as job_cause stores it, so that
+// another replica can resume it from job_pos.
+type job struct {
+	Entry string `json:"entry"` // the outbox entry id
+	Kind  string `json:"k"`
+	ID    string `json:"id"`
+	Gen   int64  `json:"g"`
+	Cause Cause  `json:"cause"`
+	// Gone are the names of a deleted user, which only the cause still
+	// knows (user_deleted), for its feed entry.
+	Gone *names `json:"gone,omitempty"`
+	// pos is where the next batch starts (job_pos): the index into the ids
+	// of a users entry, the SSCAN cursor of a group, "<group> <cursor>" of
+	// a role, the creation sequence of all.
+	pos string
+}
+
+// jobFor starts a job on an outbox entry.
+func jobFor(e storage.OutboxEntry) job {
+	j := job{Entry: e.ID, Kind: e.Kind, ID: e.Target, Gen: e.Generation}
+	var c Cause
+	if err := json.Unmarshal(e.Cause, &c); err != nil || c.Kind == "" {
+		// An entry without a readable cause still says what went stale.
+		c = Cause{Kind: map[string]string{storage.OutboxUsers: storage.CauseActive, storage.OutboxGroup: storage.CauseMembership,
+			storage.OutboxRole: storage.CauseRole, storage.OutboxAll: storage.CauseRepair}[e.Kind], ID: e.Target}
+	}
+	c.Generation = e.Generation
+	j.Cause = c
+	if c.Kind == storage.CauseUserDeleted {
+		var n names
+		if json.Unmarshal(e.Cause, &n) == nil {
+			j.Gone = &n
+		}
+	}
+	return j
+}
+
+// names are a user's names as the feed shows them.
+type names struct {
+	UserName   string `json:"userName"`
+	ExternalID string `json:"externalId"`
+}
+
+// pick chooses the outbox entry to resolve next: the oldest, unless an
+// 'all' is pending, which re-decides every user and so supersedes every
+// entry before it (the last 'all' of those read is taken).
+func pick(entries []storage.OutboxEntry) storage.OutboxEntry {
+	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].Kind == storage.OutboxAll {
+			return entries[i]
+		}
+	}
+	return entries[0]
+}
+
+// total counts the users a job will go through, for its progress.
+func (r *Resolver) total(ctx context.Context, tenant string, j job) (int64, error) {
+	switch j.Kind {
+	case storage.OutboxUsers:
+		return int64(len(strings.Fields(j.ID))), nil
+	case storage.OutboxGroup:
+		n, err := r.st.MemberCounts(ctx, tenant, []string{j.ID})
+		if err != nil {
+			return 0, err
+		}
+		return n[0], nil
+	case storage.OutboxRole:
+		groups, err := r.st.GroupsGranting(ctx, tenant, j.ID)
+		if err != nil {
+			return 0, err
+		}
+		ns, err := r.st.MemberCounts(ctx, tenant, groups)
+		if err != nil {
+			return 0, err
+		}
+		var sum int64
+		for _, n := range ns {
+			sum += n
+		}
+		return sum, nil
+	case storage.OutboxAll:
+		return r.st.UserCount(ctx, tenant)
+	}
+	return 0, nil
+}
+
+// next returns the next batch of the job's users and the position after
+// it; done says the job has no users after this batch.
+func (r *Resolver) next(ctx context.Context, tenant string, j job) (ids []string, pos string, done bool, err error) {
+	batch := r.opts.Batch
+	switch j.Kind {
+	case storage.OutboxUsers:
+		all := strings.Fields(j.ID)
+		from, _ := strconv.Atoi(j.pos)
+		from = min(max(from, 0), len(all))
+		to := min(from+batch, len(all))
+		return all[from:to], strconv.Itoa(to), to == len(all), nil
+	case storage.OutboxGroup:
+		return r.scanGroup(ctx, tenant, j.ID, j.pos, batch)
+	case storage.OutboxRole:
+		groups, err := r.st.GroupsGranting(ctx, tenant, j.ID)
+		if err != nil {
+			return nil, "", false, err
+		}
+		group, cursor, _ := strings.Cut(j.pos, " ")
+		i := 0
+		if group != "" {
+			i, _ = slices.BinarySearch(groups, group)
+		}
+		for ; i < len(groups); i++ {
+			if groups[i] != group {
+				cursor = ""
+			}
+			ids, c, last, err := r.scanGroup(ctx, tenant, groups[i], cursor, batch)
+			switch {
+			case err != nil:
+				return nil, "", false, err
+			case !last:
+				return ids, groups[i] + " " + c, false, nil
+			case i == len(groups)-1:
+				return ids, "", true, nil
+			case len(ids) > 0:
+				return ids, groups[i+1] + " ", false, nil
+			}
+		}
+		return nil, "", true, nil
+	case storage.OutboxAll:
+		after, _ := strconv.ParseInt(j.pos, 10, 64)
+		ids, last, err := r.st.UsersAfter(ctx, tenant, after, batch)
+		if err != nil {
+			return nil, "", false, err
+		}
+		return ids, strconv.FormatInt(last, 10), len(ids) < batch, nil
+	}
+	return nil, "", true, nil
+}
+
+// scanGroup returns the next members of a group from an SSCAN cursor (""
+// to start), skipping empty pages, and whether the scan is over.
+func (r *Resolver) scanGroup(ctx context.Context, tenant, group, cursor string, batch int) ([]string, string, bool, error) {
+	c, _ := strconv.ParseUint(cursor, 10, 64)
+	for {
+		ids, next, err := r.st.MembersPage(ctx, tenant, group, c, batch)
+		if err != nil {
+			return nil, "", false, err
+		}
+		if next == 0 || len(ids) > 0 {
+			return ids, strconv.FormatUint(next, 10), next == 0, nil
+		}
+		c = next
+	}
+}
+
+// step resolves one batch of the tenant's work and reports whether work is
+// left. It reads the state, starts the next job if none is under way (or
+// asks for a re-decision of everyone when the policy revision moved),
+// decides the job's next batch and writes it.
+func (r *Resolver) step(ctx context.Context, tenant string) (bool, error) {
+	st, err := r.st.AccessState(ctx, tenant)
+	if err != nil {
+		return false, err
+	}
+	var j job
+	var start map[string]string
+	if st.Job != "" {
+		if err := json.Unmarshal([]byte(st.Job), &j); err != nil {
+			return false, fmt.Errorf("access: job_cause %q: %w", st.Job, err)
+		}
+		j.pos = st.JobPos
+	} else {
+		if st.Revision != r.revision && st.Queued != r.revision {
+			return true, r.enqueuePolicy(ctx, tenant)
+		}
+		entries, err := r.st.ReadOutbox(ctx, tenant, st.Cursor, 100)
+		if err != nil {
+			return false, err
+		}
+		if len(entries) == 0 {
+			return false, nil
+		}
+		if next := pick(entries); next.Kind == storage.OutboxUsers && len(next.Users()) <= r.opts.Batch {
+			return true, r.resolveMerged(ctx, tenant, entries)
+		}
+		j = jobFor(pick(entries))
+		total, err := r.total(ctx, tenant, j)
+		if err != nil {
+			return false, err
+		}
+		start = map[string]string{storage.StateJobCause: string(mustJSON(j)), storage.StateJobTotal: strconv.FormatInt(total, 10),
+			storage.StateJobStarted: strconv.FormatInt(r.opts.Clock().UnixMilli(), 10)}
+	}
+	ids, pos, done, err := r.next(ctx, tenant, j)
+	if err != nil {
+		return false, err
+	}
+	if start == nil {
+		start = map[string]string{}
+	}
+	start[storage.StateJobPos] = pos
+	entries, err := r.resolve(ctx, tenant, []job{j}, nil, ids, storage.DecisionBatch{Owner: r.opts.Replica, State: start, Job: true})
+	if err != nil {
+		return false, err
+	}
+	if !done {
+		return true, nil
+	}
+	finish := map[string]string{storage.StateCursor: j.Entry, storage.StateResolvedGen: strconv.FormatInt(j.Gen, 10)}
+	if j.Kind == storage.OutboxAll {
+		// Every user was decided again at this revision.
+		finish[storage.StateRevision] = r.revision
+	}
+	res, err := r.st.WriteDecisions(ctx, tenant, storage.DecisionBatch{Owner: r.opts.Replica, State: finish, Resolved: j.Entry, Audit: r.auditEvent(j)})
+	if err != nil {
+		return false, err
+	}
+	if res.Audited == 0 && st.JobChanged+int64(entries) > 0 {
+		r.log.Warn("access: audit log full: the access.change event of a cause was not recorded", "tenant", tenant, "cause", j.Cause.Kind, "id", j.Cause.ID)
+	}
+	return true, nil
+}
+
+// resolveMerged resolves the run of small 'users' entries at the head of
+// entries in one batch, which also resolves them (moves the cursor past
+// the last), each cause with its own audit event.
+func (r *Resolver) resolveMerged(ctx context.Context, tenant string, entries []storage.OutboxEntry) error {
+	jobs, of, ids := r.merge(entries)
+	last := jobs[len(jobs)-1]
+	causes := make([][]byte, len(jobs))
+	for i, j := range jobs {
+		causes[i] = r.auditEvent(j)
+	}
+	_, err := r.resolve(ctx, tenant, jobs, of, ids, storage.DecisionBatch{Owner: r.opts.Replica, Causes: causes, Resolved: last.Entry,
+		State: map[string]string{storage.StateCursor: last.Entry, storage.StateResolvedGen: strconv.FormatInt(last.Gen, 10)}})
+	return err
+}
+
+// enqueuePolicy asks for every user of the tenant to be decided again at
+// this replica's revision, once (revision_queued remembers it).
+func (r *Resolver) enqueuePolicy(ctx context.Context, tenant string) error {
+	cause := mustJSON(map[string]string{"kind": storage.CausePolicy, "id": r.revision})
+	if _, err := r.st.EnqueueAccess(ctx, tenant, storage.OutboxAll, "", cause); err != nil {
+		return err
+	}
+	_, err := r.st.WriteDecisions(ctx, tenant, storage.DecisionBatch{Owner: r.opts.Replica, State: map[string]string{storage.StateQueued: r.revision}})
+	return err
+}
+
+// resolve decides the users ids and writes the batch; users whose stored
+// record moved meanwhile (ResolveNow wrote one) are decided again, a few
+// times at most, outside the job's counts. jobs are the causes: one for a
+// job's batch, several for merged small causes, each user's the last
+// naming it in of (then each record counts for its cause's audit event in
+// b.Causes). It returns the number of feed entries written.
+func (r *Resolver) resolve(ctx context.Context, tenant string, jobs []job, of map[string]int, ids []string, b storage.DecisionBatch) (int, error) {
+	causeOf := func(uid string) (Cause, int) {
+		i, ok := of[uid]
+		if !ok {
+			return jobs[0].Cause, 0
+		}
+		return jobs[i].Cause, i + 1
+	}
+	entries := 0
+	for attempt := 0; ; attempt++ {
+		ev, err := evaluate(ctx, r.eng, r.st, tenant, ids, r.known)
+		if err != nil {
+			return entries, err
+		}
+		at := r.opts.Clock()
+		for i, sub := range ev.Subjects {
+			// A user that is gone: only its user_deleted cause has the names.
+			if c, _ := causeOf(sub.ID); !sub.Exists && c.Kind == storage.CauseUserDeleted && c.ID == sub.ID {
+				for _, j := range jobs {
+					if j.Gone != nil && j.Cause == c {
+						ev.Subjects[i].UserName, ev.Subjects[i].ExternalID = j.Gone.UserName, j.Gone.ExternalID
+					}
+				}
+			}
+		}
+		changes, failed := plan(ev, causeOf, at)
+		b.Records = b.Records[:0]
+		for _, c := range changes {
+			if attempt > 0 {
+				c.write.Cause = 0 // the causes' events went with the first write
+			}
+			b.Records = append(b.Records, c.write)
+		}
+		res, err := r.st.WriteDecisions(ctx, tenant, b)
+		if err != nil {
+			return entries, err
+		}
+		entries += res.Entries
+		r.m.AccessResolved(len(ev.Decisions), ev.Evaluations)
+		if res.Entries > 0 {
+			r.m.AccessChanged(res.Entries)
+			if err := r.st.PublishAccessChanged(ctx, tenant); err != nil {
+				r.log.Warn("access: cannot publish a change", "tenant", tenant, "err", err)
+			}
+		}
+		if failed > 0 {
+			r.m.AccessPolicyErrors(failed)
+			r.log.Error("access: the policy failed; previous decisions kept, marked stale", "tenant", tenant, "users", failed,
+				"cause", jobs[0].Cause.Kind, "id", jobs[0].Cause.ID, "err", firstErr(ev))
+		}
+		if len(res.Conflicts) == 0 || attempt == 3 {
+			return entries, nil
+		}
+		ids = res.Conflicts
+		b = storage.DecisionBatch{Owner: b.Owner}
+	}
+}
+
+// merge takes the run of 'users' entries at the head of entries, up to
+// Batch users in all (at least the first entry), to resolve in one batch:
+// the ids (each once) and, by user, the index of the last entry naming it.
+func (r *Resolver) merge(entries []storage.OutboxEntry) ([]job, map[string]int, []string) {
+	var jobs []job
+	of := map[string]int{}
+	var ids []string
+	for _, e := range entries {
+		if e.Kind != storage.OutboxUsers {
+			break
+		}
+		users := e.Users()
+		if len(jobs) > 0 && len(of)+len(users) > r.opts.Batch {
+			break
+		}
+		jobs = append(jobs, jobFor(e))
+		for _, u := range users {
+			if _, ok := of[u]; !ok {
+				ids = append(ids, u)
+			}
+			of[u] = len(jobs) - 1
+		}
+	}
+	return jobs, of, ids
+}
+
+func firstErr(ev Evaluation) error {
+	for _, d := range ev.Decisions {
+		if d.Err != nil {
+			return d.Err
+		}
+	}
+	return nil
+}
+
+// auditEvent is the cause's one audit event; the storage script adds the
+// number of users affected and the first and last feed entry.
+func (r *Resolver) auditEvent(j job) []byte {
+	return mustJSON(map[string]any{
+		"time": r.opts.Clock().UTC().Format(time.RFC3339Nano), "source": "resolver", "actor": nil, "ip": nil,
+		"action": "access.change", "targetType": "AccessCause", "targetId": j.Cause.Kind + ":" + j.Cause.ID,
+		"changes": []map[string]any{{"attribute": "cause", "new": j.Cause}},
+	})
+}

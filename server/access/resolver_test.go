@@ -1,0 +1,482 @@
+package access
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/policies"
+	"github.com/scimd/scimd/storage"
+)
+
+// waitBound bounds every wait of the tests (the measurement raises it).
+var waitBound = time.Minute
+
+// waitFor polls cond until it holds, failing the test after a minute (a
+// bound for a stuck resolver, not a timing assertion).
+func waitFor(t *testing.T, what string, cond func() bool, state ...func() any) {
+	t.Helper()
+	deadline := time.Now().Add(waitBound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			for _, s := range state {
+				t.Logf("%+v", s())
+			}
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// server is a Redis to test on; expire makes keys' time to live pass
+// (miniredis expires nothing by itself).
+type server struct {
+	url    string
+	expire func(time.Duration)
+}
+
+// servers lists the Redis servers: embedded always, REDIS_URL when set.
+func servers(t *testing.T) map[string]server {
+	t.Helper()
+	e, err := storage.StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	out := map[string]server{"miniredis": {e.URL(), e.FastForward}}
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		out["redis"] = server{u, func(time.Duration) {}}
+	}
+	return out
+}
+
+// client opens a client of its own on url, closed when t ends.
+func client(t *testing.T, url string) redis.UniversalClient {
+	t.Helper()
+	rdb, err := storage.NewClient(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// startResolver runs a resolver over st for the test, tuned to react fast.
+func startResolver(t *testing.T, st Store, eng Engine, set func(*Options)) *Resolver {
+	t.Helper()
+	opts := Options{Sweep: 20 * time.Millisecond, Lease: 2 * time.Second, Batch: 100}
+	if set != nil {
+		set(&opts)
+	}
+	r := New(st, eng, opts)
+	r.Start()
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// settled waits until the tenant has nothing left to resolve, at the
+// engine's revision.
+func settled(t *testing.T, st *storage.Store, tenant, revision string) storage.AccessState {
+	t.Helper()
+	var s storage.AccessState
+	waitFor(t, "the resolver to settle", func() bool {
+		var err error
+		s, err = st.AccessState(t.Context(), tenant)
+		must(t, err)
+		return s.Pending == 0 && s.Job == "" && s.Revision == revision
+	}, func() any { return s })
+	return s
+}
+
+func record(t *testing.T, st *storage.Store, tenant, uid string) Record {
+	t.Helper()
+	raw, err := st.AccessDecision(t.Context(), tenant, uid)
+	must(t, err)
+	var r Record
+	must(t, json.Unmarshal(raw, &r))
+	return r
+}
+
+// feedEntries reads the whole feed, oldest first.
+func feedEntries(t *testing.T, st *storage.Store, tenant string) []FeedEntry {
+	t.Helper()
+	var out []FeedEntry
+	after := ""
+	for {
+		page, _, err := st.FeedRange(t.Context(), tenant, after, 1000)
+		must(t, err)
+		if len(page) == 0 {
+			return out
+		}
+		for _, e := range page {
+			var fe FeedEntry
+			must(t, json.Unmarshal(e.Entry, &fe))
+			out = append(out, fe)
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+func enqueue(t *testing.T, st *storage.Store, tenant, kind, id, causeKind, causeID string) {
+	t.Helper()
+	_, err := st.EnqueueAccess(t.Context(), tenant, kind, id, []byte(fmt.Sprintf(`{"kind":%q,"id":%q}`, causeKind, causeID)))
+	must(t, err)
+}
+
+// byCause counts the feed entries of a cause by user.
+func byCause(entries []FeedEntry, kind, id string) map[string]int {
+	out := map[string]int{}
+	for _, e := range entries {
+		if e.Cause.Kind == kind && e.Cause.ID == id {
+			out[e.User]++
+		}
+	}
+	return out
+}
+
+// TestResolver: the first sweep decides every user at the engine's
+// revision; then each write's cause (recorded by the write itself in the
+// outbox) re-decides the users it touches: a grant, a sub-account, a custom
+// role and its edit, a deactivation, a deletion. Each user whose access
+// changed gets one feed entry per cause, and each such cause one audit
+// event.
+func TestResolver(t *testing.T) {
+	for name, srv := range servers(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			st := storage.New(client(t, srv.url), storage.Options{})
+			tenant := newTenant(t, st)
+			eng := testEngine(t)
+			for _, u := range []string{"u1", "u2", "u3"} {
+				addUser(t, st, tenant, u, true)
+			}
+			addGroup(t, st, tenant, "eds", []string{"u1", "u2"}, storage.Grant{Scope: "enterprise", Role: "Enterprise Group Manager"})
+			startResolver(t, st, eng, nil)
+			settled(t, st, tenant, eng.Revision())
+			if r := record(t, st, tenant, "u1"); r.Enterprise == nil || r.Enterprise.Role != "Enterprise Group Manager" || r.Revision != eng.Revision() || r.Stale {
+				t.Fatalf("u1 after the first sweep: %+v", r)
+			}
+			if r := record(t, st, tenant, "u3"); r.Enterprise != nil || !r.Active {
+				t.Fatalf("u3 after the first sweep: %+v", r)
+			}
+			// since returns the feed entries written after the first n.
+			seen := 0
+			since := func() []FeedEntry {
+				all := feedEntries(t, st, tenant)
+				out := all[seen:]
+				seen = len(all)
+				return out
+			}
+			if got := byCause(since(), storage.CausePolicy, eng.Revision()); len(got) != 3 {
+				t.Fatalf("policy cause: feed users %v, want all 3", got)
+			}
+
+			// A grant on the group: its members change, u3 does not.
+			must(t, st.PutGrants(ctx, tenant, "eds", []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}, nil, nil))
+			settled(t, st, tenant, eng.Revision())
+			if got := byCause(since(), storage.CauseGrants, "eds"); fmt.Sprint(got) != "map[u1:1 u2:1]" {
+				t.Errorf("grants cause: feed users %v, want u1 and u2 once", got)
+			}
+			if r := record(t, st, tenant, "u2"); r.Enterprise == nil || r.Enterprise.Role != "Enterprise Admin" {
+				t.Errorf("u2 after the grant: %+v", r.Enterprise)
+			}
+
+			// A sub-account: everyone's decision gains it.
+			_, err := st.PutAccount(ctx, tenant, storage.Account{ID: "acc", Name: "Acc", Created: time.Now()}, nil)
+			must(t, err)
+			settled(t, st, tenant, eng.Revision())
+			if got := byCause(since(), storage.CauseAccount, "acc"); len(got) != 3 {
+				t.Errorf("account cause: feed users %v, want all 3", got)
+			}
+			if a, ok := record(t, st, tenant, "u1").Accounts["acc"]; !ok || a == nil || a.Role != "Enterprise Admin" {
+				t.Errorf("u1 in acc: %+v (present %v)", a, ok)
+			}
+
+			// A custom role granted in the sub-account, then edited.
+			_, err = st.PutRole(ctx, tenant, storage.Role{Name: "Desk", Level: "account", Permissions: []string{"view_content"}}, nil)
+			must(t, err)
+			addGroup(t, st, tenant, "desk", []string{"u3"}, storage.Grant{Scope: "account", Account: "acc", Role: "Desk"})
+			settled(t, st, tenant, eng.Revision())
+			since()
+			r3 := record(t, st, tenant, "u3")
+			if a := r3.Accounts["acc"]; a == nil || a.Role != "Desk" {
+				t.Fatalf("u3 in acc: %+v", a)
+			}
+			before := r3.Accounts["acc"].Score
+			_, err = st.PutRole(ctx, tenant, storage.Role{Name: "Desk", Level: "account", Permissions: []string{"view_content", "publish"}}, nil)
+			must(t, err)
+			settled(t, st, tenant, eng.Revision())
+			if after := record(t, st, tenant, "u3").Accounts["acc"].Score; after <= before {
+				t.Errorf("Desk's score %d after adding publish, was %d", after, before)
+			}
+			if got := byCause(since(), storage.CauseRole, "Desk"); fmt.Sprint(got) != "map[u3:1]" {
+				t.Errorf("role cause: feed users %v, want u3 once", got)
+			}
+
+			// Deactivation: the policy's answer, active false and no role;
+			// reactivation: the role again.
+			setActive := func(id string, active bool) {
+				u, err := st.GetUser(ctx, tenant, id)
+				must(t, err)
+				next := u
+				next.Version, next.Active = u.Version+1, active
+				must(t, st.UpdateUser(ctx, tenant, u, next, nil))
+				settled(t, st, tenant, eng.Revision())
+			}
+			setActive("u1", false)
+			if r := record(t, st, tenant, "u1"); r.Active || r.Enterprise != nil {
+				t.Errorf("u1 deactivated: %+v", r)
+			}
+			setActive("u1", true)
+			if r := record(t, st, tenant, "u1"); !r.Active || r.Enterprise == nil || r.Enterprise.Role != "Enterprise Admin" {
+				t.Errorf("u1 reactivated: %+v", r)
+			}
+			if got := byCause(since(), storage.CauseActive, "u1"); fmt.Sprint(got) != "map[u1:2]" {
+				t.Errorf("active causes: feed users %v, want u1 twice", got)
+			}
+
+			// Deletion: the record goes, the feed says new null, with the
+			// names only the cause still has.
+			must(t, st.DeleteUser(ctx, tenant, "u2", nil))
+			settled(t, st, tenant, eng.Revision())
+			if _, err := st.AccessDecision(ctx, tenant, "u2"); err == nil {
+				t.Error("u2's record outlived u2")
+			}
+			gone := since()
+			if len(gone) != 1 || gone[0].User != "u2" || gone[0].New != nil || gone[0].Old == nil || gone[0].UserName != "u2@x" ||
+				gone[0].Cause.Kind != storage.CauseUserDeleted {
+				t.Errorf("after the deletion: %+v, want one entry for u2 deleted", gone)
+			}
+
+			// One audit event per cause that changed someone's access,
+			// saying how many.
+			want := map[string]int{}
+			for _, e := range feedEntries(t, st, tenant) {
+				want[fmt.Sprintf("%s:%s#%d", e.Cause.Kind, e.Cause.ID, e.Cause.Generation)]++
+			}
+			audit, err := st.ReadAudit(ctx, tenant, "", 1000)
+			must(t, err)
+			got := map[string]int{}
+			for _, a := range audit {
+				var ev struct {
+					Action  string
+					Changes []struct {
+						Attribute string
+						New       json.RawMessage
+					}
+				}
+				must(t, json.Unmarshal(a.Event, &ev))
+				if ev.Action != "access.change" {
+					continue
+				}
+				var c Cause
+				var n int
+				must(t, json.Unmarshal(ev.Changes[0].New, &c))
+				must(t, json.Unmarshal(ev.Changes[1].New, &n))
+				key := fmt.Sprintf("%s:%s#%d", c.Kind, c.ID, c.Generation)
+				if _, dup := got[key]; dup {
+					t.Errorf("two audit events for %s", key)
+				}
+				got[key] = n
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("access.change events (cause: users) %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// blocking is a store whose job writes (batches of a job: Job set, with
+// records), once armed with n, let n through and block the next until
+// released; it counts the job writes with records.
+type blocking struct {
+	Store
+	mu      sync.Mutex
+	pass    int // -1: not armed
+	writes  int
+	blocked chan struct{}
+	release chan struct{}
+}
+
+func (b *blocking) arm(n int) {
+	b.mu.Lock()
+	b.pass = n
+	b.mu.Unlock()
+}
+
+func (b *blocking) jobWrites() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.writes
+}
+
+func (b *blocking) WriteDecisions(ctx context.Context, tenant string, batch storage.DecisionBatch) (storage.DecisionResult, error) {
+	block := false
+	if batch.Job && len(batch.Records) > 0 {
+		b.mu.Lock()
+		b.writes++
+		block = b.pass == 0
+		if b.pass >= 0 {
+			b.pass--
+		}
+		b.mu.Unlock()
+	}
+	if block {
+		close(b.blocked)
+		<-b.release
+	}
+	return b.Store.WriteDecisions(ctx, tenant, batch)
+}
+
+// TestResolverResumes: a replica that dies in the middle of a job (its
+// Redis connection gone, its lease left to expire) is taken over by
+// another, which resumes from the job's position: it decides only the
+// batches left, and every user gets exactly one feed entry for the cause.
+func TestResolverResumes(t *testing.T) {
+	for name, srv := range servers(t) {
+		url := srv.url
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			st := storage.New(client(t, url), storage.Options{})
+			tenant := newTenant(t, st)
+			var members []string
+			for i := range 1000 {
+				id := fmt.Sprintf("u%04d", i)
+				addUser(t, st, tenant, id, true)
+				members = append(members, id)
+			}
+			addGroup(t, st, tenant, "all", members)
+
+			deadRDB, err := storage.NewClient(url)
+			must(t, err)
+			dying := storage.New(deadRDB, storage.Options{})
+			eng := testEngine(t)
+			dyingStore := &blocking{Store: dying, pass: -1, blocked: make(chan struct{}), release: make(chan struct{})}
+			a := New(dyingStore, eng, Options{Sweep: 20 * time.Millisecond, Lease: 300 * time.Millisecond, Batch: 100, Replica: "a"})
+			a.Start()
+			settled(t, st, tenant, eng.Revision())
+
+			// The grant goes out as an 'all' of 10 batches of 100; a dies
+			// writing the second.
+			must(t, st.PutGrants(ctx, tenant, "all", []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}, nil, nil))
+			dyingStore.arm(1)
+			enqueue(t, st, tenant, storage.OutboxAll, "", storage.CauseRepair, "grant")
+			a.Notify(tenant)
+			<-dyingStore.blocked
+			must(t, deadRDB.Close())
+			close(dyingStore.release)
+			a.Stop()
+			srv.expire(time.Second) // a's lease runs out
+
+			s, err := st.AccessState(ctx, tenant)
+			must(t, err)
+			if s.Job == "" {
+				t.Fatal("no job under way after a died")
+			}
+
+			b := &blocking{Store: st, pass: -1}
+			startResolver(t, b, eng, func(o *Options) { o.Replica = "b" })
+			settled(t, st, tenant, eng.Revision())
+			got := byCause(feedEntries(t, st, tenant), storage.CauseRepair, "grant")
+			if len(got) != 1000 {
+				t.Errorf("%d users in the feed for the cause, want 1000", len(got))
+			}
+			for u, n := range got {
+				if n != 1 {
+					t.Errorf("user %s has %d entries for the cause", u, n)
+				}
+			}
+			// Resumed at the position a left, not from the start: b's
+			// batches are those after the first.
+			if s.JobDone != 100 || b.jobWrites() != 9 {
+				t.Errorf("a did %d users, b wrote %d batches; want 100 and 9", s.JobDone, b.jobWrites())
+			}
+		})
+	}
+}
+
+// TestResolverPolicyError: when the policy fails on a user's input, the
+// previous decision stays, marked stale, without a feed entry; the next
+// successful decision clears the mark.
+func TestResolverPolicyError(t *testing.T) {
+	for name, srv := range servers(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			st := storage.New(client(t, srv.url), storage.Options{})
+			tenant := newTenant(t, st)
+			addUser(t, st, tenant, "u1", true)
+			addGroup(t, st, tenant, "g", []string{"u1"}, storage.Grant{Scope: "enterprise", Role: "Enterprise Group Manager"})
+			eng := &counting{Engine: testEngine(t)}
+			startResolver(t, st, eng, nil)
+			settled(t, st, tenant, eng.Revision())
+			before := record(t, st, tenant, "u1")
+
+			eng.failing(func(in policies.RoleInput) bool { return len(in.Grants) > 0 && in.Grants[0].Role == "Enterprise Admin" })
+			must(t, st.PutGrants(ctx, tenant, "g", []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}, nil, nil))
+			enqueue(t, st, tenant, storage.OutboxGroup, "g", storage.CauseGrants, "g")
+			settled(t, st, tenant, eng.Revision())
+			stale := record(t, st, tenant, "u1")
+			if !stale.Stale || stale.Enterprise.Role != before.Enterprise.Role || stale.ETag != before.ETag {
+				t.Errorf("after a policy error: %+v, want the previous decision (%s) marked stale", stale, before.Enterprise.Role)
+			}
+			if got := byCause(feedEntries(t, st, tenant), storage.CauseGrants, "g"); len(got) != 0 {
+				t.Errorf("feed entries %v for a decision the policy failed", got)
+			}
+
+			eng.failing(nil)
+			enqueue(t, st, tenant, storage.OutboxGroup, "g", storage.CauseRepair, "g")
+			settled(t, st, tenant, eng.Revision())
+			if r := record(t, st, tenant, "u1"); r.Stale || r.Enterprise.Role != "Enterprise Admin" {
+				t.Errorf("after the policy recovered: %+v", r)
+			}
+		})
+	}
+}
+
+// TestResolverShared: two replicas notified of the same causes share the
+// work under the lease (short slices make them take turns) and never write
+// a user's entry twice.
+func TestResolverShared(t *testing.T) {
+	for name, srv := range servers(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			st := storage.New(client(t, srv.url), storage.Options{})
+			tenant := newTenant(t, st)
+			var members []string
+			for i := range 1000 {
+				id := fmt.Sprintf("u%04d", i)
+				addUser(t, st, tenant, id, true)
+				members = append(members, id)
+			}
+			addGroup(t, st, tenant, "big", members)
+			eng := testEngine(t)
+			var rs []*Resolver
+			for _, id := range []string{"a", "b"} {
+				other := storage.New(client(t, srv.url), storage.Options{})
+				rs = append(rs, startResolver(t, other, eng, func(o *Options) { o.Replica, o.Batch, o.Slice = id, 50, time.Millisecond }))
+			}
+			settled(t, st, tenant, eng.Revision())
+			must(t, st.PutGrants(ctx, tenant, "big", []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}, nil, nil))
+			enqueue(t, st, tenant, storage.OutboxGroup, "big", storage.CauseGrants, "big")
+			for _, r := range rs {
+				r.Notify(tenant)
+			}
+			settled(t, st, tenant, eng.Revision())
+			got := byCause(feedEntries(t, st, tenant), storage.CauseGrants, "big")
+			if len(got) != len(members) {
+				t.Errorf("%d users in the feed, want %d", len(got), len(members))
+			}
+			for u, n := range got {
+				if n != 1 {
+					t.Errorf("user %s has %d entries", u, n)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,301 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/server"
+	"github.com/scimd/scimd/server/access"
+	"github.com/scimd/scimd/storage"
+)
+
+// Stored decisions (issue 12): writes through the SCIM and admin APIs are
+// re-decided by the resolver, which stores each user's decision and a feed
+// entry for each change.
+
+// newResolverHarness is a harness whose resolver runs, sweeping often.
+func newResolverHarness(t *testing.T, url string) *harness {
+	t.Helper()
+	h := newHarnessConfig(t, url, func(c *server.Config) { c.Access = access.Options{Sweep: 20 * time.Millisecond} })
+	h.srv.Resolver.Start()
+	t.Cleanup(h.srv.Resolver.Stop)
+	return h
+}
+
+// settle waits until the admin API says the tenant's stored decisions are
+// current: no cause pending, no job, the running revision.
+func (h *harness) settle(tn tenant) map[string]any {
+	h.t.Helper()
+	var st map[string]any
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st = h.do(http.MethodGet, adminPath(tn)+"/access/status", tn.AdminToken, nil).want(200).json()
+		if st["pendingCauses"] == 0.0 && st["job"] == nil && st["revision"] == testEngine(h.t).Revision() {
+			return st
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("stored decisions never settled: %v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// decision is a user's stored record.
+func (h *harness) decision(tn tenant, uid string) access.Record {
+	h.t.Helper()
+	raw, err := h.st.AccessDecision(context.Background(), tn.ID, uid)
+	if err != nil {
+		h.t.Fatalf("decision of %s: %v", uid, err)
+	}
+	var r access.Record
+	if err := json.Unmarshal(raw, &r); err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+// feed returns the tenant's feed entries after the first skip.
+func (h *harness) feed(tn tenant, skip int) []access.FeedEntry {
+	h.t.Helper()
+	var out []access.FeedEntry
+	after := ""
+	for {
+		page, _, err := h.st.FeedRange(context.Background(), tn.ID, after, 1000)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, e := range page {
+			var fe access.FeedEntry
+			if err := json.Unmarshal(e.Entry, &fe); err != nil {
+				h.t.Fatal(err)
+			}
+			out = append(out, fe)
+		}
+		after = page[len(page)-1].ID
+	}
+	return out[min(skip, len(out)):]
+}
+
+// TestDecidedOnWrite: membership, grants, a custom role's edit, a new
+// sub-account, deactivation and reactivation, each through the API,
+// change the stored decision and write its feed entry with the cause.
+func TestDecidedOnWrite(t *testing.T) {
+	for name, url := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			h := newResolverHarness(t, url)
+			f := newAccessFixture(t, h)
+			h.settle(f.tn)
+			if r := h.decision(f.tn, f.user); !r.Active || r.Enterprise != nil || r.Revision != testEngine(t).Revision() {
+				t.Fatalf("first decision %+v", r)
+			}
+			seen := len(h.feed(f.tn, 0))
+			// next returns the feed entries since the last call.
+			next := func() []access.FeedEntry {
+				out := h.feed(f.tn, seen)
+				seen += len(out)
+				return out
+			}
+			only := func(what string, entries []access.FeedEntry, kind, id string) access.FeedEntry {
+				t.Helper()
+				if len(entries) != 1 || entries[0].User != f.user || entries[0].Cause.Kind != kind || entries[0].Cause.ID != id {
+					t.Fatalf("%s: feed %+v, want one entry for %s with cause %s %s", what, entries, f.user, kind, id)
+				}
+				return entries[0]
+			}
+
+			// Membership: the user joins a group granting Enterprise Admin.
+			admins := h.do(http.MethodPost, f.admin+"/groups", f.tn.AdminToken, map[string]any{"displayName": "Admins"}).want(201).json()["id"].(string)
+			h.do(http.MethodPut, f.admin+"/groups/"+admins+"/grants", f.tn.AdminToken, map[string]any{"grants": []any{
+				map[string]any{"scope": "enterprise", "role": "Enterprise Admin"}}}).want(200)
+			h.settle(f.tn)
+			if got := next(); len(got) != 0 {
+				t.Fatalf("grants on an empty group changed %+v", got)
+			}
+			h.do(http.MethodPatch, f.admin+"/groups/"+admins, f.tn.AdminToken, map[string]any{"addMembers": []string{f.user}}).want(200)
+			h.settle(f.tn)
+			e := only("membership", next(), "membership", admins)
+			if e.Old == nil || e.Old.Enterprise != nil || e.New == nil || e.New.Enterprise == nil || e.New.Enterprise.Role != "Enterprise Admin" {
+				t.Errorf("membership entry old %+v new %+v", e.Old, e.New)
+			}
+			if r := h.decision(f.tn, f.user); r.Enterprise == nil || r.Enterprise.Role != "Enterprise Admin" || r.Accounts["news"] == nil {
+				t.Errorf("after joining Admins: %+v", r)
+			}
+
+			// A custom role granted in news, then edited: the score moves.
+			h.do(http.MethodPut, f.admin+"/roles/Desk", f.tn.AdminToken, map[string]any{"level": "account", "permissions": []string{"view_content"}}).want(201)
+			h.settle(f.tn)
+			if got := next(); len(got) != 0 {
+				t.Fatalf("a role nobody is granted changed %+v", got)
+			}
+			h.do(http.MethodPut, f.admin+"/groups/"+f.group+"/grants", f.tn.AdminToken, map[string]any{"grants": []any{
+				map[string]any{"scope": "account", "account": "news", "role": "Desk"}}}).want(200)
+			h.settle(f.tn)
+			only("grants", next(), "grants", f.group)
+			before := h.decision(f.tn, f.user).Accounts["news"]
+			if before == nil || before.Role != "Desk" {
+				t.Fatalf("news after the Desk grant: %+v", before)
+			}
+			h.do(http.MethodPut, f.admin+"/roles/Desk", f.tn.AdminToken, map[string]any{"level": "account", "permissions": []string{"view_content", "publish"}}).want(200)
+			h.settle(f.tn)
+			only("role edit", next(), "role", "Desk")
+			if after := h.decision(f.tn, f.user).Accounts["news"]; after.Score <= before.Score {
+				t.Errorf("Desk's score %d after adding publish, was %d", after.Score, before.Score)
+			}
+
+			// A new sub-account: the enterprise role's full access reaches it.
+			h.do(http.MethodPut, f.admin+"/accounts/weather", f.tn.AdminToken, map[string]any{"name": "Weather"}).want(201)
+			h.settle(f.tn)
+			only("sub-account", next(), "account", "weather")
+			if a := h.decision(f.tn, f.user).Accounts["weather"]; a == nil || a.Role != "Enterprise Admin" {
+				t.Errorf("weather: %+v", a)
+			}
+
+			// Deactivation: active false and no role, as the policy says;
+			// reactivation: the roles again.
+			active := func(v string) string {
+				return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"` + v + `"}]}`
+			}
+			h.do(http.MethodPatch, f.tn.Base+"/Users/"+f.user, f.tn.SCIMToken, active("False")).want(200)
+			h.settle(f.tn)
+			only("deactivation", next(), "active", f.user)
+			if r := h.decision(f.tn, f.user); r.Active || r.Enterprise != nil || r.Accounts["news"] != nil {
+				t.Errorf("deactivated: %+v", r)
+			}
+			h.do(http.MethodPatch, f.tn.Base+"/Users/"+f.user, f.tn.SCIMToken, active("True")).want(200)
+			h.settle(f.tn)
+			only("reactivation", next(), "active", f.user)
+			if r := h.decision(f.tn, f.user); !r.Active || r.Enterprise == nil || r.Accounts["news"].Role != "Desk" {
+				t.Errorf("reactivated: %+v", r)
+			}
+
+			st := h.settle(f.tn)
+			if st["generation"] != st["resolvedGeneration"] || st["generation"] == 0.0 {
+				t.Errorf("status %v: generations differ after settling", st)
+			}
+		})
+	}
+}
+
+// addMembers creates n users in the store and a group holding them, for
+// the big-group tests (through storage: thousands of SCIM creates would
+// only slow the test; the change under test goes through the API).
+func addMembers(t *testing.T, h *harness, tn tenant, n int) (string, []string) {
+	t.Helper()
+	ctx := context.Background()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("m%05d", i)
+		now := time.Now()
+		if err := h.st.CreateUser(ctx, tn.ID, storage.User{ID: ids[i], Version: 1, Created: now, Modified: now, ManagedBy: "scim", Active: true,
+			UserName: ids[i] + "@x", Doc: []byte(`{}`)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gid := h.do(http.MethodPost, tn.Base+"/Groups", tn.SCIMToken, map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Everyone"}).want(201).json()["id"].(string)
+	for i := 0; i < n; i += 500 {
+		if _, err := h.st.ChangeMembers(ctx, tn.ID, gid, ids[i:min(i+500, n)], nil, time.Now(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return gid, ids
+}
+
+// checkOnce fails unless the entries of the cause name each of users
+// exactly once, and the audit log has the cause's one access.change event.
+func checkOnce(t *testing.T, h *harness, tn tenant, entries []access.FeedEntry, kind, id string, users []string) {
+	t.Helper()
+	count := map[string]int{}
+	var gen int64
+	for _, e := range entries {
+		if e.Cause.Kind == kind && e.Cause.ID == id {
+			count[e.User]++
+			gen = e.Cause.Generation
+		}
+	}
+	if len(count) != len(users) {
+		t.Errorf("%d users in the feed for %s %s, want %d", len(count), kind, id, len(users))
+	}
+	for _, u := range users {
+		if count[u] != 1 {
+			t.Errorf("user %s: %d entries for %s %s, want 1", u, count[u], kind, id)
+		}
+	}
+	audit, err := h.st.ReadAudit(context.Background(), tn.ID, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := 0
+	for _, a := range audit {
+		var ev struct {
+			Action  string
+			Changes []struct{ New json.RawMessage }
+		}
+		if err := json.Unmarshal(a.Event, &ev); err != nil {
+			t.Fatal(err)
+		}
+		var c access.Cause
+		if ev.Action != "access.change" || json.Unmarshal(ev.Changes[0].New, &c) != nil || c.Kind != kind || c.ID != id || c.Generation != gen {
+			continue
+		}
+		events++
+		if n := string(ev.Changes[1].New); n != fmt.Sprint(len(users)) {
+			t.Errorf("access.change says %s users, want %d", n, len(users))
+		}
+	}
+	if events != 1 {
+		t.Errorf("%d access.change events for %s %s, want 1", events, kind, id)
+	}
+}
+
+// TestDecidedBigGroup: a grant on a group of 5,000 re-decides every
+// member in the background, one feed entry each, and one audit event.
+func TestDecidedBigGroup(t *testing.T) {
+	for name, url := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			h := newResolverHarness(t, url)
+			tn := h.newTenant(10000)
+			gid, members := addMembers(t, h, tn, 5000)
+			h.settle(tn)
+			seen := len(h.feed(tn, 0))
+			h.do(http.MethodPut, adminPath(tn)+"/groups/"+gid+"/grants", tn.AdminToken, map[string]any{"grants": []any{
+				map[string]any{"scope": "enterprise", "role": "Enterprise Admin"}}}).want(200)
+			h.settle(tn)
+			entries := h.feed(tn, seen)
+			checkOnce(t, h, tn, entries, "grants", gid, members)
+			for _, u := range []string{members[0], members[len(members)-1]} {
+				if r := h.decision(tn, u); r.Enterprise == nil || r.Enterprise.Role != "Enterprise Admin" {
+					t.Errorf("%s: %+v", u, r.Enterprise)
+				}
+			}
+		})
+	}
+}
+
+// TestDecidedTwoReplicas: two servers on one store share the work under
+// the tenant's lease; each change is written once.
+func TestDecidedTwoReplicas(t *testing.T) {
+	for name, url := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			h := newResolverHarness(t, url)
+			other := newResolverHarness(t, url)
+			tn := h.newTenant(10000)
+			gid, members := addMembers(t, h, tn, 1000)
+			h.settle(tn)
+			seen := len(h.feed(tn, 0))
+			// Through the other replica: the first learns of it by its
+			// sweep, or takes turns on the lease.
+			other.do(http.MethodPut, adminPath(tn)+"/groups/"+gid+"/grants", tn.AdminToken, map[string]any{"grants": []any{
+				map[string]any{"scope": "enterprise", "role": "Enterprise Admin"}}}).want(200)
+			h.settle(tn)
+			checkOnce(t, h, tn, h.feed(tn, seen), "grants", gid, members)
+		})
+	}
+}
