@@ -7,12 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/scimd/scimd/policies"
+	"github.com/scimd/scimd/server/rollout"
 	"github.com/scimd/scimd/storage"
 )
 
-const checkUsage = `Usage: scimd check (--tenant ID | --all) [--repair] [--json] [--redis-url URL]
+const checkUsage = `Usage: scimd check (--tenant ID | --all) [--repair] [--decisions] [--json] [--redis-url URL]
 
 Verifies a tenant's listings, indexes, member and reverse sets, seat counter
 and grants against its user and group records, talking to Redis directly.
@@ -21,6 +25,14 @@ is a small atomic step that re-checks its ground first, so it is safe on a
 live tenant and safe to run twice. A check is not a snapshot: writes landing
 while it runs can show up as findings that are not real. Run it when the
 tenant is quiet, or run it twice.
+
+With --decisions it also decides every user afresh (the policies of
+--policy-dir, default the built-in ones, as the resolver decides) and
+compares each stored access decision with it: missing, differs, made at
+another revision, stale, unreadable, or the policies failing on the user.
+--repair then queues the tenant's users for the resolver to decide again
+(one 'all' cause, kind repair): the resolver's write path fixes them, when
+the replicas run the active revision.
 
 Exit status: 0 clean (or everything found was repaired), 1 inconsistencies
 remain or the check could not run, 2 usage error.
@@ -40,6 +52,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	all := fs.Bool("all", false, "check every tenant")
 	repair := fs.Bool("repair", false, "fix what the check finds, from the records")
 	asJSON := fs.Bool("json", false, "print the reports as JSON")
+	decisions := fs.Bool("decisions", false, "also verify the stored access decisions against a fresh evaluation")
+	fs.String("policy-dir", "", "with --decisions: directory of the policies the replicas run; empty uses the built-in ones (env SCIMD_POLICY_DIR)")
 	// No environment value as a default: usage text would show its password.
 	fs.String("redis-url", "", "URL of the Redis the server uses (env SCIMD_REDIS_URL); required")
 	if code := parseFlags(fs, args); code >= 0 {
@@ -52,6 +66,15 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer sc.close()
 	st, ids := sc.st, sc.ids
+	var engine *policies.Engine
+	if *decisions {
+		var err error
+		if engine, err = policies.New(policies.Options{Dir: fromEnv(fs, "policy-dir", "SCIMD_POLICY_DIR")}); err != nil {
+			fmt.Fprintf(stderr, "scimd check: %v\n", err)
+			return 1
+		}
+	}
+	decided := []rollout.DecisionReport{}
 	if len(ids) == 0 && !*asJSON {
 		fmt.Fprintln(stdout, "no tenants")
 	}
@@ -78,13 +101,33 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if !*asJSON {
 			printCheckReport(stdout, rep)
 		}
+		if engine != nil {
+			drep, queued, err := checkDecisions(ctx, st, engine, id, *repair)
+			if err != nil {
+				fmt.Fprintf(stderr, "scimd check: tenant %s: decisions: %v\n", id, err)
+				code = 1
+				continue
+			}
+			if drep.Found() > 0 && !queued {
+				code = 1
+			}
+			decided = append(decided, drep)
+			if !*asJSON {
+				printDecisionReport(stdout, drep, *repair, queued)
+			}
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
-			Reports []storage.CheckReport `json:"reports"`
-		}{reports}); err != nil {
+		out := struct {
+			Reports   []storage.CheckReport    `json:"reports"`
+			Decisions []rollout.DecisionReport `json:"decisions,omitempty"`
+		}{Reports: reports}
+		if engine != nil {
+			out.Decisions = decided
+		}
+		if err := enc.Encode(out); err != nil {
 			fmt.Fprintf(stderr, "scimd check: %v\n", err)
 			return 1
 		}
@@ -131,5 +174,55 @@ func printCheckReport(w io.Writer, rep storage.CheckReport) {
 		fmt.Fprintf(w, "tenant %s: findings %d, not repaired %d\n", rep.Tenant, len(rep.Findings), left)
 	default:
 		fmt.Fprintf(w, "tenant %s: findings %d (run with --repair to fix what can be fixed)\n", rep.Tenant, len(rep.Findings))
+	}
+}
+
+// checkDecisions verifies a tenant's stored access decisions and, with
+// repair and findings, queues every user of the tenant for the resolver
+// (storage.EnqueueAccess, kind all, cause repair): the decisions are fixed
+// through the resolver's own write path, never here.
+func checkDecisions(ctx context.Context, st *storage.Store, engine *policies.Engine, tenant string, repair bool) (rollout.DecisionReport, bool, error) {
+	rep, err := rollout.VerifyDecisions(ctx, st, engine, tenant, 0, 50)
+	if err != nil || !repair || rep.Found() == 0 {
+		return rep, false, err
+	}
+	cause, err := json.Marshal(map[string]string{"kind": storage.CauseRepair, "id": "scimd check"})
+	if err != nil {
+		return rep, false, err
+	}
+	if _, err := st.EnqueueAccess(ctx, tenant, storage.OutboxAll, "", cause); err != nil {
+		return rep, false, err
+	}
+	return rep, true, nil
+}
+
+// printDecisionReport writes one tenant's decision check for a person.
+func printDecisionReport(w io.Writer, rep rollout.DecisionReport, repair, queued bool) {
+	fmt.Fprintf(w, "tenant %s: access decisions of %d users checked against policy revision %s\n", rep.Tenant, rep.Users, rep.Revision)
+	if rep.Found() == 0 {
+		fmt.Fprintf(w, "tenant %s: access decisions clean\n", rep.Tenant)
+		return
+	}
+	kinds := make([]string, 0, len(rep.Counts))
+	for k := range rep.Counts {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		var users []string
+		for _, f := range rep.Findings {
+			if f.Kind == k {
+				users = append(users, f.User)
+			}
+		}
+		fmt.Fprintf(w, "  decisions %s: %d (%s)\n", k, rep.Counts[k], strings.Join(users, ", "))
+	}
+	switch {
+	case queued:
+		fmt.Fprintf(w, "tenant %s: %d decisions found wrong; every user queued for the resolver to decide again (cause repair)\n", rep.Tenant, rep.Found())
+	case repair:
+		fmt.Fprintf(w, "tenant %s: %d decisions found wrong, not queued\n", rep.Tenant, rep.Found())
+	default:
+		fmt.Fprintf(w, "tenant %s: %d decisions found wrong (run with --repair to have the resolver decide them again)\n", rep.Tenant, rep.Found())
 	}
 }
