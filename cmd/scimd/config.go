@@ -53,6 +53,7 @@ type config struct {
 	AccessRateBurst    int
 	PolicyDir          string
 	PolicyTests        string
+	PolicyRolloutTag   string
 	MetricsAddr        string
 	PprofAddr          string
 	MemoryLimit        int64
@@ -138,6 +139,7 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.IntVar(&c.AccessRateBurst, "access-rate-burst", 0, "decision API requests a tenant may send at once above --access-rate-limit; 0 means one second's worth")
 	fs.StringVar(&c.PolicyDir, "policy-dir", "", "directory of edited policies (laid out like policies/); empty uses the built-in ones")
 	fs.StringVar(&c.PolicyTests, "policy-tests", "", "directory of Rego tests the policies must pass before the server starts; default with --policy-dir: a policytests/ folder beside it, and without one the start is refused; none starts edited policies untested")
+	fs.StringVar(&c.PolicyRolloutTag, "policy-rollout-tag", "policy", "name of the set of replicas that roll policies out together: their heartbeats and active revision live in Redis under {NAME}:replicas and {NAME}:active; give each deployment sharing one Redis its own")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address of a separate plain-HTTP listener for /metrics; empty serves /metrics on --addr")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "loopback listen address (e.g. 127.0.0.1:6060) serving Go's profiles at /debug/pprof/; a non-loopback address is refused; empty serves none")
 	fs.Func("memory-limit", "soft limit of the Go heap (GOMEMLIMIT) as bytes or with a unit (512MiB, 2GiB); auto: 90% of the container's cgroup memory limit when there is one; GOMEMLIMIT in the environment wins (default auto)", func(v string) error {
@@ -200,6 +202,10 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		} else {
 			return c, fmt.Errorf("--policy-dir %s: no tests found (no %s): edited policies must pass their tests to start; name them with --policy-tests DIR, or pass --policy-tests none to start untested", c.PolicyDir, sibling)
 		}
+	}
+	if c.PolicyRolloutTag == "" || strings.ContainsAny(c.PolicyRolloutTag, "{}") {
+		// The name is the keys' Redis Cluster hash tag: a brace would end it.
+		return c, fmt.Errorf("--policy-rollout-tag must be a non-empty name without braces, not %q", c.PolicyRolloutTag)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)

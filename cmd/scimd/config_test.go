@@ -145,6 +145,8 @@ func TestConfigErrors(t *testing.T) {
 		{"wait replicas without redis", "", []string{"--redis-wait-replicas", "1"}, nil, "needs --redis-url"},
 		{"zero users quota", "", []string{"--quota-users", "0"}, nil, "--quota-users, --quota-groups and --quota-members must be 1 or more"},
 		{"negative members quota", "quota-members = -5\n", nil, nil, "must be 1 or more"},
+		{"rollout tag with a brace", "", []string{"--policy-rollout-tag", "a}b"}, nil, "--policy-rollout-tag must be"},
+		{"empty rollout tag", "", []string{"--policy-rollout-tag="}, nil, "--policy-rollout-tag must be"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args
