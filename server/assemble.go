@@ -42,6 +42,11 @@ func Assemble(cfg Config, st *storage.Store, pol *policies.Engine, opts provisio
 	opts.Metrics = cfg.Metrics
 	ao := cfg.Access
 	ao.Metrics = cfg.Metrics
+	if cfg.PolicyRollout != nil && ao.ActiveRevision == nil {
+		// Only a replica on the active revision (the one every live
+		// replica runs) re-decides: two revisions never undo each other.
+		ao.ActiveRevision = cfg.PolicyRollout.ActiveRevision
+	}
 	res := access.New(st, pol, ao)
 	opts.AccessChanged = res.Notify
 	svc := provision.New(st, pol, opts)
