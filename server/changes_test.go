@@ -389,3 +389,35 @@ func TestChangesStopEndsStreams(t *testing.T) {
 		}
 	})
 }
+
+// An event stream has no end of its own: revoking its token (or deleting
+// the tenant) must end it, not leave it following the feed.
+func TestChangesStreamEndsWhenTokenRevoked(t *testing.T) {
+	forEachBackendConfig(t, func(c *server.Config) { c.FeedHeartbeat = 20 * time.Millisecond }, func(t *testing.T, h *harness) {
+		addr := serve(t, h)
+		t.Cleanup(h.srv.Stop)
+		ten := h.newTenant(10)
+		tok := h.decisionToken(ten, "feed")
+		r := bufio.NewReader(openStream(t, addr, ten.ID, tok, "").Body)
+		if e, err := readEvent(t, r); err != nil || e.Comment == "" {
+			t.Fatalf("opening comment: %+v, %v", e, err)
+		}
+		h.do(http.MethodDelete, adminPath(ten)+"/decision-tokens/feed", ten.AdminToken, nil).want(200)
+		// Heartbeats are counted, not timed: the check runs at each one.
+		for beats := 0; ; {
+			e, err := readEvent(t, r)
+			if err != nil {
+				t.Fatalf("stream ended without saying why: %v", err)
+			}
+			if e.Event == "revoked" {
+				break
+			}
+			if beats++; beats > 200 {
+				t.Fatal("the stream still runs 200 heartbeats after its token was revoked")
+			}
+		}
+		if _, err := r.ReadByte(); err == nil {
+			t.Error("the stream went on after the revoked event")
+		}
+	})
+}

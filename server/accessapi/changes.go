@@ -15,6 +15,7 @@ import (
 
 	"github.com/scimd/scimd/server/adminapi"
 	"github.com/scimd/scimd/server/feed"
+	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
 )
 
@@ -38,12 +39,19 @@ type ChangesOptions struct {
 type Changes struct {
 	hub  *feed.Hub
 	opts ChangesOptions
+	// allowed re-checks a stream's token: an event stream has no end of
+	// its own, so a revoked token (or a deleted tenant) must end it.
+	allowed func(ctx context.Context, tenant, token string) error
 }
 
 // RegisterChanges mounts the change feed's route on r, over hub, behind
 // the decision API's authentication and rate.
 func (a *API) RegisterChanges(r fiber.Router, hub *feed.Hub, opts ChangesOptions) {
 	h := newChanges(hub, opts)
+	h.allowed = func(ctx context.Context, tenant, token string) error {
+		_, err := a.svc.AuthenticateDecision(ctx, tenant, token)
+		return err
+	}
 	r.Get(Root+"/changes", reqbody.Limit(0), a.auth, h.changes)
 }
 
@@ -123,7 +131,8 @@ func (h *Changes) changes(c *fiber.Ctx) error {
 	}
 	tenant := strings.Clone(c.Params("tenant"))
 	if stream {
-		return h.stream(c, tenant, q)
+		token, _ := adminapi.Bearer(c.Get(fiber.HeaderAuthorization))
+		return h.stream(c, tenant, strings.Clone(token), q)
 	}
 	return h.poll(c, tenant, q)
 }
@@ -215,8 +224,9 @@ func sendChanges(c *fiber.Ctx, es []feed.Entry, next string) error {
 
 // stream serves the feed as Server-Sent Events: each entry an event whose
 // id is its cursor, a comment every Heartbeat, until the client leaves or
-// the hub stops.
-func (h *Changes) stream(c *fiber.Ctx, tenant string, q changesQuery) error {
+// the hub stops, or its token no longer reads the tenant (checked about
+// every Heartbeat).
+func (h *Changes) stream(c *fiber.Ctx, tenant, token string, q changesQuery) error {
 	release, err := h.hub.OpenStream(tenant)
 	if err != nil {
 		return h.fail(c, err)
@@ -236,7 +246,7 @@ func (h *Changes) stream(c *fiber.Ctx, tenant string, q changesQuery) error {
 	c.Set("X-Accel-Buffering", "no") // nginx would buffer the stream
 	fctx := c.Context()
 	cursor := q.after
-	hub, opts, limit := h.hub, h.opts, q.limit
+	hub, opts, limit, allowed := h.hub, h.opts, q.limit, h.allowed
 	fctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer release()
 		defer sub.Close()
@@ -260,9 +270,25 @@ func (h *Changes) stream(c *fiber.Ctx, tenant string, q changesQuery) error {
 		if !send(first) {
 			return
 		}
+		checked := time.Now()
 		beat := time.NewTicker(opts.Heartbeat)
 		defer beat.Stop()
 		for {
+			if allowed != nil && time.Since(checked) >= opts.Heartbeat {
+				actx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
+				err := allowed(actx, tenant, token)
+				cancel()
+				// Only a refusal ends the stream: a store that cannot
+				// answer now is asked again at the next check.
+				if provision.KindOf(err) == provision.KindUnauthorized {
+					w.WriteString("event: revoked\ndata: {\"detail\":\"the stream's token no longer reads this tenant's changes\"}\n\n")
+					flush()
+					return
+				}
+				if err == nil {
+					checked = time.Now()
+				}
+			}
 			rctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
 			es, err := sub.Read(rctx, cursor, limit)
 			cancel()
