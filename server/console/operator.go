@@ -54,7 +54,7 @@ type operatorSession struct{ CSRF string }
 func (cs *Console) operator(c *fiber.Ctx) error {
 	expiry, mac, _ := strings.Cut(c.Cookies(operatorCookie), ".")
 	exp, err := strconv.ParseInt(expiry, 10, 64)
-	if err != nil || time.Now().Unix() >= exp || !hmac.Equal([]byte(mac), []byte(cs.operatorMAC("session", expiry))) {
+	if err != nil || cs.opts.OperatorToken == "" || time.Now().Unix() >= exp || !hmac.Equal([]byte(mac), []byte(cs.operatorMAC("session", expiry))) {
 		return c.Redirect(Root+"/operator/sign-in", http.StatusSeeOther)
 	}
 	c.Locals(operatorKeyLocal{}, &operatorSession{CSRF: cs.operatorMAC("csrf", expiry)[:32]})
@@ -252,7 +252,9 @@ func (cs *Console) operatorDelete(c *fiber.Ctx) error {
 
 // registerOperator mounts the operator pages on g (under Root).
 func (cs *Console) registerOperator(g fiber.Router) {
-	if !cs.opts.OperatorPages {
+	// Without an operator token the cookies' key would be public: anyone
+	// could sign an operator session.
+	if !cs.opts.OperatorPages || cs.opts.OperatorToken == "" {
 		return
 	}
 	g.Get("/operator/sign-in", cs.operatorSignInPage)
