@@ -37,7 +37,7 @@ func (s *Store) ChangeMembers(ctx context.Context, tenant, groupID string, add, 
 		return 0, err
 	}
 	remove = dedupe(validIDs(remove))
-	keys := make([]string, 0, 4+2*len(add)+len(remove))
+	keys := make([]string, 0, 4+2*len(add)+len(remove)+3)
 	keys = append(keys, tenantKey(tenant), groupKey(tenant, groupID), groupMembersKey(tenant, groupID), auditKey(tenant))
 	args := make([]any, 0, 7+len(add)+len(remove))
 	args = append(args, groupID, encodeTime(modified), s.auditRetention(), audit, len(add), len(remove), s.opts.Quotas.Members)
@@ -49,8 +49,7 @@ func (s *Store) ChangeMembers(ctx context.Context, tenant, groupID string, add, 
 		keys = append(keys, userGroupsKey(tenant, m))
 		args = append(args, m)
 	}
-	keys = append(keys, grantsKey(tenant))
-	keys = append(keys, outboxKeys(tenant)...)
+	keys = append(keys, grantsKey(tenant), accessOutboxKey(tenant), accessGenKey(tenant))
 	v, err := s.runCounting(ctx, "change members", changeMembersScript, keys, args)
 	if errors.Is(err, errRetry) {
 		err = ErrManualGroup
