@@ -421,3 +421,32 @@ func TestChangesStreamEndsWhenTokenRevoked(t *testing.T) {
 		}
 	})
 }
+
+// TestChangesFromResolver: a SCIM write, decided by the running resolver,
+// reaches a waiting long poll and an open event stream through the feed.
+func TestChangesFromResolver(t *testing.T) {
+	forEachBackendURL(t, func(t *testing.T, url string) {
+		h := newResolverHarness(t, url)
+		addr := serve(t, h)
+		t.Cleanup(h.srv.Stop)
+		ten := h.newTenant(10)
+		tok := h.decisionToken(ten, "feed")
+		var start changesAnswer
+		h.do(http.MethodGet, changesPath(ten.ID, "?timeout=0"), tok, nil).want(200).decode(&start)
+		stream := bufio.NewReader(openStream(t, addr, ten.ID, tok, start.Next).Body)
+		polled := make(chan response, 1)
+		go func() {
+			polled <- h.do(http.MethodGet, changesPath(ten.ID, "?timeout=60&after="+start.Next), tok, nil)
+		}()
+		h.waitSubscribed(ten.ID, 2)
+		id, _ := h.do(http.MethodPost, ten.Base+"/Users", ten.SCIMToken, userBody("feed.user@example.com")).want(201).json()["id"].(string)
+		var a changesAnswer
+		(<-polled).want(200).decode(&a)
+		if len(a.Changes) == 0 || a.Changes[0].User != id {
+			t.Fatalf("poll woke with %+v, want the new user %s", a, id)
+		}
+		if e := nextEvent(t, stream); e.ID != a.Changes[0].ID || !strings.Contains(e.Data, id) {
+			t.Errorf("stream event %+v, want %s", e, a.Changes[0].ID)
+		}
+	})
+}
