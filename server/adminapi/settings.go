@@ -228,8 +228,8 @@ func (a *API) getAudit(c *fiber.Ctx) error {
 			}
 		}
 	}
-	if q.Source != "" && q.Source != "scim" && q.Source != "admin" {
-		return Problem(c, http.StatusBadRequest, `source must be "scim" or "admin"`)
+	if q.Source != "" && !provision.ValidAuditSource(q.Source) {
+		return Problem(c, http.StatusBadRequest, `source must be "scim", "admin" or "resolver"`)
 	}
 	ctx, cancel := a.ctx()
 	defer cancel()

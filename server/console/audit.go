@@ -58,8 +58,8 @@ func (cs *Console) audit(c *fiber.Ctx) error {
 	q := provision.AuditQuery{Actor: f.Actor, Action: f.Action, Source: f.Source, TargetID: f.Target, Cursor: f.Cursor, Count: auditPerPage}
 	var err error
 	switch {
-	case f.Source != "" && f.Source != "scim" && f.Source != "admin":
-		v.Error = "Source is SCIM or admin."
+	case f.Source != "" && !provision.ValidAuditSource(f.Source):
+		v.Error = "Source is SCIM, admin or access resolver."
 	case f.Since != "" && func() bool { q.Since, err = parseLocal(f.Since); return err != nil }():
 		v.Error = "From must be a date and time, such as 2026-12-06T10:00."
 	case f.Until != "" && func() bool { q.Until, err = parseLocal(f.Until); return err != nil }():

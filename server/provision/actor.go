@@ -16,6 +16,22 @@ const (
 	ActorLegacy   = "legacy"   // an event written before kinds: its actor was a bare string
 )
 
+// The sources of audit events: the SCIM API (no actor, no IP: the identity
+// provider's calls name neither), the admin API and console, and scimd's
+// access resolver (server/access writes "resolver" events itself: one
+// access.change per cause, no actor, no IP).
+const (
+	SourceSCIM     = "scim"
+	SourceAdmin    = "admin"
+	SourceResolver = "resolver"
+)
+
+// ValidAuditSource reports whether s is a source the audit log can be
+// filtered by.
+func ValidAuditSource(s string) bool {
+	return s == SourceSCIM || s == SourceAdmin || s == SourceResolver
+}
+
 // ActorRef is who made an audited change: {"kind":"operator"},
 // {"kind":"admin","name":...}, or {"kind":"legacy","name":...} for an event
 // stored as a bare string by an older scimd (whose "operator" could be the

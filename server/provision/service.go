@@ -93,7 +93,7 @@ type store interface {
 
 // Actor says who made a change, for the audit stream.
 type Actor struct {
-	Source string // "scim" or "admin"
+	Source string // SourceSCIM or SourceAdmin
 	// Operator says the operator token acted; User is then empty.
 	Operator bool
 	User     string // the acting admin token's name; empty for SCIM and the operator
