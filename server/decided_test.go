@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,10 +18,20 @@ import (
 // re-decided by the resolver, which stores each user's decision and a feed
 // entry for each change.
 
-// newResolverHarness is a harness whose resolver runs, sweeping often.
+// tenantOwners maps each tenant a harness made to the name of its test.
+// Tests share REDIS_URL (with other packages' tests too): a test's
+// resolvers keep to its own tenants (access.Options.Tenants), so they never
+// decide for a test that writes decision records by hand, nor take over
+// another test's job.
+var tenantOwners sync.Map
+
+// newResolverHarness is a harness whose resolver runs, sweeping often, over
+// the tenants its test makes (every harness of the test: replicas share).
 func newResolverHarness(t *testing.T, url string) *harness {
 	t.Helper()
-	h := newHarnessConfig(t, url, func(c *server.Config) { c.Access = access.Options{Sweep: 20 * time.Millisecond} })
+	name := t.Name()
+	own := func(tenant string) bool { o, ok := tenantOwners.Load(tenant); return ok && o == name }
+	h := newHarnessConfig(t, url, func(c *server.Config) { c.Access = access.Options{Sweep: 20 * time.Millisecond, Tenants: own} })
 	h.srv.Resolver.Start()
 	t.Cleanup(h.srv.Resolver.Stop)
 	return h

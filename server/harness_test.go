@@ -156,6 +156,7 @@ func (h *harness) newTenant(limit int) tenant {
 	id := "e2e-" + hex.EncodeToString(b[:])
 	res := h.do(http.MethodPost, "/admin/v1/tenants", operatorToken, map[string]any{"id": id, "name": "Test " + id, "licenseLimit": limit})
 	res.want(201)
+	tenantOwners.Store(id, h.t.Name())
 	var out struct {
 		ID, SCIMToken, AdminToken, SCIMBaseURL string
 	}

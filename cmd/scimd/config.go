@@ -46,6 +46,7 @@ type config struct {
 	QuotaMembers       int64
 	AuditMinAge        time.Duration
 	FeedMaxLen         int64
+	AccessResolver     bool
 	FeedMaxAge         time.Duration
 	AdminRateLimit     float64
 	AdminRateBurst     int
@@ -126,6 +127,7 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		c.AuditMinAge = d
 		return err
 	})
+	fs.BoolVar(&c.AccessResolver, "access-resolver", true, "re-decide stored access decisions in the background (with the other replicas, under a lease per tenant); false leaves that to other replicas: this one still answers decisions, and decides a user without one on read")
 	fs.Int64Var(&c.FeedMaxLen, "access-feed-max-len", 100000, "entries kept in each tenant's access change feed (older ones are trimmed; a reader behind them gets 410 and re-exports)")
 	c.FeedMaxAge = 7 * 24 * time.Hour
 	fs.Func("access-feed-max-age", "access change feed entries older than this are trimmed (e.g. 24h, 7d) (default 7d)", func(v string) error {

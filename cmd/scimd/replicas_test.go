@@ -44,10 +44,12 @@ type replica struct {
 }
 
 // startReplica starts `scimd serve` on a free port over redisURL, with
-// more flags if given, and stops it when t ends.
+// more flags if given, and stops it when t ends. Its access resolver stays
+// off: REDIS_URL is shared with other packages' tests, whose tenants a
+// resolver sweeping every tenant would decide for.
 func startReplica(t *testing.T, name, redisURL string, flags ...string) replica {
 	t.Helper()
-	args := append([]string{"--addr", "127.0.0.1:0", "--redis-url", redisURL, "--operator-token", replicaOperatorToken}, flags...)
+	args := append([]string{"--addr", "127.0.0.1:0", "--redis-url", redisURL, "--operator-token", replicaOperatorToken, "--access-resolver=false"}, flags...)
 	cfg, err := parseServe(args, io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -164,7 +164,9 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	svc := srv.Service
 	// The resolver keeps every user's stored access decision current.
 	m.resolver = srv.Resolver
-	m.resolver.Start()
+	if cfg.AccessResolver {
+		m.resolver.Start()
+	}
 	// Token checks cached here are dropped when another replica rotates a
 	// token or deletes a tenant.
 	watch, stopWatch := context.WithCancel(context.Background())

@@ -84,6 +84,14 @@ func stores(t *testing.T) map[string]*storage.Store {
 }
 
 // newTenant creates a tenant of its own for the test and deletes it after.
+// ownTenants are the tenants this test binary made: its resolvers keep to
+// them (Options.Tenants), since other packages' tests share REDIS_URL and
+// run resolvers of their own.
+var ownTenants sync.Map
+
+// ours is the Options.Tenants of this package's resolvers.
+func ours(tenant string) bool { _, ok := ownTenants.Load(tenant); return ok }
+
 func newTenant(t *testing.T, st *storage.Store) string {
 	t.Helper()
 	var b [4]byte
@@ -91,6 +99,7 @@ func newTenant(t *testing.T, st *storage.Store) string {
 		t.Fatal(err)
 	}
 	id := "ac-" + hex.EncodeToString(b[:])
+	ownTenants.Store(id, true)
 	if err := st.CreateTenant(t.Context(), storage.Tenant{ID: id, Name: id, LicenseLimit: 1 << 20, Mode: "idp", Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}

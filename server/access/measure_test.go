@@ -89,7 +89,7 @@ func TestMeasureGrantOn100k(t *testing.T) {
 	t.Logf("setup: %d users in %v", n, time.Since(start))
 
 	m := &countingMetrics{}
-	r := New(st, eng, Options{Metrics: m, Sweep: 50 * time.Millisecond})
+	r := New(st, eng, Options{Tenants: ours, Metrics: m, Sweep: 50 * time.Millisecond})
 	r.Start()
 	t.Cleanup(r.Stop)
 	settled(t, st, tenant, eng.Revision())

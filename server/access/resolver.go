@@ -81,9 +81,15 @@ type Options struct {
 	// (lane rollout: every live replica runs it). Nil means this engine's
 	// own. A replica on another revision resolves nothing.
 	ActiveRevision func(ctx context.Context) (string, error)
-	Metrics        Metrics
-	Log            *slog.Logger
-	Clock          func() time.Time
+	// Tenants, when set, says which tenants this resolver keeps: it
+	// neither queues nor sweeps the others. Nil keeps every tenant of the
+	// store (production: every replica shares every tenant's work). Tests
+	// sharing one Redis keep to their own tenants with it, so that one
+	// test's resolver never decides for another's.
+	Tenants func(tenant string) bool
+	Metrics Metrics
+	Log     *slog.Logger
+	Clock   func() time.Time
 }
 
 // Resolver keeps the stored decisions of every tenant current: it resolves
@@ -202,6 +208,9 @@ func (r *Resolver) Stop() {
 // Notify tells the resolver that tenant may have causes to resolve. It
 // never blocks: the tenant is queued once however often it is notified.
 func (r *Resolver) Notify(tenant string) {
+	if r.opts.Tenants != nil && !r.opts.Tenants(tenant) {
+		return
+	}
 	r.mu.Lock()
 	switch {
 	case r.busy[tenant]:
@@ -375,6 +384,9 @@ func (r *Resolver) sweep(ctx context.Context) error {
 			return err
 		}
 		for j, st := range states {
+			if r.opts.Tenants != nil && !r.opts.Tenants(chunk[j]) {
+				continue
+			}
 			causes += st.Pending
 			if st.Job != "" {
 				left += max(st.JobTotal-st.JobDone, 0)

@@ -70,7 +70,7 @@ func client(t *testing.T, url string) redis.UniversalClient {
 // startResolver runs a resolver over st for the test, tuned to react fast.
 func startResolver(t *testing.T, st Store, eng Engine, set func(*Options)) *Resolver {
 	t.Helper()
-	opts := Options{Sweep: 20 * time.Millisecond, Lease: 2 * time.Second, Batch: 100}
+	opts := Options{Tenants: ours, Sweep: 20 * time.Millisecond, Lease: 2 * time.Second, Batch: 100}
 	if set != nil {
 		set(&opts)
 	}
@@ -353,20 +353,27 @@ func TestResolverResumes(t *testing.T) {
 			}
 			addGroup(t, st, tenant, "all", members)
 
+			eng := testEngine(t)
+			opts := Options{Tenants: ours, Sweep: 20 * time.Millisecond, Lease: 300 * time.Millisecond, Batch: 100}
+			pre := New(st, eng, opts)
+			pre.Start()
+			settled(t, st, tenant, eng.Revision())
+			pre.Stop()
+
+			// With no resolver running, the grant (its own outbox cause)
+			// and an 'all' after it are queued together: the 'all'
+			// supersedes the grant's cause and goes out as one job of 10
+			// batches of 100; a dies writing the second.
+			must(t, st.PutGrants(ctx, tenant, "all", []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}, nil, nil))
+			enqueue(t, st, tenant, storage.OutboxAll, "", storage.CauseRepair, "grant")
 			deadRDB, err := storage.NewClient(url)
 			must(t, err)
 			dying := storage.New(deadRDB, storage.Options{})
-			eng := testEngine(t)
 			dyingStore := &blocking{Store: dying, pass: -1, blocked: make(chan struct{}), release: make(chan struct{})}
-			a := New(dyingStore, eng, Options{Sweep: 20 * time.Millisecond, Lease: 300 * time.Millisecond, Batch: 100, Replica: "a"})
-			a.Start()
-			settled(t, st, tenant, eng.Revision())
-
-			// The grant goes out as an 'all' of 10 batches of 100; a dies
-			// writing the second.
-			must(t, st.PutGrants(ctx, tenant, "all", []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}, nil, nil))
 			dyingStore.arm(1)
-			enqueue(t, st, tenant, storage.OutboxAll, "", storage.CauseRepair, "grant")
+			opts.Replica = "a"
+			a := New(dyingStore, eng, opts)
+			a.Start()
 			a.Notify(tenant)
 			<-dyingStore.blocked
 			must(t, deadRDB.Close())
