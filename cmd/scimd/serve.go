@@ -217,6 +217,14 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		log.Info("metrics listening", "addr", mln.Addr().String())
 		go func() { m.served <- m.metricsApp.Listener(msilent) }()
 	}
+	base := cfg.PublicURL
+	if base == "" {
+		scheme := "http"
+		if cfg.TLSCert != "" {
+			scheme = "https"
+		}
+		base = scheme + "://" + ln.Addr().String()
+	}
 	if cfg.Demo {
 		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		token, err := seedDemo(dctx, svc)
@@ -226,15 +234,10 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 			m.close()
 			return nil, err
 		}
-		base := cfg.PublicURL
-		if base == "" {
-			scheme := "http"
-			if cfg.TLSCert != "" {
-				scheme = "https"
-			}
-			base = scheme + "://" + ln.Addr().String()
-		}
 		printDemo(stdout, base, token)
+	} else {
+		// The newcomer's next step, whatever the log level.
+		fmt.Fprintf(stdout, "console: %s/console/ (sign in with a tenant id and one of its admin tokens; --demo makes a tenant to try it)\n", strings.TrimRight(base, "/"))
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
 	go func() { m.served <- m.app.Listener(ln) }()
