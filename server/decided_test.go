@@ -5,12 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/policies"
 	"github.com/scimd/scimd/server"
 	"github.com/scimd/scimd/server/access"
+	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/storage"
 )
 
@@ -29,9 +34,17 @@ var tenantOwners sync.Map
 // the tenants its test makes (every harness of the test: replicas share).
 func newResolverHarness(t *testing.T, url string) *harness {
 	t.Helper()
+	return newResolverHarnessEngine(t, url, testEngine(t))
+}
+
+// newResolverHarnessEngine is newResolverHarness running the policies of eng.
+func newResolverHarnessEngine(t *testing.T, url string, eng *policies.Engine) *harness {
+	t.Helper()
 	name := t.Name()
 	own := func(tenant string) bool { o, ok := tenantOwners.Load(tenant); return ok && o == name }
-	h := newHarnessConfig(t, url, func(c *server.Config) { c.Access = access.Options{Sweep: 20 * time.Millisecond, Tenants: own} })
+	cfg := server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: 64 << 10,
+		Access: access.Options{Sweep: 20 * time.Millisecond, Tenants: own}}
+	h := assembleEngine(t, url, cfg, storage.Options{}, provision.Options{}, eng)
 	h.srv.Resolver.Start()
 	t.Cleanup(h.srv.Resolver.Stop)
 	return h
@@ -41,11 +54,17 @@ func newResolverHarness(t *testing.T, url string) *harness {
 // current: no cause pending, no job, the running revision.
 func (h *harness) settle(tn tenant) map[string]any {
 	h.t.Helper()
+	return h.settleAt(tn, testEngine(h.t).Revision())
+}
+
+// settleAt is settle for decisions made at revision.
+func (h *harness) settleAt(tn tenant, revision string) map[string]any {
+	h.t.Helper()
 	var st map[string]any
 	deadline := time.Now().Add(time.Minute)
 	for {
 		st = h.do(http.MethodGet, adminPath(tn)+"/access/status", tn.AdminToken, nil).want(200).json()
-		if st["pendingCauses"] == 0.0 && st["job"] == nil && st["revision"] == testEngine(h.t).Revision() {
+		if st["pendingCauses"] == 0.0 && st["job"] == nil && st["revision"] == revision {
 			return st
 		}
 		if time.Now().After(deadline) {
@@ -307,6 +326,97 @@ func TestDecidedTwoReplicas(t *testing.T) {
 				map[string]any{"scope": "enterprise", "role": "Enterprise Admin"}}}).want(200)
 			h.settle(tn)
 			checkOnce(t, h, tn, h.feed(tn, seen), "grants", gid, members)
+		})
+	}
+}
+
+// penaltyEngine runs the built-in policies with the Group Manager penalty
+// raised from 10 to 200: a new policy revision.
+func penaltyEngine(t *testing.T) *policies.Engine {
+	t.Helper()
+	dir := t.TempDir()
+	if err := policies.WriteEmbedded(dir); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "roles", "data.json")
+	bs, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(bs), `"group_manager_penalty": 10,`, `"group_manager_penalty": 200,`, 1)
+	if edited == string(bs) {
+		t.Fatal(`no "group_manager_penalty": 10 in roles/data.json`)
+	}
+	if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := policies.New(policies.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
+// TestDecidedOnPolicyRevision: when the replicas run a new policy revision
+// (here the old replica stops and one running the new revision starts),
+// every stored decision is re-made at that revision, and the feed names
+// exactly the users whose role changed, with the policy revision as cause.
+func TestDecidedOnPolicyRevision(t *testing.T) {
+	edited := penaltyEngine(t)
+	if edited.Revision() == testEngine(t).Revision() {
+		t.Fatal("the edited policies have the built-in revision")
+	}
+	for name, url := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			h := newResolverHarness(t, url)
+			f := newAccessFixture(t, h) // pat, in Staff
+			h.do(http.MethodPut, f.admin+"/roles/Auditor", f.tn.AdminToken, map[string]any{
+				"level": "enterprise", "permissions": []string{"view_content", "view_reports"}}).want(201)
+			sam := h.do(http.MethodPost, f.tn.Base+"/Users", f.tn.SCIMToken, userBody("sam@x")).want(201).json()["id"].(string)
+			// Both hold Enterprise Group Manager (Staff, and Managers for
+			// sam); pat also holds Auditor, which outscores it once the
+			// penalty is 200.
+			managers := h.do(http.MethodPost, f.admin+"/groups", f.tn.AdminToken, map[string]any{"displayName": "Managers"}).want(201).json()["id"].(string)
+			h.do(http.MethodPatch, f.admin+"/groups/"+managers, f.tn.AdminToken, map[string]any{"addMembers": []string{sam}}).want(200)
+			auditors := h.do(http.MethodPost, f.admin+"/groups", f.tn.AdminToken, map[string]any{"displayName": "Auditors"}).want(201).json()["id"].(string)
+			h.do(http.MethodPatch, f.admin+"/groups/"+auditors, f.tn.AdminToken, map[string]any{"addMembers": []string{f.user}}).want(200)
+			for g, role := range map[string]string{f.group: "Enterprise Group Manager", managers: "Enterprise Group Manager", auditors: "Auditor"} {
+				h.do(http.MethodPut, f.admin+"/groups/"+g+"/grants", f.tn.AdminToken, map[string]any{"grants": []any{
+					map[string]any{"scope": "enterprise", "role": role}}}).want(200)
+			}
+			h.settle(f.tn)
+			for _, u := range []string{f.user, sam} {
+				if r := h.decision(f.tn, u); r.Enterprise == nil || r.Enterprise.Role != "Enterprise Group Manager" {
+					t.Fatalf("before: %s has %+v", u, r.Enterprise)
+				}
+			}
+			seen := len(h.feed(f.tn, 0))
+
+			h.srv.Resolver.Stop()
+			next := newResolverHarnessEngine(t, url, edited)
+			next.settleAt(f.tn, edited.Revision())
+			// Both decisions moved: pat's role, and the score of sam's.
+			byUser := map[string]access.FeedEntry{}
+			for _, e := range next.feed(f.tn, seen) {
+				if _, twice := byUser[e.User]; twice || e.Cause.Kind != "policy" || e.Cause.ID != edited.Revision() || e.Revision != edited.Revision() {
+					t.Fatalf("feed entry %+v: want one per user, with cause policy %s", e, edited.Revision())
+				}
+				byUser[e.User] = e
+			}
+			pat, samE := byUser[f.user], byUser[sam]
+			if len(byUser) != 2 || pat.Old == nil || pat.Old.Enterprise == nil || pat.Old.Enterprise.Role != "Enterprise Group Manager" ||
+				pat.New == nil || pat.New.Enterprise == nil || pat.New.Enterprise.Role != "Auditor" {
+				t.Fatalf("feed after the new revision: %+v", byUser)
+			}
+			if samE.Old == nil || samE.Old.Enterprise == nil || samE.New == nil || samE.New.Enterprise == nil || samE.New.Enterprise.Role != "Enterprise Group Manager" ||
+				samE.New.Enterprise.Score != samE.Old.Enterprise.Score-190 {
+				t.Fatalf("sam's entry %+v", samE)
+			}
+			for _, u := range []string{f.user, sam} {
+				if r := next.decision(f.tn, u); r.Revision != edited.Revision() || r.Stale {
+					t.Fatalf("%s after the new revision: %+v", u, r)
+				}
+			}
 		})
 	}
 }

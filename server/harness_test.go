@@ -102,13 +102,19 @@ func newHarnessStore(t *testing.T, url string, opts storage.Options, set func(*s
 // its own on url.
 func assemble(t *testing.T, url string, cfg server.Config, sopts storage.Options, popts provision.Options) *harness {
 	t.Helper()
+	return assembleEngine(t, url, cfg, sopts, popts, testEngine(t))
+}
+
+// assembleEngine is assemble running the policies of eng.
+func assembleEngine(t *testing.T, url string, cfg server.Config, sopts storage.Options, popts provision.Options, eng *policies.Engine) *harness {
+	t.Helper()
 	rdb, err := storage.NewClient(url)
 	if err != nil {
 		t.Fatalf("redis client: %v", err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
 	st := storage.New(rdb, sopts)
-	srv := server.Assemble(cfg, st, testEngine(t), popts)
+	srv := server.Assemble(cfg, st, eng, popts)
 	t.Cleanup(srv.Stop)
 	return &harness{t: t, app: srv.App, st: st, svc: srv.Service, metrics: srv.Metrics, rdb: rdb, srv: srv}
 }
