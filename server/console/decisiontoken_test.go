@@ -25,7 +25,7 @@ func TestSignInRefusesDecisionTokens(t *testing.T) {
 	}
 	t.Cleanup(func() { _, _ = e.svc.RevokePlatformDecisionTokens(ctx, "platform-"+e.tenant, op) })
 	for name, tok := range map[string]string{"tenant": dec, "platform": plat} {
-		resp := e.httpSignIn(client(), "198.51.100.7", e.tenant, tok)
+		resp := e.httpSignIn(client(), uniqueAddr(), e.tenant, tok)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("%s decision token signs in to the console: %d", name, resp.StatusCode)

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -162,6 +164,19 @@ func (e *env) newTenant(limit int64) (string, string) {
 	return id, creds.AdminToken
 }
 
+// uniqueAddr is a client address of its own (from 198.18.0.0/15, set
+// aside for tests), sent as X-Forwarded-For from the trusted loopback
+// proxy. Failed sign-ins are counted per address in a key every test on
+// REDIS_URL shares (and that outlives the run): with one address for all,
+// a few deliberate failures anywhere locked every later sign-in out.
+func uniqueAddr() string {
+	var b [2]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("198.%d.%d.%d", 18+b[0]%2, b[1], 1+tenantSeq.Add(1)%254)
+}
+
 // tab opens a page in a browser context of its own (its own cookies),
 // recording every Content-Security-Policy violation in window.__csp; it
 // skips the test when there is no browser.
@@ -172,6 +187,10 @@ func (e *env) tab() context.Context {
 	}
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	e.t.Cleanup(cancel)
+	// The tab's requests come from an address of its own (see uniqueAddr).
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"X-Forwarded-For": uniqueAddr()}}); err != nil {
+		e.t.Fatal(err)
+	}
 	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.__csp = [];
 document.addEventListener("securitypolicyviolation", function (ev) { window.__csp.push(ev.violatedDirective + " " + ev.blockedURI); });`})
 	if err != nil {
@@ -278,7 +297,20 @@ func (e *env) shot(ctx context.Context, name string) {
 // client is an HTTP client with a cookie jar that does not follow redirects.
 func client() *http.Client {
 	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: fromAddr{uniqueAddr()}}
+}
+
+// fromAddr sends each request as from addr (see uniqueAddr), unless the
+// test set X-Forwarded-For itself.
+type fromAddr struct{ addr string }
+
+func (f fromAddr) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("X-Forwarded-For") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("X-Forwarded-For", f.addr)
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
