@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd/server"
+	"github.com/scimd/scimd/server/provision"
 )
 
 // The decision API's tests write decision records themselves, in the
@@ -454,6 +455,38 @@ func TestDecisionDecidedOnRead(t *testing.T) {
 		h.do(http.MethodGet, accessPath(tn)+"/users/ghost", tok, nil).want(404)
 		if strings.Join(r.calls, ",") != strings.Join([]string{a, b, c}, ",") {
 			t.Fatalf("the resolver was asked for %v, want each undecided user once", r.calls)
+		}
+	})
+}
+
+// TestDecidedOnReadIsBounded: one batch decides at most
+// provision.MaxDecidedOnRead undecided users on the spot; the rest are
+// pending, left to the resolver, so a request's cost does not grow with
+// the number of undecided users it names.
+func TestDecidedOnReadIsBounded(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		tn := h.newTenant(100)
+		tok := h.decisionToken(tn, "svc")
+		ids := make([]string, provision.MaxDecidedOnRead+5)
+		for i := range ids {
+			ids[i] = h.scimUser(tn, fmt.Sprintf("u%d@x.example", i))
+		}
+		r := &fakeResolver{h: h, tn: tn}
+		h.svc.SetResolver(r)
+		var batch struct {
+			Decisions []decisionOut
+			Missing   []string
+			Pending   []string
+		}
+		h.do(http.MethodPost, accessPath(tn)+"/users/batch", tok, map[string]any{"ids": ids}).want(200).decode(&batch)
+		if len(batch.Decisions) != provision.MaxDecidedOnRead || len(batch.Pending) != 5 || len(r.calls) != provision.MaxDecidedOnRead {
+			t.Fatalf("batch of %d undecided users: %d decided, %d pending, %d asked of the resolver", len(ids), len(batch.Decisions), len(batch.Pending), len(r.calls))
+		}
+		// The export page decides as many, no more.
+		r.calls = nil
+		h.do(http.MethodGet, accessPath(tn)+"/users.ndjson", tok, nil).want(200)
+		if len(r.calls) > provision.MaxDecidedOnRead {
+			t.Fatalf("an export page asked the resolver for %d users", len(r.calls))
 		}
 	})
 }

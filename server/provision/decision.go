@@ -74,6 +74,13 @@ type Resolver interface {
 // it before serving.
 func (s *Service) SetResolver(r Resolver) { s.decide = r }
 
+// MaxDecidedOnRead bounds how many users without a stored decision one
+// read (a batch, an export page) decides on the spot: each is a policy
+// evaluation and a write, which a request must not multiply by its size
+// (right after an upgrade, every user is undecided). Beyond it they are
+// pending, and the resolver decides them in the background.
+const MaxDecidedOnRead = 20
+
 // errPending answers a read of a user whose decision is not there yet.
 var errPending = &Error{Kind: KindUnavailable, Detail: "this user's access has not been decided yet; try again shortly"}
 
@@ -172,8 +179,14 @@ func (s *Service) DecisionsByExternalID(ctx context.Context, tenant, externalID 
 // decisionsOf parses raws, the records of ids, deciding those missing now.
 func (s *Service) decisionsOf(ctx context.Context, tenant string, ids []string, raws [][]byte) ([]Decision, error) {
 	out := make([]Decision, 0, len(ids))
+	decided := 0
 	for i, raw := range raws {
 		if raw == nil {
+			if decided == MaxDecidedOnRead {
+				out = append(out, Decision{User: ids[i], Pending: true})
+				continue
+			}
+			decided++
 			d, err := s.decideNow(ctx, tenant, ids[i])
 			switch {
 			case err == nil:
@@ -240,6 +253,7 @@ func (s *Service) Decisions(ctx context.Context, tenant string, ids []string) (D
 			}
 		}
 	}
+	decided := 0
 	for i, raw := range raws {
 		id := ids[i]
 		if raw == nil {
@@ -247,6 +261,11 @@ func (s *Service) Decisions(ctx context.Context, tenant string, ids []string) (D
 				out.Missing = append(out.Missing, id)
 				continue
 			}
+			if decided == MaxDecidedOnRead {
+				out.Pending = append(out.Pending, id)
+				continue
+			}
+			decided++
 			d, err := s.decideNow(ctx, tenant, id)
 			switch {
 			case err == nil:
