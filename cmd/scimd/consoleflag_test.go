@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,14 +31,31 @@ func TestConsoleOperatorFlag(t *testing.T) {
 	}
 }
 
-// TestServePrintsConsoleURL: plain serve prints where the console is, so a
+// TestServeLogsConsoleURL: plain serve logs where the console is, so a
 // newcomer's quick start leads to it; the page it names answers.
-func TestServePrintsConsoleURL(t *testing.T) {
-	var out strings.Builder
-	m := serveForTest(t, &out)
-	want := "console: http://" + m.ln.Addr().String() + "/console/ "
-	if !strings.Contains(out.String(), want) {
-		t.Fatalf("serve printed %q, want a line with %q", out.String(), want)
+func TestServeLogsConsoleURL(t *testing.T) {
+	cfg, err := parseServeEnv([]string{"--addr", "127.0.0.1:0", "--operator-token", testOperatorToken}, io.Discard, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	m, err := start(cfg, slog.New(slog.NewTextHandler(&logs, nil)), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.wait(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		m.close()
+	})
+	want := "url=http://" + m.ln.Addr().String() + "/console/ "
+	if got := logs.String(); !strings.Contains(got, "msg=console "+want) {
+		t.Fatalf("serve logged %q, want a console line with %q", got, want)
 	}
 	resp, err := http.Get("http://" + m.ln.Addr().String() + "/console/sign-in")
 	if err != nil {
@@ -44,6 +63,6 @@ func TestServePrintsConsoleURL(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Errorf("the printed console's sign-in page answered %d", resp.StatusCode)
+		t.Errorf("the logged console's sign-in page answered %d", resp.StatusCode)
 	}
 }

@@ -236,8 +236,9 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		}
 		printDemo(stdout, base, token)
 	} else {
-		// The newcomer's next step, whatever the log level.
-		fmt.Fprintf(stdout, "console: %s/console/ (sign in with a tenant id and one of its admin tokens; --demo makes a tenant to try it)\n", strings.TrimRight(base, "/"))
+		// The newcomer's next step; a log line (stdout is for what a
+		// person must copy, and deployments read the log as JSON).
+		log.Info("console", "url", strings.TrimRight(base, "/")+"/console/", "sign_in", "a tenant id and one of its admin tokens (--demo makes a tenant to try it)")
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
 	go func() { m.served <- m.app.Listener(ln) }()
