@@ -487,3 +487,25 @@ func TestResolverShared(t *testing.T) {
 		})
 	}
 }
+
+// TestResolverTenants: a resolver told to keep to some tenants neither
+// queues nor sweeps the others, however it hears of them.
+func TestResolverTenants(t *testing.T) {
+	for name, srv := range servers(t) {
+		t.Run(name, func(t *testing.T) {
+			st := storage.New(client(t, srv.url), storage.Options{})
+			mine, other := newTenant(t, st), newTenant(t, st)
+			addUser(t, st, mine, "u1", true)
+			addUser(t, st, other, "u1", true)
+			r := New(st, testEngine(t), Options{Tenants: func(tenant string) bool { return tenant == mine }})
+			r.Notify(other)
+			must(t, r.sweep(t.Context()))
+			r.mu.Lock()
+			queue := append([]string(nil), r.queue...)
+			r.mu.Unlock()
+			if len(queue) != 1 || queue[0] != mine {
+				t.Fatalf("queued %v, want only %s", queue, mine)
+			}
+		})
+	}
+}
