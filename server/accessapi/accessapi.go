@@ -21,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/scimd/scimd/server/adminapi"
+	"github.com/scimd/scimd/server/httpstatus"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
 	"github.com/scimd/scimd/server/tenantrate"
@@ -295,17 +296,17 @@ func fail(c *fiber.Ctx, err error) error {
 		slog.Error("internal error", "err", err)
 		return adminapi.Problem(c, http.StatusInternalServerError, "internal error")
 	}
-	switch pe.Kind {
-	case provision.KindNotFound:
-		return adminapi.Problem(c, http.StatusNotFound, pe.Detail)
-	case provision.KindInvalid:
-		return adminapi.Problem(c, http.StatusBadRequest, pe.Detail)
-	case provision.KindUnauthorized:
-		return adminapi.Problem(c, http.StatusUnauthorized, pe.Detail)
-	case provision.KindUnavailable:
-		c.Set(fiber.HeaderRetryAfter, "1")
-		return adminapi.Problem(c, http.StatusServiceUnavailable, pe.Detail)
+	status := httpstatus.Of(pe.Kind)
+	if status == http.StatusInternalServerError {
+		slog.Error("internal error", "err", err)
+		return adminapi.Problem(c, status, "internal error")
 	}
-	slog.Error("internal error", "err", err)
-	return adminapi.Problem(c, http.StatusInternalServerError, "internal error")
+	if pe.Kind == provision.KindUnavailable {
+		// 1 s, as this API always answered (the other edges say 5): a
+		// decision read is cheap to retry.
+		c.Set(fiber.HeaderRetryAfter, "1")
+	} else if s := httpstatus.RetryAfter(pe); s > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(s))
+	}
+	return adminapi.Problem(c, status, pe.Detail)
 }

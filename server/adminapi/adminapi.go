@@ -18,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/scimd/scimd/server/feed"
+	"github.com/scimd/scimd/server/httpstatus"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
 )
@@ -299,29 +300,13 @@ func (a *API) fail(c *fiber.Ctx, err error) error {
 		slog.Error("internal error", "request_id", c.Locals("requestid"), "err", err)
 		return Problem(c, http.StatusInternalServerError, "internal error")
 	}
-	status := map[provision.Kind]int{
-		provision.KindNotFound:         http.StatusNotFound,
-		provision.KindUniqueness:       http.StatusConflict,
-		provision.KindInvalid:          http.StatusBadRequest,
-		provision.KindPrecondition:     http.StatusPreconditionFailed,
-		provision.KindLicenseExhausted: http.StatusForbidden,
-		provision.KindConflict:         http.StatusConflict,
-		provision.KindUnauthorized:     http.StatusUnauthorized,
-		provision.KindUnavailable:      http.StatusServiceUnavailable,
-		provision.KindForbidden:        http.StatusForbidden,
-		provision.KindInUse:            http.StatusConflict,
-		provision.KindQuotaExceeded:    http.StatusForbidden,
-		provision.KindAuditFull:        http.StatusTooManyRequests,
-	}[pe.Kind]
-	if status == 0 {
+	status := httpstatus.Of(pe.Kind)
+	if status == http.StatusInternalServerError {
 		slog.Error("internal error", "request_id", c.Locals("requestid"), "err", err)
-		return Problem(c, http.StatusInternalServerError, "internal error")
+		return Problem(c, status, "internal error")
 	}
-	if status == http.StatusServiceUnavailable {
-		c.Set(fiber.HeaderRetryAfter, "5")
-	}
-	if pe.Kind == provision.KindAuditFull {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int((pe.RetryAfter+time.Second-1)/time.Second))))
+	if s := httpstatus.RetryAfter(pe); s > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(s))
 	}
 	return Problem(c, status, pe.Detail)
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/scimd/scimd/server/httpstatus"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
 )
@@ -302,33 +303,13 @@ func (cs *Console) fail(c *fiber.Ctx, err error) error {
 		slog.Error("console: internal error", "path", c.Route().Path, "err", err)
 		return cs.errorPage(c, sess, http.StatusInternalServerError, "Something went wrong on our side.")
 	}
-	status, ok := errorStatus[pe.Kind]
-	if !ok {
+	status := httpstatus.Of(pe.Kind)
+	if status == http.StatusInternalServerError {
 		slog.Error("console: internal error", "path", c.Route().Path, "err", err)
-		return cs.errorPage(c, sess, http.StatusInternalServerError, "Something went wrong on our side.")
+		return cs.errorPage(c, sess, status, "Something went wrong on our side.")
 	}
-	if status == http.StatusServiceUnavailable {
-		c.Set(fiber.HeaderRetryAfter, "5")
-	}
-	if pe.RetryAfter > 0 {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(math.Ceil(pe.RetryAfter.Seconds())))))
+	if s := httpstatus.RetryAfter(pe); s > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(s))
 	}
 	return cs.errorPage(c, sess, status, pe.Detail)
-}
-
-// errorStatus maps the service's error kinds, as the admin API does.
-var errorStatus = map[provision.Kind]int{
-	provision.KindNotFound:         http.StatusNotFound,
-	provision.KindUniqueness:       http.StatusConflict,
-	provision.KindInvalid:          http.StatusBadRequest,
-	provision.KindPrecondition:     http.StatusPreconditionFailed,
-	provision.KindLicenseExhausted: http.StatusForbidden,
-	provision.KindConflict:         http.StatusConflict,
-	provision.KindUnauthorized:     http.StatusUnauthorized,
-	provision.KindUnavailable:      http.StatusServiceUnavailable,
-	provision.KindForbidden:        http.StatusForbidden,
-	provision.KindInUse:            http.StatusConflict,
-	provision.KindQuotaExceeded:    http.StatusForbidden,
-	provision.KindAuditFull:        http.StatusTooManyRequests,
-	provision.KindThrottled:        http.StatusTooManyRequests,
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/scimd/scimd/server/httpstatus"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
 )
@@ -109,7 +111,9 @@ func (cs *Console) operatorSignIn(c *fiber.Ctx) error {
 	defer cancel()
 	ip := cs.opts.ClientIP(c)
 	if err := cs.svc.OperatorSignInAllowed(ctx, ip, cs.opts.Sessions, false); err != nil {
-		if provision.KindOf(err) == provision.KindThrottled {
+		var pe *provision.Error
+		if errors.As(err, &pe) && pe.Kind == provision.KindThrottled {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(httpstatus.RetryAfter(pe)))
 			return cs.renderOperatorSignIn(c, http.StatusTooManyRequests, "Too many failed sign-ins from your address. Wait a few minutes and try again.")
 		}
 		return cs.fail(c, err)

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/scimd/scimd/server/httpstatus"
 	"github.com/scimd/scimd/server/provision"
 )
 
@@ -130,7 +130,7 @@ func (cs *Console) signIn(c *fiber.Ctx) error {
 	case provision.KindThrottled:
 		var pe *provision.Error
 		if errors.As(err, &pe) {
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(math.Ceil(pe.RetryAfter.Seconds())))))
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(httpstatus.RetryAfter(pe)))
 		}
 		return cs.renderSignIn(c, http.StatusTooManyRequests, signInView{Tenant: tenant, Error: "Too many failed sign-ins from your address. Wait a few minutes and try again."})
 	case provision.KindUnauthorized:

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/scimd/scimd/policies"
+	"github.com/scimd/scimd/server/httpstatus"
 	"github.com/scimd/scimd/server/provision"
 )
 
@@ -272,7 +273,7 @@ func (cs *Console) editUser(c *fiber.Ctx) error {
 			text = "Someone changed this user while you were editing; here is the current version. Make your change again."
 		}
 		v.Flash = &flash{Kind: "error", Text: "Not saved: " + text}
-		return cs.render(c, errorStatus[pe.Kind], "user", v)
+		return cs.render(c, httpstatus.Of(pe.Kind), "user", v)
 	}
 	if err != nil {
 		return cs.fail(c, err)

@@ -27,7 +27,19 @@ const (
 	KindQuotaExceeded                // the tenant holds its quota (or a cap) of something; Detail says which
 	KindAuditFull                    // recording the change would drop audit events younger than the minimum age; RetryAfter says when
 	KindThrottled                    // too many failed attempts from the client; RetryAfter says when
+
+	kindEnd // new kinds go above: Kinds lists every kind below it
 )
+
+// Kinds lists every kind, for the tables that must cover them all (the
+// edges' statuses).
+func Kinds() []Kind {
+	out := make([]Kind, 0, kindEnd)
+	for k := range kindEnd {
+		out = append(out, k)
+	}
+	return out
+}
 
 // Error is the service's error: a kind, a detail safe to show to the client
 // and, where one applies, the attribute concerned.

@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 
+	"github.com/scimd/scimd/server/httpstatus"
 	"github.com/scimd/scimd/server/provision"
 )
 
@@ -40,39 +40,30 @@ func scimError(ctx context.Context, err error) error {
 	if slot, ok := ctx.Value(slotKey{}).(*errSlot); ok {
 		slot.reason, _ = provision.RefusalReason(pe)
 	}
+	status := httpstatus.Of(pe.Kind)
+	e := scimerrors.ScimError{Status: status, Detail: pe.Detail}
 	switch pe.Kind {
-	case provision.KindNotFound:
-		return scimerrors.ScimError{Status: http.StatusNotFound, Detail: pe.Detail}
 	case provision.KindUniqueness:
-		return scimerrors.ScimError{Status: http.StatusConflict, ScimType: scimerrors.ScimTypeUniqueness, Detail: pe.Detail}
+		e.ScimType = scimerrors.ScimTypeUniqueness
 	case provision.KindInvalid:
-		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue, Detail: pe.Detail}
-	case provision.KindPrecondition:
-		return scimerrors.ScimError{Status: http.StatusPreconditionFailed, Detail: pe.Detail}
-	case provision.KindLicenseExhausted:
-		return scimerrors.ScimError{Status: http.StatusForbidden, Detail: pe.Detail}
-	case provision.KindConflict:
-		return park(ctx, scimerrors.ScimError{Status: http.StatusConflict, Detail: pe.Detail}, 0)
-	case provision.KindForbidden:
-		return scimerrors.ScimError{Status: http.StatusForbidden, Detail: pe.Detail}
-	case provision.KindQuotaExceeded:
-		// 403 like an exhausted license: retrying cannot help until the
-		// operator raises the quota, and Entra retries 5xx but logs a 4xx
-		// against the object, where the detail tells the admin why.
-		return scimerrors.ScimError{Status: http.StatusForbidden, Detail: pe.Detail}
-	case provision.KindUnauthorized:
-		// Parked: elimity would send it without WWW-Authenticate.
-		return park(ctx, scimerrors.ScimError{Status: http.StatusUnauthorized, Detail: pe.Detail}, 0)
-	case provision.KindAuditFull:
-		return park(ctx, scimerrors.ScimError{Status: http.StatusTooManyRequests, Detail: pe.Detail}, retrySeconds(pe.RetryAfter))
+		e.ScimType = scimerrors.ScimTypeInvalidValue
 	case provision.KindUnavailable:
 		slog.WarnContext(ctx, "store unavailable", "request_id", requestID(ctx), "err", err)
-		return park(ctx, scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: pe.Detail}, retryAfterSeconds)
 	}
-	return internal(ctx, err)
+	switch status {
+	case http.StatusInternalServerError:
+		return internal(ctx, err)
+	case http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		// Parked: elimity turns 429 and 503 into 500, and sends a 401
+		// without WWW-Authenticate.
+		return park(ctx, e, httpstatus.RetryAfter(pe))
+	}
+	if pe.Kind == provision.KindConflict {
+		// Parked: elimity allows 409 only on POST, PUT, PATCH and DELETE.
+		return park(ctx, e, 0)
+	}
+	return e
 }
-
-const retryAfterSeconds = 5
 
 func internal(ctx context.Context, err error) error {
 	slog.ErrorContext(ctx, "internal error", "request_id", requestID(ctx), "err", err)
@@ -87,8 +78,5 @@ func park(ctx context.Context, e scimerrors.ScimError, retryAfter int) error {
 	}
 	return scimerrors.ScimError{Status: http.StatusInternalServerError, Detail: e.Detail}
 }
-
-// retrySeconds rounds d up to whole seconds, at least 1.
-func retrySeconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
 
 func retryAfterHeader(n int) string { return strconv.Itoa(n) }

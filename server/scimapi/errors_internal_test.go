@@ -8,6 +8,7 @@ import (
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/scimd/scimd/server/httpstatus/edgetest"
 	"github.com/scimd/scimd/server/provision"
 )
 
@@ -17,16 +18,7 @@ import (
 func TestUnauthorizedChallenge(t *testing.T) {
 	app := fiber.New()
 	app.Get("/", func(c *fiber.Ctx) error {
-		slot := &errSlot{}
-		ctx := context.WithValue(context.Background(), slotKey{}, slot)
-		err := scimError(ctx, &provision.Error{Kind: provision.KindUnauthorized, Detail: "a valid bearer token for this tenant is required"})
-		if !slot.set {
-			// What elimity sends for an error value it is given: its
-			// status and body, no other header.
-			se := err.(scimerrors.ScimError)
-			return c.Status(se.Status).JSON(se)
-		}
-		return sendError(c, slot.err, slot.retryAfter)
+		return answer(c, &provision.Error{Kind: provision.KindUnauthorized, Detail: "a valid bearer token for this tenant is required"})
 	})
 	res, err := app.Test(httptest.NewRequest("GET", "/", nil))
 	if err != nil {
@@ -35,4 +27,25 @@ func TestUnauthorizedChallenge(t *testing.T) {
 	if res.StatusCode != 401 || res.Header.Get("WWW-Authenticate") == "" {
 		t.Errorf("status %d, WWW-Authenticate %q: want 401 with a challenge", res.StatusCode, res.Header.Get("WWW-Authenticate"))
 	}
+}
+
+// answer answers err as a SCIM handler's error is answered: parked in the
+// request's slot and sent by the Fiber wrapper, or else sent by elimity.
+func answer(c *fiber.Ctx, err error) error {
+	slot := &errSlot{}
+	ctx := context.WithValue(context.Background(), slotKey{}, slot)
+	err = scimError(ctx, err)
+	if !slot.set {
+		// What elimity sends for an error value it is given: its
+		// status and body, no other header.
+		se := err.(scimerrors.ScimError)
+		return c.Status(se.Status).JSON(se)
+	}
+	return sendError(c, slot.err, slot.retryAfter)
+}
+
+// TestErrorStatuses: the SCIM edge answers every kind of error with the
+// shared status.
+func TestErrorStatuses(t *testing.T) {
+	edgetest.Renders(t, answer)
 }

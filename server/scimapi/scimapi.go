@@ -23,6 +23,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
+	"github.com/scimd/scimd/server/httpstatus"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
 	"github.com/scimd/scimd/server/scimdoc"
@@ -211,7 +212,7 @@ func (a *API) serveSCIM(c *fiber.Ctx, tenant, rest string) error {
 		if provision.KindOf(err) == provision.KindUnauthorized {
 			return unauthorized(c)
 		}
-		return sendError(c, scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: "the directory store is unavailable; try again later"}, retryAfterSeconds)
+		return sendError(c, scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: "the directory store is unavailable; try again later"}, httpstatus.UnavailableRetry)
 	}
 
 	if ok, wait := a.allow(ctx, tenant); !ok {
