@@ -245,6 +245,30 @@ func TestFeedRetention(t *testing.T) {
 	}
 }
 
+// TestFeedRetentionByAge: entries older than FeedMaxAge go, newer ones
+// stay, and the floor names the newest that went.
+func TestFeedRetentionByAge(t *testing.T) {
+	at := time.UnixMilli(2500).Add(time.Hour)
+	run(t, Options{FeedMaxLen: 100, FeedMaxAge: time.Hour, Clock: func() time.Time { return at }}, 10, func(t *testing.T, e env) {
+		ctx := t.Context()
+		must(t, e.s.CreateUser(ctx, e.tenant, user("u1", "one"), nil))
+		for _, id := range []string{"1000-0", "2000-0", "2000-1", "3000-0"} {
+			must(t, e.rdb.XAdd(ctx, &redis.XAddArgs{Stream: accessFeedKey(e.tenant), ID: id, Values: []string{"e", "{}"}}).Err())
+		}
+		res, err := e.s.WriteDecisions(ctx, e.tenant, DecisionBatch{Records: []DecisionWrite{{User: "u1", Record: []byte(`{}`), Entry: []byte(`{}`)}}})
+		must(t, err)
+		ids, _ := feed(t, e)
+		if diff := cmp.Diff([]string{"3000-0", res.First}, ids); diff != "" {
+			t.Errorf("feed (-want +got):\n%s", diff)
+		}
+		floor, err := e.rdb.Get(ctx, accessFeedFloorKey(e.tenant)).Result()
+		must(t, err)
+		if floor != "2000-1" {
+			t.Errorf("floor = %q, want 2000-1", floor)
+		}
+	})
+}
+
 func TestNextStreamID(t *testing.T) {
 	for in, want := range map[string]string{"5-0": "5-1", "5": "5-1", "7-18446744073709551615": "8-0"} {
 		got, err := nextStreamID(in)

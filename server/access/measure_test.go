@@ -3,6 +3,8 @@ package access
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,25 +97,97 @@ func TestMeasureGrantOn100k(t *testing.T) {
 	settled(t, st, tenant, eng.Revision())
 	t.Logf("first decision of every user: %d users, %d evaluations", m.users.Load(), m.evaluations.Load())
 
+	// Each round flips the grant (on, off, on...): every member's access
+	// changes each time.
+	rounds, _ := strconv.Atoi(os.Getenv("SCIMD_MEASURE_ROUNDS"))
+	for round := range max(rounds, 1) {
+		grants := []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}
+		if round%2 == 1 {
+			grants = nil
+		}
+		measureRound(t, st, r, m, tenant, url, n, round, func() {
+			must(t, st.PutGrants(ctx, tenant, "everyone", grants, nil, nil))
+		})
+	}
+}
+
+// measureRound times one change and its re-resolution, logging CPU on both
+// sides and Redis's commands (INFO commandstats) over it; with
+// SCIMD_MEASURE_PROFILE set, this process's CPU profile of the round goes
+// to that file (suffixed with the round).
+func measureRound(t *testing.T, st *storage.Store, r *Resolver, m *countingMetrics, tenant, url string, n, round int, change func()) {
+	ctx := t.Context()
 	m.users.Store(0)
 	m.evaluations.Store(0)
 	m.changed.Store(0)
+	if p := os.Getenv("SCIMD_MEASURE_PROFILE"); p != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", p, round))
+		must(t, err)
+		must(t, pprof.StartCPUProfile(f))
+		defer func() {
+			pprof.StopCPUProfile()
+			must(t, f.Close())
+		}()
+	}
+	stats0 := redisCommandStats(t, url)
 	cpu0, redis0 := processCPU(), redisCPU(t, url)
-	start = time.Now()
-	must(t, st.PutGrants(ctx, tenant, "everyone", []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}, nil, nil))
+	start := time.Now()
+	change()
 	r.Notify(tenant)
-	waitFor(t, "the grant's job", func() bool {
+	waitFor(t, "the change's job", func() bool {
 		s, err := st.AccessState(ctx, tenant)
 		must(t, err)
 		return s.Pending == 0 && s.Job == ""
 	})
 	took := time.Since(start)
 	cpu, redis := processCPU()-cpu0, redisCPU(t, url)-redis0
-	t.Logf("grant on a group of %d: %v, %.0f users/s; scimd CPU %v (%.1f µs/user), Redis CPU %v (%.1f µs/user)",
-		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(n),
+	stats := redisCommandStats(t, url)
+	t.Logf("round %d: grant change on a group of %d: %v, %.0f users/s; scimd CPU %v (%.1f µs/user), Redis CPU %v (%.1f µs/user)",
+		round, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(n),
 		redis.Round(time.Millisecond), float64(redis.Microseconds())/float64(n))
 	t.Logf("users decided %d, policy evaluations %d (%.0f users per evaluation), feed entries %d",
 		m.users.Load(), m.evaluations.Load(), float64(m.users.Load())/float64(max(m.evaluations.Load(), 1)), m.changed.Load())
+	var names []string
+	for name := range stats {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		return stats[names[i]].usec-stats0[names[i]].usec > stats[names[j]].usec-stats0[names[j]].usec
+	})
+	for _, name := range names {
+		calls, usec := stats[name].calls-stats0[name].calls, stats[name].usec-stats0[name].usec
+		if calls > 0 && usec > 0 {
+			t.Logf("  redis %-12s calls %8d  usec %10d (%.1f µs/user, %.1f µs/call)", name, calls, usec, float64(usec)/float64(n), float64(usec)/float64(calls))
+		}
+	}
+}
+
+type commandStat struct{ calls, usec int64 }
+
+// redisCommandStats reads INFO commandstats (the server's, every client's:
+// the measurement is meant to run alone).
+func redisCommandStats(t *testing.T, url string) map[string]commandStat {
+	info, err := client(t, url).Info(t.Context(), "commandstats").Result()
+	must(t, err)
+	out := map[string]commandStat{}
+	for _, line := range strings.Split(info, "\r\n") {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":")
+		if !ok || !strings.HasPrefix(line, "cmdstat_") {
+			continue
+		}
+		var s commandStat
+		for _, kv := range strings.Split(rest, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "calls":
+				s.calls, _ = strconv.ParseInt(v, 10, 64)
+			case "usec":
+				s.usec, _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+		out[name] = s
+	}
+	return out
 }
 
 // processCPU is this process's user and system CPU time.
