@@ -53,17 +53,6 @@ type FeedEntry struct {
 	At         time.Time        `json:"at"`
 }
 
-// newRecord is the record of a decision made at revision for generation.
-func newRecord(uid string, a policies.Access, inputHash, revision string, gen int64, at time.Time) Record {
-	if a.Accounts == nil {
-		a.Accounts = map[string]*policies.EffectiveRole{}
-	}
-	r := Record{User: uid, Active: a.Active, Enterprise: a.Enterprise, Accounts: a.Accounts, Revision: revision,
-		Generation: gen, InputHash: inputHash, DecidedAt: at.UTC()}
-	r.ETag = etag(a, revision)
-	return r
-}
-
 // etag hashes what a reader of the decision sees change: the decision and
 // the revision that made it.
 func etag(a policies.Access, revision string) string {
@@ -73,18 +62,6 @@ func etag(a policies.Access, revision string) string {
 	}{a, revision})
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:16])
-}
-
-// sameAccess reports whether two decisions are equal (JSON writes the
-// accounts in order, so equal decisions encode equal).
-func sameAccess(a, b policies.Access) bool {
-	if a.Accounts == nil {
-		a.Accounts = map[string]*policies.EffectiveRole{}
-	}
-	if b.Accounts == nil {
-		b.Accounts = map[string]*policies.EffectiveRole{}
-	}
-	return bytes.Equal(mustJSON(a), mustJSON(b))
 }
 
 // parseRecord decodes a stored record; ok false for one that does not
@@ -125,14 +102,27 @@ type change struct {
 // causeOf gives each user's cause, and the index of its audit event in the
 // batch (DecisionWrite.Cause).
 func plan(ev Evaluation, causeOf func(uid string) (Cause, int), at time.Time) (out []change, failed int) {
+	enc := newEncoder(ev.Revision, at)
 	for _, sub := range ev.Subjects {
 		cause, ci := causeOf(sub.ID)
-		old, hadOld := parseRecord(sub.Record)
-		entry := FeedEntry{User: sub.ID, UserName: sub.UserName, ExternalID: sub.ExternalID, Cause: cause,
-			Revision: ev.Revision, Generation: cause.Generation, At: at.UTC()}
+		d, decided := ev.Decisions[sub.ID]
+		// The stored decision: in place, once per distinct one, unless this
+		// user's policy input failed (then the whole record is rewritten).
+		var old *oldAccess
+		var stored Record
+		hadOld := false
+		if sub.Record != nil && (!decided || d.Err == nil) {
+			old, hadOld = enc.old(sub.Record)
+		}
+		if sub.Record != nil && !hadOld {
+			stored, hadOld = parseRecord(sub.Record)
+			if hadOld {
+				old = newOldAccess(stored.Access())
+			}
+		}
+		var oldJSON []byte
 		if hadOld {
-			a := old.Access()
-			entry.Old = &a
+			oldJSON = old.json
 		}
 		w := storage.DecisionWrite{User: sub.ID, Read: sub.Record, Cause: ci}
 		if !sub.Exists {
@@ -140,28 +130,25 @@ func plan(ev Evaluation, causeOf func(uid string) (Cause, int), at time.Time) (o
 				continue
 			}
 			if hadOld {
-				w.Entry = mustJSON(entry)
+				w.Entry = enc.entry(sub.ID, sub.UserName, sub.ExternalID, oldJSON, nil, cause)
 			}
 			out = append(out, change{write: w, changed: hadOld})
 			continue
 		}
-		d := ev.Decisions[sub.ID]
 		if d.Err != nil {
 			failed++
-			if hadOld && !old.Stale {
-				old.Stale = true
-				w.Record = mustJSON(old)
+			if hadOld && !stored.Stale {
+				stored.Stale = true
+				w.Record = mustJSON(stored)
 				out = append(out, change{write: w})
 			}
 			continue
 		}
-		rec := newRecord(sub.ID, d.Access, d.InputHash, ev.Revision, cause.Generation, at)
-		w.Record = mustJSON(rec)
-		changed := !hadOld || !sameAccess(old.Access(), d.Access)
+		na := enc.decision(d.InputHash, d.Access)
+		w.Record = enc.record(sub.ID, na, d.InputHash, cause.Generation)
+		changed := !hadOld || !bytes.Equal(old.same, na.json)
 		if changed {
-			a := rec.Access()
-			entry.New = &a
-			w.Entry = mustJSON(entry)
+			w.Entry = enc.entry(sub.ID, sub.UserName, sub.ExternalID, oldJSON, na.json, cause)
 		}
 		out = append(out, change{write: w, changed: changed})
 	}
