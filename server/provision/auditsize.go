@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"time"
 	"unicode/utf8"
+
+	"github.com/scimd/scimd/server/jsonval"
 )
 
 // MaxAuditEventBytes bounds one audit event as stored: a tenant's audit
@@ -44,13 +47,18 @@ type Truncated struct {
 }
 
 // truncate returns v unchanged when its JSON is at most limit bytes, else
-// its Truncated marker.
-func truncate(v any, limit int) any {
+// its Truncated marker. scratch is a buffer to encode v in, kept between
+// calls.
+func truncate(v any, limit int, scratch *[]byte) any {
 	if v == nil {
 		return nil
 	}
-	raw, err := json.Marshal(v)
-	if err != nil || len(raw) <= limit {
+	raw, err := jsonval.Append((*scratch)[:0], v)
+	if err != nil {
+		return v
+	}
+	*scratch = raw
+	if len(raw) <= limit {
 		return v
 	}
 	body := raw
@@ -84,13 +92,13 @@ func prefix(s string, n int) string {
 	return s[:n]
 }
 
-// bound makes the event fit MaxAuditEventBytes: values over
-// auditValueBytes become markers; if it is still too large, values over
-// auditTightValueBytes do; if even that is too large (thousands of
-// attributes), the whole list of changes becomes one marker. The dropped
-// attribute names are capped in number and length, with a last entry
-// saying how many more there were.
-func (e AuditEvent) bound() AuditEvent {
+// bound makes the event fit MaxAuditEventBytes and returns it with its
+// JSON: values over auditValueBytes become markers; if it is still too
+// large, values over auditTightValueBytes do; if even that is too large
+// (thousands of attributes), the whole list of changes becomes one marker.
+// The dropped attribute names are capped in number and length, with a
+// last entry saying how many more there were.
+func (e AuditEvent) bound() (AuditEvent, []byte) {
 	e.TargetID = prefix(e.TargetID, auditTargetBytes)
 	if len(e.Dropped) > 0 {
 		names := make([]string, 0, min(len(e.Dropped), auditDroppedNames+1))
@@ -104,21 +112,93 @@ func (e AuditEvent) bound() AuditEvent {
 		e.Dropped = names
 	}
 	all := e.Changes
+	var scratch []byte
 	for _, limit := range []int{auditValueBytes, auditTightValueBytes} {
 		e.Changes = make([]Change, len(all))
 		for i, c := range all {
 			e.Changes[i] = Change{Attribute: prefix(c.Attribute, auditNameBytes),
-				Old: truncate(c.Old, limit), New: truncate(c.New, limit), Added: truncate(list(c.Added), limit), Removed: truncate(list(c.Removed), limit)}
+				Old: truncate(c.Old, limit, &scratch), New: truncate(c.New, limit, &scratch),
+				Added: truncate(list(c.Added), limit, &scratch), Removed: truncate(list(c.Removed), limit, &scratch)}
 		}
-		if size(e) <= MaxAuditEventBytes {
-			return e
+		if b := e.json(); len(b) <= MaxAuditEventBytes {
+			return e, b
 		}
 	}
-	e.Changes = []Change{{Attribute: "*", New: truncate(all, 0)}}
-	return e
+	e.Changes = []Change{{Attribute: "*", New: truncate(all, 0, &scratch)}}
+	return e, e.json()
 }
 
-func size(e AuditEvent) int {
-	b, _ := json.Marshal(e)
-	return len(b)
+// json is json.Marshal(e), written without reflection (an event is encoded
+// on every write).
+func (e AuditEvent) json() []byte {
+	b, err := e.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		// Every field is plain data decoded from JSON; failing here is a bug.
+		panic("provision: audit event does not encode: " + err.Error())
+	}
+	return b
+}
+
+func (e AuditEvent) appendJSON(b []byte) ([]byte, error) {
+	if y := e.Time.Year(); y < 0 || y > 9999 {
+		return json.Marshal(e) // its error, as encoding/json words it
+	}
+	b = append(b, `{"time":"`...)
+	b = e.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","source":`...)
+	b = jsonval.AppendString(b, e.Source)
+	b = append(b, `,"actor":`...)
+	if e.Actor == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"kind":`...)
+		b = jsonval.AppendString(b, e.Actor.Kind)
+		if e.Actor.Name != "" {
+			b = append(b, `,"name":`...)
+			b = jsonval.AppendString(b, e.Actor.Name)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"ip":`...)
+	if e.IP == nil {
+		b = append(b, "null"...)
+	} else {
+		b = jsonval.AppendString(b, *e.IP)
+	}
+	b = append(b, `,"action":`...)
+	b = jsonval.AppendString(b, e.Action)
+	b = append(b, `,"targetType":`...)
+	b = jsonval.AppendString(b, e.TargetType)
+	b = append(b, `,"targetId":`...)
+	b = jsonval.AppendString(b, e.TargetID)
+	if len(e.Changes) > 0 {
+		b = append(b, `,"changes":[`...)
+		for i, c := range e.Changes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"attribute":`...)
+			b = jsonval.AppendString(b, c.Attribute)
+			var err error
+			for _, f := range [...]struct {
+				name string
+				v    any
+			}{{`,"old":`, c.Old}, {`,"new":`, c.New}, {`,"added":`, c.Added}, {`,"removed":`, c.Removed}} {
+				if f.v == nil {
+					continue // omitempty
+				}
+				b = append(b, f.name...)
+				if b, err = jsonval.Append(b, f.v); err != nil {
+					return nil, err
+				}
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(e.Dropped) > 0 {
+		b = append(b, `,"droppedAttributes":`...)
+		b, _ = jsonval.Append(b, e.Dropped)
+	}
+	return append(b, '}'), nil
 }

@@ -108,3 +108,26 @@ func compact(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestAuditEventJSON: the hand-written encoding of an event is
+// encoding/json's, byte for byte, whatever its fields hold.
+func TestAuditEventJSON(t *testing.T) {
+	ip := "192.0.2.1"
+	at := time.Date(2026, 12, 7, 3, 4, 5, 60708, time.UTC)
+	for name, e := range map[string]AuditEvent{
+		"empty":          {},
+		"scim create":    {Time: at, Source: "scim", Action: "user.create", TargetType: "User", TargetID: "u1", Changes: []Change{{Attribute: "userName", New: "a<b>@x"}, {Attribute: "emails", New: []any{map[string]any{"value": "a@x", "primary": true}}}}},
+		"admin":          {Time: at.In(time.FixedZone("x", 3600)), Source: "admin", Actor: &ActorRef{Kind: ActorAdmin, Name: "ann\u2028"}, IP: &ip, Action: "group.update", Changes: []Change{{Attribute: "members", Added: []any{"u1"}, Removed: []string{"u2"}}, {Attribute: "n", Old: 1.5, New: 1e21}}},
+		"operator":       {Time: at, Actor: &ActorRef{Kind: ActorOperator}, Dropped: []string{"x", "\xff"}},
+		"marker":         {Time: at, Changes: []Change{{Attribute: "*", New: Truncated{Truncated: true, Bytes: 3, SHA256: "ab", Prefix: "p"}}}},
+		"no time at all": {Time: time.Time{}, Changes: []Change{{Attribute: "a", Old: nil, New: false}}},
+	} {
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.json(); string(got) != string(want) {
+			t.Errorf("%s: %s\nencoding/json: %s", name, got, want)
+		}
+	}
+}

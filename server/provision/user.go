@@ -9,7 +9,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/scimd/scimd/server/jsonval"
 	"github.com/scimd/scimd/storage"
 )
 
@@ -412,15 +414,45 @@ func canonical(attrs map[string]any) (map[string]any, []byte, error) {
 	delete(attrs, "schemas")
 	delete(attrs, "groups")
 	dropNulls(attrs)
-	raw, err := json.Marshal(attrs)
+	raw, err := jsonval.Marshal(attrs)
 	if err != nil {
 		return nil, nil, &Error{Kind: KindInvalid, Detail: "the resource cannot be encoded", cause: err}
 	}
 	if err := checkSize(attrs, raw); err != nil {
 		return nil, nil, err
 	}
+	if decoded(attrs) {
+		return attrs, raw, nil // decoding raw would give it back as it is
+	}
 	doc, err := decodeDoc(raw)
 	return doc, raw, err
+}
+
+// decoded tells whether v holds only what decoding JSON gives (objects,
+// arrays, valid UTF-8 strings, float64, bool, null): such a value survives
+// the round trip through JSON unchanged, so canonical need not decode it.
+func decoded(v any) bool {
+	switch v := v.(type) {
+	case nil, bool, float64:
+		return true
+	case string:
+		return utf8.ValidString(v)
+	case map[string]any:
+		for k, e := range v {
+			if !utf8.ValidString(k) || !decoded(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range v {
+			if !decoded(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // dropNulls removes attributes that are null, empty strings or empty lists

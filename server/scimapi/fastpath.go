@@ -15,6 +15,7 @@ import (
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/scimd/scimd/server/jsonval"
 	"github.com/scimd/scimd/server/provision"
 )
 
@@ -91,7 +92,7 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 		if err != nil {
 			return true, a.fastError(c, ctx, err)
 		}
-		return true, sendRawList(c, page.Total, start, rt, page.Resources, base)
+		return true, sendRawList(c, page.Total, start, rt, page.Resources, base, a.userSchemas)
 	}
 	if rt.Name == "User" {
 		q := provision.ListQuery[provision.User]{Indexed: true, Lookups: []provision.Lookup{{Attr: lookup, Value: value}}, StartIndex: start, Count: count,
@@ -165,20 +166,14 @@ func recordField(u provision.User, attr string) string {
 // sendRawList writes a ListResponse of users from their stored documents,
 // each given id, meta and schemas as render gives them: the same JSON
 // object, with its members in another order.
-func sendRawList(c *fiber.Ctx, total, start int, rt scim.ResourceType, users []provision.User, base string) error {
-	schemas, err := json.Marshal(resourceSchemas(rt))
-	if err != nil {
-		return err
-	}
+func sendRawList(c *fiber.Ctx, total, start int, rt scim.ResourceType, users []provision.User, base string, schemas []byte) error {
 	b := make([]byte, 0, 256+len(users)*1024)
 	b = append(b, `{"Resources":[`...)
 	for i, u := range users {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if b, err = appendStoredUser(b, rt, u, base, schemas); err != nil {
-			return err
-		}
+		b = appendStoredUser(b, rt, u, base, schemas)
 	}
 	b = append(b, `],"itemsPerPage":`...)
 	b = strconv.AppendInt(b, int64(len(users)), 10)
@@ -196,29 +191,34 @@ func sendRawList(c *fiber.Ctx, total, start int, rt scim.ResourceType, users []p
 // appendStoredUser appends a user from its stored document, given id, meta
 // and schemas (JSON) as render gives them: the same JSON object, with its
 // members in another order.
-func appendStoredUser(b []byte, rt scim.ResourceType, u provision.User, base string, schemas []byte) ([]byte, error) {
-	id, err := json.Marshal(u.ID)
-	if err != nil {
-		return nil, err
-	}
-	m := metaJSON{ResourceType: rt.Name, Location: base + rt.Endpoint + "/" + url.PathEscape(u.ID), Version: u.ETag(),
-		Created: u.Created.Format(time.RFC3339), LastModified: u.Modified.Format(time.RFC3339)}
-	meta, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
+func appendStoredUser(b []byte, rt scim.ResourceType, u provision.User, base string, schemas []byte) []byte {
 	b = append(b, `{"id":`...)
-	b = append(b, id...)
+	b = jsonval.AppendString(b, u.ID)
 	b = append(b, `,"meta":`...)
-	b = append(b, meta...)
+	b = appendMeta(b, rt, u, base)
 	b = append(b, `,"schemas":`...)
 	b = append(b, schemas...)
 	doc := bytes.TrimSpace(u.Raw)
 	if len(doc) > 2 { // members of a non-empty object
 		b = append(b, ',')
-		return append(b, doc[1:]...), nil
+		return append(b, doc[1:]...)
 	}
-	return append(b, '}'), nil
+	return append(b, '}')
+}
+
+// appendMeta appends a user's meta as json.Marshal(metaJSON{...}) would.
+func appendMeta(b []byte, rt scim.ResourceType, u provision.User, base string) []byte {
+	b = append(b, `{"resourceType":`...)
+	b = jsonval.AppendString(b, rt.Name)
+	b = append(b, `,"created":"`...)
+	b = u.Created.AppendFormat(b, time.RFC3339)
+	b = append(b, `","lastModified":"`...)
+	b = u.Modified.AppendFormat(b, time.RFC3339)
+	b = append(b, `","location":`...)
+	b = jsonval.AppendString(b, base+rt.Endpoint+"/"+url.PathEscape(u.ID))
+	b = append(b, `,"version":`...)
+	b = jsonval.AppendString(b, u.ETag())
+	return append(b, '}')
 }
 
 // resourceSchemas lists a resource type's schema and its extensions'.

@@ -13,6 +13,7 @@ import (
 	"github.com/elimity-com/scim/schema"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/scimdoc"
 )
 
@@ -78,6 +79,9 @@ func (a *API) fastResource(c *fiber.Ctx, rest, tenant, base string, slot *errSlo
 		if se != nil {
 			return true, sendError(c, *se, 0)
 		}
+		if plainRead(c) {
+			return true, a.createStoredUser(c, tenant, base, slot, d, attrs)
+		}
 		r := a.fastRequest(c, http.MethodPost, tenant, base, slot, d)
 		res, herr := a.users.Handler.Create(r, attrs)
 		if herr != nil {
@@ -122,19 +126,36 @@ func (a *API) getStoredUser(c *fiber.Ctx, tenant, id, base string, slot *errSlot
 	if err != nil {
 		return handlerError(c, scimError(ctx, err), http.MethodGet, slot)
 	}
-	schemas, err := json.Marshal(resourceSchemas(a.users))
-	if err != nil {
-		return err
-	}
-	body, err := appendStoredUser(make([]byte, 0, 1024), a.users, u, base, schemas)
-	if err != nil {
-		return err
-	}
+	body := appendStoredUser(make([]byte, 0, 1024), a.users, u, base, a.userSchemas)
 	c.Set(fiber.HeaderETag, u.ETag())
 	c.Status(http.StatusOK)
 	c.Set(fiber.HeaderContentType, "application/scim+json")
 	c.Response().SetBodyRaw(body)
 	notModified(c)
+	return nil
+}
+
+// createStoredUser is users.Create answered as sendResource would answer
+// it, from the document as stored rather than encoded again: the same JSON
+// object, with its members in another order.
+func (a *API) createStoredUser(c *fiber.Ctx, tenant, base string, slot *errSlot, dropped []string, attrs scim.ResourceAttributes) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+	defer cancel()
+	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
+	ctx = context.WithValue(ctx, slotKey{}, slot)
+	actor := provision.SCIM
+	actor.Dropped = dropped
+	scimdoc.NormalizeMultiValued(attrs)
+	u, err := a.svc.CreateUser(ctx, tenant, attrs, actor)
+	if err != nil {
+		return handlerError(c, scimError(ctx, err), http.MethodPost, slot)
+	}
+	body := appendStoredUser(make([]byte, 0, 256+len(u.Raw)), a.users, u, base, a.userSchemas)
+	c.Set(fiber.HeaderLocation, base+a.users.Endpoint+"/"+url.PathEscape(u.ID)) // as meta.location
+	c.Set(fiber.HeaderETag, u.ETag())
+	c.Status(http.StatusCreated)
+	c.Set(fiber.HeaderContentType, "application/scim+json")
+	c.Response().SetBodyRaw(body)
 	return nil
 }
 

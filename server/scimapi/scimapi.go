@@ -24,6 +24,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/scimd/scimd/server/httpstatus"
+	"github.com/scimd/scimd/server/jsonval"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
 	"github.com/scimd/scimd/server/scimdoc"
@@ -74,9 +75,12 @@ type API struct {
 	userPatch, groupPatch *patchValidator
 	// userCreate is elimity's schema for validating a user body, built once.
 	userCreate schema.Schema
-	servers    sync.Map // base URL -> scim.Server; bounded by maxServers
-	nserver    int
-	mu         sync.Mutex
+	// userSchemas is a user's "schemas" as JSON, for the answers written
+	// from stored documents.
+	userSchemas []byte
+	servers     sync.Map // base URL -> scim.Server; bounded by maxServers
+	nserver     int
+	mu          sync.Mutex
 }
 
 type (
@@ -117,6 +121,7 @@ func New(svc *provision.Service, opts Options) *API {
 	}
 	a.userPatch, a.groupPatch = newPatchValidator(a.users), newPatchValidator(a.groups)
 	a.userCreate = createSchema(a.users.Schema)
+	a.userSchemas, _ = jsonval.Marshal(resourceSchemas(a.users)) // strings: never fails
 	return a
 }
 
