@@ -40,11 +40,18 @@ func newResolverHarness(t *testing.T, url string) *harness {
 // newResolverHarnessEngine is newResolverHarness running the policies of eng.
 func newResolverHarnessEngine(t *testing.T, url string, eng *policies.Engine) *harness {
 	t.Helper()
+	return newResolverHarnessWith(t, url, eng, storage.Options{}, access.Options{})
+}
+
+// newResolverHarnessWith is newResolverHarnessEngine with the store's and
+// the resolver's options (Sweep and Tenants are the test's).
+func newResolverHarnessWith(t *testing.T, url string, eng *policies.Engine, sopts storage.Options, ao access.Options) *harness {
+	t.Helper()
 	name := t.Name()
-	own := func(tenant string) bool { o, ok := tenantOwners.Load(tenant); return ok && o == name }
-	cfg := server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: 64 << 10,
-		Access: access.Options{Sweep: 20 * time.Millisecond, Tenants: own}}
-	h := assembleEngine(t, url, cfg, storage.Options{}, provision.Options{}, eng)
+	ao.Sweep = 20 * time.Millisecond
+	ao.Tenants = func(tenant string) bool { o, ok := tenantOwners.Load(tenant); return ok && o == name }
+	cfg := server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: 64 << 10, Access: ao}
+	h := assembleEngine(t, url, cfg, sopts, provision.Options{}, eng)
 	h.srv.Resolver.Start()
 	t.Cleanup(h.srv.Resolver.Stop)
 	return h

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 var (
@@ -66,22 +68,9 @@ func (s *Store) AppendAudit(ctx context.Context, tenant string, event []byte) er
 // millisecond, in UTC. Returns ErrUnavailable, and a plain error for a
 // before that is not a stream id.
 func (s *Store) ReadAudit(ctx context.Context, tenant, before string, count int) ([]AuditEntry, error) {
-	if count <= 0 {
-		return nil, nil
-	}
-	end := "+"
-	if before != "" {
-		if _, err := parseStreamID(before); err != nil {
-			return nil, fmt.Errorf("storage: audit id %q: %w", before, err)
-		}
-		if strings.Trim(before, "0-") == "" {
-			return nil, nil // nothing is older than 0-0, and Redis refuses "(0-0"
-		}
-		end = "(" + before
-	}
-	msgs, err := s.rdb.XRevRangeN(ctx, auditKey(tenant), end, "-", int64(count)).Result()
+	msgs, err := s.revRange(ctx, "read audit", auditKey(tenant), before, count)
 	if err != nil {
-		return nil, unavailable("read audit", err)
+		return nil, err
 	}
 	entries := make([]AuditEntry, 0, len(msgs))
 	for _, m := range msgs {
@@ -96,6 +85,30 @@ func (s *Store) ReadAudit(ctx context.Context, tenant, before string, count int)
 		entries = append(entries, AuditEntry{ID: m.ID, Time: time.UnixMilli(ms).UTC(), Event: []byte(ev)})
 	}
 	return entries, nil
+}
+
+// revRange reads up to count entries of a stream newest first, strictly
+// older than before (empty: from the newest). Returns ErrUnavailable (op
+// names the read), and a plain error for a before that is not a stream id.
+func (s *Store) revRange(ctx context.Context, op, key, before string, count int) ([]redis.XMessage, error) {
+	if count <= 0 {
+		return nil, nil
+	}
+	end := "+"
+	if before != "" {
+		if _, err := parseStreamID(before); err != nil {
+			return nil, fmt.Errorf("storage: stream id %q: %w", before, err)
+		}
+		if strings.Trim(before, "0-") == "" {
+			return nil, nil // nothing is older than 0-0, and Redis refuses "(0-0"
+		}
+		end = "(" + before
+	}
+	msgs, err := s.rdb.XRevRangeN(ctx, key, end, "-", int64(count)).Result()
+	if err != nil {
+		return nil, unavailable(op, err)
+	}
+	return msgs, nil
 }
 
 // parseStreamID checks "<ms>" or "<ms>-<seq>" and returns the milliseconds.

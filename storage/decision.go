@@ -51,6 +51,9 @@ type DecisionWrite struct {
 	// Cause, from 1, is the index in DecisionBatch.Causes of the audit
 	// event of the cause the entry counts for; 0 for none.
 	Cause int
+	// Log is the re-resolution log's entry (an AccessLogEntry as JSON),
+	// appended only if the record is written; nil when not sampled.
+	Log []byte
 }
 
 // DecisionBatch is what one WriteDecisions call writes.
@@ -101,7 +104,7 @@ func (s *Store) WriteDecisions(ctx context.Context, tenant string, b DecisionBat
 	if !validTenantID(tenant) {
 		return DecisionResult{}, notFound("tenant")
 	}
-	keys := make([]string, 0, 7+2*len(b.Records))
+	keys := make([]string, 0, 8+2*len(b.Records))
 	keys = append(keys, tenantKey(tenant), accessLeaseKey(tenant), accessStateKey(tenant), accessFeedKey(tenant),
 		accessFeedFloorKey(tenant), accessOutboxKey(tenant), auditKey(tenant))
 	var cutoff int64
@@ -119,7 +122,7 @@ func (s *Store) WriteDecisions(ctx context.Context, tenant string, b DecisionBat
 		}
 		resolved = next
 	}
-	args := make([]any, 0, 9+2*len(b.State)+len(b.Causes)+4*len(b.Records))
+	args := make([]any, 0, 11+2*len(b.State)+len(b.Causes)+4*len(b.Records))
 	args = append(args, b.Owner, len(b.Records), strconv.FormatInt(s.opts.FeedMaxLen, 10)+" "+strconv.FormatInt(cutoff, 10),
 		len(b.State), job, resolved, s.auditRetention(), b.Audit, len(b.Causes))
 	fields := make([]string, 0, len(b.State))
@@ -148,6 +151,8 @@ func (s *Store) WriteDecisions(ctx context.Context, tenant string, b DecisionBat
 		}
 		args = append(args, read, r.Record, r.Entry, r.Cause)
 	}
+	keys = append(keys, accessLogKey(tenant))
+	args = appendLogArgs(args, s.opts.AccessLogMaxLen, b.Records)
 	res, err := s.eval(ctx, "write decisions", writeDecisionsScript, keys, args)
 	if err != nil {
 		return DecisionResult{}, err

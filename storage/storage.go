@@ -116,6 +116,9 @@ type Options struct {
 	FeedMaxLen int64
 	// FeedMaxAge is how long a feed entry is kept at most. 0 means 7 days.
 	FeedMaxAge time.Duration
+	// AccessLogMaxLen bounds each tenant's re-resolution log (entries
+	// beyond it are trimmed, oldest first). 0 means 1000.
+	AccessLogMaxLen int64
 	// PolicyKeyTag is the hash tag of the policy rollout's global keys
 	// ({policy}:replicas, {policy}:active); empty means "policy". Replicas
 	// that roll out together share it.
@@ -141,6 +144,9 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	if opts.FeedMaxAge <= 0 {
 		opts.FeedMaxAge = 7 * 24 * time.Hour
+	}
+	if opts.AccessLogMaxLen <= 0 {
+		opts.AccessLogMaxLen = 1000
 	}
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = time.Second

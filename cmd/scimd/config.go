@@ -48,6 +48,8 @@ type config struct {
 	FeedMaxLen         int64
 	AccessResolver     bool
 	FeedMaxAge         time.Duration
+	AccessLogSample    float64
+	AccessLogMaxLen    int64
 	AdminRateLimit     float64
 	AdminRateBurst     int
 	AccessRateLimit    float64
@@ -135,6 +137,8 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		c.FeedMaxAge = d
 		return err
 	})
+	fs.Float64Var(&c.AccessLogSample, "access-log-sample", 0.01, "share of re-resolutions (0 to 1) the resolver records in each tenant's re-resolution log (GET .../access/log): 1 records every one, 0 none")
+	fs.Int64Var(&c.AccessLogMaxLen, "access-log-max-len", 1000, "entries kept in each tenant's re-resolution log (older ones are trimmed)")
 	fs.Float64Var(&c.AdminRateLimit, "admin-rate-limit", 10, "changes a second one tenant's admins may make through the admin API, across all replicas (429 with Retry-After beyond); 0 means no limit")
 	fs.IntVar(&c.AdminRateBurst, "admin-rate-burst", 50, "admin changes a tenant may make at once above --admin-rate-limit")
 	fs.Float64Var(&c.AccessRateLimit, "access-rate-limit", 1000, "decision API requests per second one tenant may make to this process (a batch or an export is one), answered 429 with Retry-After beyond it; 0 means no limit")
@@ -266,6 +270,10 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--access-feed-max-len must be 1 or more")
 	case c.FeedMaxAge < time.Minute:
 		return c, fmt.Errorf("--access-feed-max-age must be 1m or more")
+	case !(c.AccessLogSample >= 0 && c.AccessLogSample <= 1):
+		return c, fmt.Errorf("--access-log-sample must be between 0 and 1")
+	case c.AccessLogMaxLen < 1:
+		return c, fmt.Errorf("--access-log-max-len must be 1 or more")
 	case c.Scan.IndexedFree < 1:
 		return c, fmt.Errorf("--scan-indexed-free must be positive")
 	}

@@ -131,7 +131,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		m.close()
 		return nil, fmt.Errorf("--redis-wait-timeout %s must be below the Redis read timeout %s by %s or more (read_timeout in --redis-url)", cfg.RedisWaitTimeout, rt, waitMargin)
 	}
-	st := storage.New(rdb, storage.Options{PolicyKeyTag: cfg.PolicyRolloutTag, AuditMaxLen: cfg.AuditMaxLen, AuditMinAge: cfg.AuditMinAge, FeedMaxLen: cfg.FeedMaxLen, FeedMaxAge: cfg.FeedMaxAge, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
+	st := storage.New(rdb, storage.Options{PolicyKeyTag: cfg.PolicyRolloutTag, AuditMaxLen: cfg.AuditMaxLen, AuditMinAge: cfg.AuditMinAge, FeedMaxLen: cfg.FeedMaxLen, FeedMaxAge: cfg.FeedMaxAge, AccessLogMaxLen: cfg.AccessLogMaxLen, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
 		Quotas: storage.Quotas{Users: cfg.QuotaUsers, Groups: cfg.QuotaGroups, Members: cfg.QuotaMembers}})
 	if strings.Contains(url, "+sentinel://") && cfg.RedisWaitReplicas == 0 {
 		log.Warn("redis: Sentinel without --redis-wait-replicas: writes acknowledged in the moment before a failover are lost with the old master (replication is asynchronous); set --redis-wait-replicas 1 with two or more replicas")
@@ -158,7 +158,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts, AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst,
 		AccessRateLimit: cfg.AccessRateLimit, AccessRateBurst: cfg.AccessRateBurst, PolicyRollout: heartbeat,
 		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", ConsoleOperator: cfg.ConsoleOperator, FeedHub: cfg.Feed, WebhookOptions: cfg.Webhooks,
-		Access: access.Options{Log: log, Replica: heartbeat.Replica(), ActiveRevision: heartbeat.ActiveRevision}}, st, engine, provision.Options{})
+		Access: access.Options{Log: log, Replica: heartbeat.Replica(), ActiveRevision: heartbeat.ActiveRevision, LogSample: cfg.AccessLogSample}}, st, engine, provision.Options{})
 	m.stopFeed = srv.Stop
 	srv.Start()
 	svc := srv.Service

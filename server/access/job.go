@@ -296,6 +296,10 @@ func (r *Resolver) resolve(ctx context.Context, tenant string, jobs []job, of ma
 			if attempt > 0 {
 				c.write.Cause = 0 // the causes' events went with the first write
 			}
+			if r.sample() {
+				cause, _ := causeOf(c.write.User)
+				c.write = r.logged(c.write, cause)
+			}
 			b.Records = append(b.Records, c.write)
 		}
 		res, err := r.st.WriteDecisions(ctx, tenant, b)

@@ -87,9 +87,12 @@ type Options struct {
 	// sharing one Redis keep to their own tenants with it, so that one
 	// test's resolver never decides for another's.
 	Tenants func(tenant string) bool
-	Metrics Metrics
-	Log     *slog.Logger
-	Clock   func() time.Time
+	// LogSample is the share of re-resolutions (0 to 1) that the
+	// re-resolution log records (storage.AccessLogEntry); 0 records none.
+	LogSample float64
+	Metrics   Metrics
+	Log       *slog.Logger
+	Clock     func() time.Time
 }
 
 // Resolver keeps the stored decisions of every tenant current: it resolves
@@ -438,6 +441,9 @@ func (r *Resolver) ResolveNow(ctx context.Context, tenant, uid string) ([]byte, 
 		cause := Cause{Kind: storage.CauseUserCreated, ID: uid, Generation: gen}
 		changes, _ := plan(ev, func(string) (Cause, int) { return cause, 0 }, r.opts.Clock())
 		w := changes[0].write
+		if r.sample() {
+			w = r.logged(w, cause)
+		}
 		if !r.active(ctx) {
 			return w.Record, nil
 		}

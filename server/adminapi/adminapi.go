@@ -120,6 +120,7 @@ func (a *API) Register(r fiber.Router) {
 	r.Get(t+"/license/requests", a.requireAdmin, a.listSeatRequests)
 	r.Get(t+"/provisioning/status", a.requireAdmin, a.provisioningStatus)
 	r.Get(t+"/access/status", a.requireAdmin, a.accessStatus)
+	r.Get(t+"/access/log", a.requireAdmin, a.accessLog)
 	r.Post(t+"/admin-tokens", a.requireAdmin, a.createAdminToken)
 	r.Get(t+"/admin-tokens", a.requireAdmin, a.listAdminTokens)
 	r.Delete(t+"/admin-tokens/:name", a.requireAdmin, a.revokeAdminTokens)

@@ -14,9 +14,10 @@ import (
 // its own and they must be ignored), an admin parameter nobody reads is a
 // typo the caller should hear about: ?activ=false must not list everyone.
 var queryParams = map[string][]string{
-	tenantsPath + "/:tenant/users":  {"startIndex", "count", "userName", "managedBy", "active"},
-	tenantsPath + "/:tenant/groups": {"startIndex", "count", "displayName"},
-	tenantsPath + "/:tenant/audit":  {"targetId", "targetType", "action", "source", "actor", "cursor", "count", "since", "until"},
+	tenantsPath + "/:tenant/users":      {"startIndex", "count", "userName", "managedBy", "active"},
+	tenantsPath + "/:tenant/groups":     {"startIndex", "count", "displayName"},
+	tenantsPath + "/:tenant/audit":      {"targetId", "targetType", "action", "source", "actor", "cursor", "count", "since", "until"},
+	tenantsPath + "/:tenant/access/log": {"user", "cursor", "count"},
 }
 
 // checkQuery answers 400 naming the first query parameter the route does

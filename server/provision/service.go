@@ -29,6 +29,7 @@ type store interface {
 	RevokeAdminTokens(ctx context.Context, tenant, name, firstName string, audit []byte) (int64, error)
 	AppendAudit(ctx context.Context, tenant string, event []byte) error
 	ReadAudit(ctx context.Context, tenant, before string, count int) ([]storage.AuditEntry, error)
+	ReadAccessLog(ctx context.Context, tenant, user, before string, count int) ([]storage.AccessLogEntry, string, error)
 	SeatsUsed(ctx context.Context, tenant string) (int64, error)
 	Usage(ctx context.Context, tenant string) (storage.Usage, error)
 	EffectiveQuotas(t storage.Tenant) storage.Quotas

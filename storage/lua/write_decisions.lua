@@ -15,6 +15,8 @@
 -- KEYS[6]     t:{t}:access:outbox        stream of causes
 -- KEYS[7]     t:{t}:audit                stream
 -- KEYS[8..]   per record: t:{t}:user:<id>, t:{t}:access:user:<id>
+-- KEYS[8+2n]  t:{t}:access:log           stream of sampled re-resolutions,
+--             fields u (the user) and e
 -- ARGV[1]     lease owner: the write is refused unless KEYS[2] holds it
 --             ('' = no lease needed: a record written where none was)
 -- ARGV[2]     n, the number of records
@@ -38,6 +40,10 @@
 --             record read ('' = none), the new record ('' = delete: the
 --             user is gone), the feed entry ('' = none), the index of its
 --             cause's audit event among the a ('0' = none)
+-- then, after the records (absent: none):
+--             the log's max length, k, then k triples: a record's index
+--             (1..n), its user and its log entry, appended if that record
+--             was written
 --
 -- Returns
 --   {0, written, entries, first id, last id, audit events appended, {conflicting record indexes}}
@@ -56,6 +62,7 @@ end
 
 local written, entries, first, last = 0, 0, '', ''
 local conflicts = {}
+local done = {}
 local per_cause = {}
 for c = 1, a do
   per_cause[c] = {n = 0, first = '', last = ''}
@@ -82,6 +89,7 @@ for i = 1, n do
       redis.call('DEL', akey)
     end
     written = written + 1
+    done[i] = true
     if entry ~= '' then
       last = redis.call('XADD', KEYS[4], '*', 'e', entry)
       if first == '' then
@@ -96,6 +104,18 @@ for i = 1, n do
         end
       end
     end
+  end
+end
+
+-- The re-resolution log: the resolver samples which records carry an
+-- entry; only records written get theirs, the log trimmed exactly to its
+-- bound.
+local lbase = base + 4 * n
+local lmax, k = tonumber(ARGV[lbase + 1] or '0'), tonumber(ARGV[lbase + 2] or '0')
+for j = 1, k do
+  local at = lbase + 3 * j
+  if done[tonumber(ARGV[at])] then
+    redis.call('XADD', KEYS[8 + 2 * n], 'MAXLEN', '=', lmax, '*', 'u', ARGV[at + 1], 'e', ARGV[at + 2])
   end
 end
 
