@@ -83,4 +83,3 @@ func readOf(t *testing.T, e env, u string) []byte {
 	}
 	return raw
 }
-
