@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
@@ -57,6 +58,12 @@ func verify(ctx context.Context, policies *source, testDir string) error {
 	return nil
 }
 
+// testTimeout bounds one Rego test. OPA's default, 5 s, failed scimd's
+// start on a busy machine (two of 102 tests passed late under a load of 19
+// on 2 cores with -race); a test that runs a minute loops, while the
+// caller's context bounds the whole run.
+const testTimeout = time.Minute
+
 // runTests runs every test_ rule of policies and tests together, compiled in
 // strict mode, and returns the results sorted by package and name. A non-nil
 // tracer (a *cover.Cover) records coverage. With trace, each result keeps
@@ -68,6 +75,7 @@ func runTests(ctx context.Context, policies, tests *source, tracer topdown.Query
 	}
 	// Each test opens its own read transaction (a nil txn).
 	ch, err := tester.NewRunner().
+		SetTimeout(testTimeout).
 		SetCompiler(newCompiler(true).WithRewriteTestRules(trace)).
 		SetStore(inmem.NewFromObject(all.data)).
 		SetModules(all.modules).
