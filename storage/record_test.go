@@ -50,3 +50,31 @@ func TestLexMember(t *testing.T) {
 		}
 	}
 }
+
+// TestUnpackHash reads find_users.lua's packing: values may hold ':' and
+// digits, or be empty; a broken packing is an error, never a wrong record.
+func TestUnpackHash(t *testing.T) {
+	for _, tc := range []struct {
+		packed string
+		want   map[string]string
+		bad    bool
+	}{
+		{packed: "3:doc13:{\"a\":\"1:2:3\"}1:v0:", want: map[string]string{"doc": `{"a":"1:2:3"}`, "v": ""}},
+		{packed: "1:a2:éx", bad: true},   // a length past the end
+		{packed: "1:a1:b1:c", bad: true}, // a field without a value
+		{packed: "x:a1:b", bad: true},    // no length
+		{packed: "1:a-1:b", bad: true},   // a negative length
+		{packed: "1:a1", bad: true},      // no colon
+	} {
+		got, err := unpackHash(tc.packed)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("%q: %v, want an error", tc.packed, got)
+			}
+			continue
+		}
+		if err != nil || !cmp.Equal(got, tc.want) {
+			t.Errorf("%q: %v, %v; want %v", tc.packed, got, err, tc.want)
+		}
+	}
+}

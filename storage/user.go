@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -454,17 +455,17 @@ func (s *Store) FindAndGetUsers(ctx context.Context, tenant string, by UserIndex
 			continue
 		}
 		seen[id] = true
-		flat, err := stringList(res[1+i])
-		if err != nil || len(flat)%2 != 0 {
-			return nil, nil, false, unavailable(op, badReply("record of %s", id))
+		packed, ok := res[1+i].(string)
+		if !ok {
+			return nil, nil, false, unavailable(op, badReply("record of %s: %T", id, res[1+i]))
 		}
-		if len(flat) == 0 {
+		if packed == "" {
 			recs = append(recs, loadedUser{id: id}) // the record is gone: an id without a user
 			continue
 		}
-		h := make(map[string]string, len(flat)/2)
-		for j := 0; j < len(flat); j += 2 {
-			h[flat[j]] = flat[j+1]
+		h, err := unpackHash(packed)
+		if err != nil {
+			return nil, nil, false, unavailable(op, badReply("record of %s: %v", id, err))
 		}
 		u, err := parseUser(id, h)
 		if err != nil {
@@ -482,6 +483,31 @@ func (s *Store) FindAndGetUsers(ctx context.Context, tenant string, by UserIndex
 		}
 	}
 	return ids, users, true, nil
+}
+
+// unpackHash reads a hash as find_users.lua packs it: each field and value
+// as its length, ':' and its bytes. Fields and values share packed's bytes.
+func unpackHash(packed string) (map[string]string, error) {
+	h := make(map[string]string, 12)
+	field, odd := "", false
+	for packed != "" {
+		size, rest, ok := strings.Cut(packed, ":")
+		l, err := strconv.Atoi(size)
+		if !ok || err != nil || l < 0 || l > len(rest) {
+			return nil, errors.New("bad packing")
+		}
+		if odd {
+			h[field] = rest[:l]
+		} else {
+			field = rest[:l]
+		}
+		odd = !odd
+		packed = rest[l:]
+	}
+	if odd {
+		return nil, errors.New("a field without a value")
+	}
+	return h, nil
 }
 
 // stringList reads a Lua array of strings.

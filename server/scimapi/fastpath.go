@@ -76,9 +76,6 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
 	// The scan budget parks its 429 here, for fastError to send.
 	ctx = context.WithValue(ctx, slotKey{}, &errSlot{})
-	req := &http.Request{URL: &url.URL{RawQuery: string(c.Request().URI().QueryString())}}
-	req = req.WithContext(context.WithValue(context.WithValue(context.Background(), tenantKey{}, tenant), baseKey{}, base))
-
 	var resources []scim.Resource
 	var total int
 	if rt.Name == "User" && plainRead(c) {
@@ -94,6 +91,8 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 		}
 		return true, sendRawList(c, page.Total, start, rt, page.Resources, base, a.userSchemas)
 	}
+	req := &http.Request{URL: &url.URL{RawQuery: string(c.Request().URI().QueryString())}}
+	req = req.WithContext(context.WithValue(context.WithValue(context.Background(), tenantKey{}, tenant), baseKey{}, base))
 	if rt.Name == "User" {
 		q := provision.ListQuery[provision.User]{Indexed: true, Lookups: []provision.Lookup{{Attr: lookup, Value: value}}, StartIndex: start, Count: count,
 			Match:       func(u provision.User) bool { return equal(fieldOf(u.ID, u.Attrs, attr)) },
