@@ -33,6 +33,8 @@ type Metrics struct {
 	licenseRefusals prometheus.Counter
 	auditEvents     prometheus.Counter
 	auditFull       prometheus.Counter
+	signIns         *prometheus.CounterVec
+	signInsUnrec    prometheus.Counter
 	policyActive    *prometheus.GaugeVec
 	policyReplicas  *prometheus.GaugeVec
 	access          *accessMetrics
@@ -86,6 +88,14 @@ func NewMetrics() *Metrics {
 			Name: "scimd_audit_full_refusals_total",
 			Help: "Writes refused (429) because recording them would drop audit events younger than --audit-min-age.",
 		}),
+		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scimd_console_sign_ins_total",
+			Help: "Console sign-ins by who (tenant, operator) and outcome (ok; failed: a wrong token; throttled: refused by the per-address limit of failures).",
+		}, []string{"who", "outcome"}),
+		signInsUnrec: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scimd_console_sign_in_failures_unrecorded_total",
+			Help: "Failed tenant sign-ins the tenant's audit log does not record: past the hour's bound, one notice says so, then only this counts them.",
+		}),
 		policyActive: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scimd_policy_revision_active",
 			Help: "1 when the policy revision this replica runs (label) is the active one, and it re-decides stored access; 0 while it serves the stored decisions (a rolling deploy: not every live replica runs one revision).",
@@ -96,6 +106,7 @@ func NewMetrics() *Metrics {
 		}, []string{"revision"}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.policy, m.redisErrors, m.notReplicated, m.oomRefusals, m.licenseRefusals, m.auditEvents, m.auditFull,
+		m.signIns, m.signInsUnrec,
 		m.policyActive, m.policyReplicas,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.access = newAccessMetrics(m.reg)
@@ -154,6 +165,12 @@ func (m *Metrics) StoreFull() { m.oomRefusals.Inc() }
 
 // AuditFull implements provision.Metrics.
 func (m *Metrics) AuditFull() { m.auditFull.Inc() }
+
+// ConsoleSignIn implements provision.Metrics.
+func (m *Metrics) ConsoleSignIn(who, outcome string) { m.signIns.WithLabelValues(who, outcome).Inc() }
+
+// SignInFailureUnrecorded implements provision.Metrics.
+func (m *Metrics) SignInFailureUnrecorded() { m.signInsUnrec.Inc() }
 
 // LicenseRefused implements provision.Metrics.
 func (m *Metrics) LicenseRefused() { m.licenseRefusals.Inc() }

@@ -2,7 +2,17 @@ package storage
 
 import (
 	"context"
+	_ "embed"
+	"strconv"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	//go:embed lua/sign_in_failure.lua
+	signInFailureLua    string
+	signInFailureScript = redis.NewScript(auditLua + signInFailureLua)
 )
 
 // PutConsoleSession stores a console session's record (opaque to storage)
@@ -55,4 +65,24 @@ func (s *Store) TakeConsoleSignInFailure(ctx context.Context, ip string, perSeco
 		return true, 0, nil
 	}
 	return s.takeKey(ctx, "console sign-in limit", consoleSignInFailuresKey(ip), perSecond, burst, cost)
+}
+
+// CountSignInFailure counts a failed console sign-in in the tenant's
+// window (named by its start; its count expires keep later) and, in one
+// script, appends audit when it is one of the window's first recorded
+// failures, or notice when it is the one after them; later ones are only
+// counted. It returns the failure's number in its window. Returns
+// ErrNotFound (tenant), AuditFullError, ErrUnavailable.
+func (s *Store) CountSignInFailure(ctx context.Context, tenant string, window time.Time, keep time.Duration, recorded int, audit, notice []byte) (int64, error) {
+	if !validTenantID(tenant) {
+		return 0, notFound("tenant")
+	}
+	const op = "count sign-in failure"
+	res, err := s.eval(ctx, op, signInFailureScript,
+		[]string{tenantKey(tenant), auditKey(tenant), signInFailuresKey(tenant, strconv.FormatInt(window.Unix(), 10))},
+		[]any{s.auditRetention(), max(1, int64(keep/time.Second)), recorded, audit, notice})
+	if err != nil {
+		return 0, err
+	}
+	return s.countResult(op, res)
 }

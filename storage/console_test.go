@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -58,6 +59,47 @@ func TestTakeConsoleSignInFailure(t *testing.T) {
 		}
 		if ok, _, err := e.s.TakeConsoleSignInFailure(ctx, other, perSecond, burst, 0); err != nil || !ok {
 			t.Fatalf("another address refused: %v %v", ok, err)
+		}
+	})
+}
+
+// TestCountSignInFailure: a window records its first failures and a
+// notice, then only counts; the next window records again; a tenant that
+// does not exist gets neither a count nor a stream.
+func TestCountSignInFailure(t *testing.T) {
+	run(t, Options{AuditMaxLen: 1000}, 1, func(t *testing.T, e env) {
+		ctx := t.Context()
+		hour := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+		for i, want := range []struct {
+			events int
+			newest string
+		}{{1, "f"}, {2, "f"}, {3, "notice"}, {3, "notice"}, {3, "notice"}} {
+			n, err := e.s.CountSignInFailure(ctx, e.tenant, hour, 2*time.Hour, 2, []byte("f"), []byte("notice"))
+			must(t, err)
+			if n != int64(i+1) {
+				t.Fatalf("failure %d numbered %d", i+1, n)
+			}
+			entries, err := e.s.ReadAudit(ctx, e.tenant, "", 10)
+			must(t, err)
+			if len(entries) != want.events || string(entries[0].Event) != want.newest {
+				t.Fatalf("after failure %d: %d events, newest %q; want %d, %q", i+1, len(entries), entries[0].Event, want.events, want.newest)
+			}
+		}
+		if ttl, err := e.rdb.TTL(ctx, signInFailuresKey(e.tenant, strconv.FormatInt(hour.Unix(), 10))).Result(); err != nil || ttl <= time.Hour || ttl > 2*time.Hour {
+			t.Fatalf("window count expires in %s (%v), want in (1h, 2h]", ttl, err)
+		}
+		if n, err := e.s.CountSignInFailure(ctx, e.tenant, hour.Add(time.Hour), 2*time.Hour, 2, []byte("next"), []byte("notice")); err != nil || n != 1 {
+			t.Fatalf("next window: failure %d (%v), want 1", n, err)
+		}
+		if entries, err := e.s.ReadAudit(ctx, e.tenant, "", 1); err != nil || len(entries) != 1 || string(entries[0].Event) != "next" {
+			t.Fatalf("next window's failure not recorded: %v %v", entries, err)
+		}
+		gone := "st-gone-" + e.tenant
+		if _, err := e.s.CountSignInFailure(ctx, gone, hour, time.Hour, 2, []byte("f"), []byte("notice")); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("no such tenant: %v, want ErrNotFound", err)
+		}
+		if n, err := e.rdb.Exists(ctx, signInFailuresKey(gone, strconv.FormatInt(hour.Unix(), 10)), auditKey(gone)).Result(); err != nil || n != 0 {
+			t.Fatalf("keys made for a tenant that does not exist: %d %v", n, err)
 		}
 	})
 }

@@ -292,6 +292,13 @@ func platformDecisionTokensKey() string { return "platform:decisionTokens" }
 // store does not hand out live cookies. It expires when the session idles.
 func consoleSessionKey(t, idHash string) string { return tenantPrefix(t) + "console:session:" + idHash }
 
+// signInFailuresKey counts a tenant's failed console sign-ins in one
+// window (sign_in_failure.lua), named by the window's start in Unix
+// seconds; it expires after the window.
+func signInFailuresKey(t, window string) string {
+	return tenantPrefix(t) + "console:signInFailures:" + window
+}
+
 // consoleSignInFailuresKey is the bucket of failed console sign-ins from
 // one client address (rate.lua), across tenants: limiting per tenant would
 // let anybody lock a tenant's admins out.

@@ -49,18 +49,7 @@ func (s *Store) RecordRefusal(ctx context.Context, tenant, group string, descrip
 	if err != nil {
 		return 0, err
 	}
-	if err := scriptResult(op, res); err != nil {
-		return 0, err
-	}
-	arr, _ := res.([]any) // scriptResult checked the shape of a {0, ...} reply
-	if len(arr) < 2 {
-		return 0, unavailable(op, badReply("%v", res))
-	}
-	n, ok := arr[1].(int64)
-	if !ok {
-		return 0, unavailable(op, badReply("count %T %v", arr[1], arr[1]))
-	}
-	return n, nil
+	return s.countResult(op, res)
 }
 
 // Refusals returns the tenant's refusal groups still held (their hash

@@ -87,6 +87,22 @@ func (s *Store) runScript(ctx context.Context, op string, script *redis.Script, 
 	return s.withRetry(scriptResult(op, res))
 }
 
+// countResult reads a {0, n} reply, or the error of another.
+func (s *Store) countResult(op string, res any) (int64, error) {
+	if err := s.withRetry(scriptResult(op, res)); err != nil {
+		return 0, err
+	}
+	arr, _ := res.([]any) // scriptResult checked the shape of a {0, ...} reply
+	if len(arr) < 2 {
+		return 0, unavailable(op, badReply("%v", res))
+	}
+	n, ok := arr[1].(int64)
+	if !ok {
+		return 0, unavailable(op, badReply("count %T %v", arr[1], arr[1]))
+	}
+	return n, nil
+}
+
 // withRetry completes an AuditFullError with when to try again.
 func (s *Store) withRetry(err error) error {
 	var full *AuditFullError

@@ -65,8 +65,10 @@ type Options struct {
 }
 
 // DefaultSessionLimits: a session idles out after 30 minutes and lives 12
-// hours; an address may fail 10 sign-ins at once, then one every 30s.
-var DefaultSessionLimits = provision.SessionLimits{Idle: 30 * time.Minute, Lifetime: 12 * time.Hour, FailuresPerSecond: 1.0 / 30, FailureBurst: 10}
+// hours; an address (an IPv6 /64) may fail 10 sign-ins at once, then one
+// every 30s; a tenant's audit log records 20 failed sign-ins an hour (at
+// most 504 events a day however many addresses fail).
+var DefaultSessionLimits = provision.SessionLimits{Idle: 30 * time.Minute, Lifetime: 12 * time.Hour, FailuresPerSecond: 1.0 / 30, FailureBurst: 10, AuditedFailures: 20}
 
 // Console serves /console/...
 type Console struct {
@@ -107,6 +109,9 @@ func New(svc *provision.Service, opts Options) *Console {
 	}
 	if opts.Sessions.FailureBurst <= 0 {
 		opts.Sessions.FailureBurst = d.FailureBurst
+	}
+	if opts.Sessions.AuditedFailures <= 0 {
+		opts.Sessions.AuditedFailures = d.AuditedFailures
 	}
 	return &Console{svc: svc, opts: opts, pages: parsePages()}
 }

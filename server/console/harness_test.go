@@ -11,12 +11,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,6 +96,8 @@ type env struct {
 	clock  *clock
 	tenant string
 	token  string // the tenant's first admin token
+	// metrics is the server's registry.
+	metrics *server.Metrics
 }
 
 var (
@@ -140,7 +144,7 @@ func newEnv(t testing.TB, set func(*server.Config)) *env {
 	}
 	go func() { _ = srv.App.Listener(ln) }()
 	t.Cleanup(func() { _ = srv.App.Shutdown() })
-	e := &env{t: t, base: "http://" + ln.Addr().String(), svc: srv.Service, clock: clk}
+	e := &env{t: t, base: "http://" + ln.Addr().String(), svc: srv.Service, clock: clk, metrics: srv.Metrics}
 	e.tenant, e.token = e.newTenant(10)
 	return e
 }
@@ -355,4 +359,59 @@ func (e *env) get(c *http.Client, p string) (int, string) {
 		e.t.Fatal(err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// metric returns the value of one series of the server's metrics (0 when
+// it has none yet).
+func (e *env) metric(series string) float64 {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	e.metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for line := range strings.Lines(rec.Body.String()) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				e.t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// auditActions lists the actions of the tenant's console session events,
+// newest first.
+func (e *env) auditActions() []string {
+	e.t.Helper()
+	page, err := e.svc.Audit(context.Background(), e.tenant, provision.AuditQuery{Count: 50, TargetType: "ConsoleSession"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, ev := range page.Events {
+		out = append(out, ev.Action)
+	}
+	return out
+}
+
+// operatorSignIn signs in to the operator pages with c and returns the
+// response (its body closed).
+func (e *env) operatorSignIn(c *http.Client, token string) *http.Response {
+	e.t.Helper()
+	resp, err := c.Get(e.base + "/console/operator/sign-in")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfField.FindSubmatch(page)
+	if m == nil {
+		e.t.Fatalf("no csrf field in the operator sign-in page (%d):\n%s", resp.StatusCode, page)
+	}
+	resp, err = c.PostForm(e.base+"/console/operator/sign-in", url.Values{"token": {token}, "csrf": {string(m[1])}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }

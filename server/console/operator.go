@@ -126,6 +126,7 @@ func (cs *Console) operatorSignIn(c *fiber.Ctx) error {
 		}
 		return cs.renderOperatorSignIn(c, http.StatusUnauthorized, "That is not the operator token.")
 	}
+	cs.svc.OperatorSignedIn(ctx, ip)
 	expiry := strconv.FormatInt(time.Now().Add(operatorLifetime).Unix(), 10)
 	cs.setCookie(c, operatorSignInCookie, "", Root+"/operator/sign-in", 0)
 	cs.setCookie(c, operatorCookie, expiry+"."+cs.operatorMAC("session", expiry), Root+"/operator", operatorLifetime)

@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -339,19 +338,7 @@ func TestPagesRefuseForgedForms(t *testing.T) {
 	}
 	// The operator's forms, with a valid operator cookie but no token.
 	op := client()
-	resp, err := op.Get(e.base + "/console/operator/sign-in")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	signIn := url.Values{"token": {"op-" + t.Name()}, "csrf": {csrfField.FindStringSubmatch(string(page))[1]}}
-	resp, err = op.PostForm(e.base+"/console/operator/sign-in", signIn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
+	if resp := e.operatorSignIn(op, "op-"+t.Name()); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("operator sign-in: %d", resp.StatusCode)
 	}
 	for _, p := range []string{"/console/operator/tenants", "/console/operator/tenants/" + e.tenant + "/limit", "/console/operator/tenants/" + e.tenant + "/delete"} {

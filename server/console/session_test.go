@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net/http"
@@ -271,5 +273,83 @@ func TestSignInLimit(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("another address: %d, want 303", resp.StatusCode)
+	}
+}
+
+// TestSignInLimitIPv6: an IPv6 client's failed sign-ins are counted by
+// its /64, which one subscriber usually holds whole: new addresses in it
+// get no new failures, while the next /64 signs in.
+func TestSignInLimitIPv6(t *testing.T) {
+	e := newEnv(t, nil)
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	prefix := fmt.Sprintf("2001:db8:%x:%x", binary.BigEndian.Uint16(b[:2]), binary.BigEndian.Uint16(b[2:]))
+	for i := range testLimits.FailureBurst {
+		resp := e.httpSignIn(client(), fmt.Sprintf("%s::%x", prefix, i+1), e.tenant, "scimd_adm_guess")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d, want 401", i+1, resp.StatusCode)
+		}
+	}
+	resp := e.httpSignIn(client(), prefix+":ffff:ffff:ffff:ffff", e.tenant, e.token)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("another address of the /64: %d, want 429", resp.StatusCode)
+	}
+	resp = e.httpSignIn(client(), fmt.Sprintf("2001:db8:%x:%x::1", binary.BigEndian.Uint16(b[:2]), binary.BigEndian.Uint16(b[2:])+1), e.tenant, e.token)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the next /64: %d, want 303", resp.StatusCode)
+	}
+}
+
+// TestSignInFailuresAudited: failed sign-ins from ever new addresses do
+// not fill a tenant's audit log: it records the hour's first
+// AuditedFailures, then one notice, and the metric counts the rest; a
+// sign-in is still recorded, and the next hour records failures again.
+func TestSignInFailuresAudited(t *testing.T) {
+	const recorded = 2
+	e := newEnv(t, func(c *server.Config) { c.ConsoleSessions.AuditedFailures = recorded })
+	// A minute into an hour: the failures below share one window.
+	e.clock.advance(time.Until(time.Now().Truncate(time.Hour).Add(time.Hour + time.Minute)))
+	before := e.metric(`scimd_console_sign_in_failures_unrecorded_total`)
+	fail := func() {
+		t.Helper()
+		resp := e.httpSignIn(client(), uniqueAddr(), e.tenant, "scimd_adm_guess")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure: %d, want 401", resp.StatusCode)
+		}
+	}
+	for range recorded + 4 {
+		fail()
+	}
+	resp := e.httpSignIn(client(), uniqueAddr(), e.tenant, e.token)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d, want 303", resp.StatusCode)
+	}
+	e.clock.advance(time.Hour)
+	fail()
+	want := []string{"console.signInFailed", "console.signIn", "console.signInFailuresUnrecorded", "console.signInFailed", "console.signInFailed"}
+	if got := e.auditActions(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("audit %q, want %q", got, want)
+	}
+	if got := e.metric(`scimd_console_sign_in_failures_unrecorded_total`) - before; got != 3 {
+		t.Errorf("unrecorded failures counted %v, want 3", got)
+	}
+}
+
+// TestOperatorSignInCounted: the operator's sign-ins, which no tenant's
+// audit log records, are counted by outcome.
+func TestOperatorSignInCounted(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.ConsoleOperator = true })
+	for _, token := range []string{"wrong", "op-" + t.Name()} {
+		e.operatorSignIn(client(), token)
+	}
+	for _, series := range []string{`scimd_console_sign_ins_total{outcome="failed",who="operator"}`, `scimd_console_sign_ins_total{outcome="ok",who="operator"}`} {
+		if got := e.metric(series); got != 1 {
+			t.Errorf("%s = %v, want 1", series, got)
+		}
 	}
 }

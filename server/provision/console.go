@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/scimd/scimd/storage"
@@ -20,9 +21,33 @@ type SessionLimits struct {
 	// this long after its sign-in.
 	Idle, Lifetime time.Duration
 	// FailuresPerSecond and FailureBurst bound the failed sign-ins one
-	// client address may make, across tenants (0: unlimited).
+	// client address may make, across tenants (0: unlimited); an IPv6
+	// address counts as its /64.
 	FailuresPerSecond float64
 	FailureBurst      int
+	// AuditedFailures bounds the failed sign-ins a tenant's audit log
+	// records in an hour (0: every one): past them, one notice, then
+	// only the metric counts them.
+	AuditedFailures int
+}
+
+// signInAuditWindow is the window of SessionLimits.AuditedFailures.
+const signInAuditWindow = time.Hour
+
+// failureSource is what failed sign-ins are counted by: an IPv4 address,
+// or an IPv6 address's /64. A subscriber is usually given a whole /64, so
+// counting its addresses one by one would hand it 2^64 budgets.
+func failureSource(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // ConsoleSession is a signed-in console session: an admin token exchanged
@@ -56,25 +81,22 @@ const sessionTouch = time.Minute
 
 // SignIn exchanges a tenant's admin token for a console session and returns
 // the session's id (the cookie's secret, never stored) with the session.
-// Failed attempts are counted per client address (a.IP), never per
-// tenant; both outcomes are audited in the tenant's log when it exists.
+// Failed attempts are counted per client address (a.IP, an IPv6 one by
+// its /64), never per tenant; both outcomes are audited in the tenant's
+// log when it exists, failures within lim.AuditedFailures an hour.
 // Returns KindThrottled (the address failed too often), KindUnauthorized,
 // KindUnavailable.
 func (s *Service) SignIn(ctx context.Context, tenant, token string, a Actor, lim SessionLimits) (string, ConsoleSession, error) {
-	ok, wait, err := s.store.TakeConsoleSignInFailure(ctx, a.IP, lim.FailuresPerSecond, lim.FailureBurst, 0)
-	if err != nil {
-		return "", ConsoleSession{}, fromStorage(err, "sign-in limit")
-	}
-	if !ok {
-		return "", ConsoleSession{}, &Error{Kind: KindThrottled, RetryAfter: wait, Detail: "too many failed sign-ins from this address; try again later"}
+	if err := s.signInAllowed(ctx, "tenant", a.IP, lim, false); err != nil {
+		return "", ConsoleSession{}, err
 	}
 	name, err := s.AuthenticateAdmin(ctx, tenant, token)
 	if KindOf(err) == KindUnauthorized {
-		if _, _, err := s.store.TakeConsoleSignInFailure(ctx, a.IP, lim.FailuresPerSecond, lim.FailureBurst, 1); err != nil {
-			return "", ConsoleSession{}, fromStorage(err, "sign-in limit")
+		if err := s.signInAllowed(ctx, "tenant", a.IP, lim, true); err != nil && KindOf(err) != KindThrottled {
+			return "", ConsoleSession{}, err
 		}
 		if ValidTenantID(tenant) {
-			s.auditSession(ctx, tenant, s.event(Actor{Source: "admin", IP: a.IP}, "console.signInFailed", "ConsoleSession", "", nil))
+			s.auditSignInFailure(ctx, tenant, a.IP, lim)
 		}
 		return "", ConsoleSession{}, err
 	}
@@ -89,7 +111,54 @@ func (s *Service) SignIn(ctx context.Context, tenant, token string, a Actor, lim
 	}
 	a.User, a.Operator = name, false
 	s.auditSession(ctx, tenant, s.event(a, "console.signIn", "ConsoleSession", name, nil))
+	s.metrics.ConsoleSignIn("tenant", "ok")
 	return id, rec.session(tenant), nil
+}
+
+// signInAllowed holds a sign-in to the per-address limit of failures:
+// called before the token is checked with failed false (it only asks),
+// and again with failed true to count a wrong token. who is "tenant" or
+// "operator", for the metric. Returns KindThrottled, KindUnavailable.
+func (s *Service) signInAllowed(ctx context.Context, who, ip string, lim SessionLimits, failed bool) error {
+	cost := 0
+	if failed {
+		cost = 1
+		s.metrics.ConsoleSignIn(who, "failed")
+	}
+	ok, wait, err := s.store.TakeConsoleSignInFailure(ctx, failureSource(ip), lim.FailuresPerSecond, lim.FailureBurst, cost)
+	if err != nil {
+		return fromStorage(err, "sign-in limit")
+	}
+	if !ok {
+		if !failed {
+			s.metrics.ConsoleSignIn(who, "throttled")
+		}
+		return &Error{Kind: KindThrottled, RetryAfter: wait, Detail: "too many failed sign-ins from this address; try again later"}
+	}
+	return nil
+}
+
+// auditSignInFailure records a failed sign-in in the tenant's log, the
+// first lim.AuditedFailures of the hour, then a notice that the hour's
+// others are counted only.
+func (s *Service) auditSignInFailure(ctx context.Context, tenant, ip string, lim SessionLimits) {
+	a := Actor{Source: "admin", IP: ip}
+	ev := s.event(a, "console.signInFailed", "ConsoleSession", "", nil)
+	if lim.AuditedFailures <= 0 {
+		s.auditSession(ctx, tenant, ev)
+		return
+	}
+	window := ev.Time.Truncate(signInAuditWindow)
+	notice := s.event(a, "console.signInFailuresUnrecorded", "ConsoleSession", "",
+		[]Change{{Attribute: "unrecordedUntil", New: window.Add(signInAuditWindow)}})
+	// The count outlives its window a while: replicas' clocks differ.
+	n, err := s.store.CountSignInFailure(ctx, tenant, window, 2*signInAuditWindow, lim.AuditedFailures, ev.encode(), notice.encode())
+	if n > int64(lim.AuditedFailures)+1 { // the one past them is the notice
+		s.metrics.SignInFailureUnrecorded()
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		slog.Warn("console sign-in not audited", "tenant", tenant, "action", ev.Action, "err", err)
+	}
 }
 
 // Session returns the console session id names, after checking that it

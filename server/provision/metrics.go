@@ -29,6 +29,14 @@ type Metrics interface {
 	// AuditFull counts a write refused because recording it would drop audit
 	// events younger than the minimum age (storage.AuditFullError).
 	AuditFull()
+	// ConsoleSignIn counts a console sign-in by who ("tenant" or
+	// "operator") and outcome ("ok", "failed", or "throttled": refused by
+	// the per-address limit before the token was checked).
+	ConsoleSignIn(who, outcome string)
+	// SignInFailureUnrecorded counts a tenant's failed sign-in that its
+	// audit log does not record: past SessionLimits.AuditedFailures in the
+	// hour and the notice that says so.
+	SignInFailureUnrecorded()
 	// PolicyEvaluated records how long one policy decision took; decision is
 	// "roles", "scores" or "locks", as `scimd policy explain --decision` names them.
 	PolicyEvaluated(decision string, d time.Duration)
@@ -107,6 +115,8 @@ func (nopMetrics) AuditFull()                            {}
 func (nopMetrics) LicenseRefused()                       {}
 func (nopMetrics) AuditEvent()                           {}
 func (nopMetrics) PolicyEvaluated(string, time.Duration) {}
+func (nopMetrics) ConsoleSignIn(string, string)          {}
+func (nopMetrics) SignInFailureUnrecorded()              {}
 
 func (s meteredStore) CreateTenant(ctx context.Context, t storage.Tenant) error {
 	return s.seen(s.store.CreateTenant(ctx, t))
@@ -407,6 +417,14 @@ func (s meteredStore) Status(ctx context.Context, tenant string) (storage.Status
 func (s meteredStore) TakeConsoleSignInFailure(ctx context.Context, ip string, perSecond float64, burst, cost int) (bool, time.Duration, error) {
 	ok, wait, err := s.store.TakeConsoleSignInFailure(ctx, ip, perSecond, burst, cost)
 	return ok, wait, s.seen(err)
+}
+
+func (s meteredStore) CountSignInFailure(ctx context.Context, tenant string, window time.Time, keep time.Duration, recorded int, audit, notice []byte) (int64, error) {
+	n, err := s.store.CountSignInFailure(ctx, tenant, window, keep, recorded, audit, notice)
+	if n <= int64(recorded)+1 {
+		return n, s.wrote(err, audit)
+	}
+	return n, s.seen(err)
 }
 
 func (s meteredStore) PutConsoleSession(ctx context.Context, tenant, idHash string, record []byte, ttl time.Duration) error {

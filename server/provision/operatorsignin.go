@@ -1,23 +1,27 @@
 package provision
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // OperatorSignInAllowed holds the console's operator sign-ins to the same
 // per-address limit of failures as the tenants' sign-ins (never per
 // tenant): call it before checking the token with failed false, and again
-// with failed true when the token was wrong.
+// with failed true when the token was wrong. There is no operator audit
+// log: a failure is a warning in the log (bounded by the limit), and the
+// metric counts every outcome.
 // Returns KindThrottled, KindUnavailable.
 func (s *Service) OperatorSignInAllowed(ctx context.Context, ip string, lim SessionLimits, failed bool) error {
-	cost := 0
 	if failed {
-		cost = 1
+		slog.WarnContext(ctx, "console: failed operator sign-in", "ip", ip)
 	}
-	ok, wait, err := s.store.TakeConsoleSignInFailure(ctx, ip, lim.FailuresPerSecond, lim.FailureBurst, cost)
-	if err != nil {
-		return fromStorage(err, "sign-in limit")
-	}
-	if !ok {
-		return &Error{Kind: KindThrottled, RetryAfter: wait, Detail: "too many failed sign-ins from this address; try again later"}
-	}
-	return nil
+	return s.signInAllowed(ctx, "operator", ip, lim, failed)
+}
+
+// OperatorSignedIn records an operator's sign-in to the console: a log
+// line, as there is no operator audit log, and the metric.
+func (s *Service) OperatorSignedIn(ctx context.Context, ip string) {
+	slog.InfoContext(ctx, "console: operator signed in", "ip", ip)
+	s.metrics.ConsoleSignIn("operator", "ok")
 }

@@ -84,6 +84,7 @@ type store interface {
 	TakeScanRecords(ctx context.Context, tenant string, perSecond float64, burst, records int) (bool, time.Duration, error)
 	AllowAdminWrite(ctx context.Context, tenant string, perSecond float64, burst int) (bool, time.Duration, error)
 	TakeConsoleSignInFailure(ctx context.Context, ip string, perSecond float64, burst, cost int) (bool, time.Duration, error)
+	CountSignInFailure(ctx context.Context, tenant string, window time.Time, keep time.Duration, recorded int, audit, notice []byte) (int64, error)
 	PutConsoleSession(ctx context.Context, tenant, idHash string, record []byte, ttl time.Duration) error
 	ConsoleSession(ctx context.Context, tenant, idHash string) ([]byte, error)
 	DeleteConsoleSession(ctx context.Context, tenant, idHash string) error
@@ -132,14 +133,15 @@ type Options struct {
 
 // Service implements the provisioning use cases over a store.
 type Service struct {
-	store  store
-	policy policy
-	now    func() time.Time
-	tokens *tokenCache
-	status *statusCounter
-	full   *fullWatch
-	opts   Options
-	decide Resolver // decides missing decisions on read (SetResolver); nil: none
+	store   store
+	policy  policy
+	now     func() time.Time
+	tokens  *tokenCache
+	status  *statusCounter
+	full    *fullWatch
+	opts    Options
+	metrics Metrics
+	decide  Resolver // decides missing decisions on read (SetResolver); nil: none
 }
 
 // New returns a Service over st that asks pol for every decision.
@@ -171,7 +173,7 @@ func newService(st store, pol policy, opts Options) *Service {
 	if opts.AccessChanged != nil {
 		st = notifyingStore{st, opts.AccessChanged}
 	}
-	return &Service{store: st, policy: pol, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), status: newStatusCounter(), full: full, opts: opts}
+	return &Service{store: st, policy: pol, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), status: newStatusCounter(), full: full, opts: opts, metrics: m}
 }
 
 // Ready reports whether the store answers. Returns KindUnavailable.
