@@ -63,9 +63,13 @@ type config struct {
 	BigGroup            int
 
 	Concurrency int
-	Duration    time.Duration
-	Timeout     time.Duration
-	CPU         cpuPIDs
+	// Rate, when above 0, starts that many jobs per second in each phase
+	// whatever the server's pace (an open loop), instead of Concurrency
+	// workers each waiting for its last answer.
+	Rate     float64
+	Duration time.Duration
+	Timeout  time.Duration
+	CPU      cpuPIDs
 }
 
 // has tells whether the phase group was asked for.
@@ -99,6 +103,7 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (co
 	fs.IntVar(&c.SingleMemberPatches, "single-member-patches", -1, "one-member add/remove PATCHes in the incremental cycle (-1: a fifth of --users)")
 	fs.IntVar(&c.BigGroup, "big-group", 0, "members added to one group in a single PATCH (0: no big-group phase; >0 adds it)")
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "concurrent workers (and keep-alive connections)")
+	fs.Float64Var(&c.Rate, "rate", 0, "offered load: jobs started per second in each phase, whether or not earlier ones have been answered (an open loop; latencies count from when each job was due, so a server that falls behind shows it); a job is one request, or a filter and a POST in the create phases (0: --concurrency workers, each sending when answered)")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Minute, "hard time bound: when it passes every phase stops and what ran is reported")
 	fs.DurationVar(&c.Timeout, "timeout", 60*time.Second, "time bound of one request (Entra gives up after 60s)")
 	if err := fs.Parse(args); err != nil {
@@ -151,6 +156,8 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (co
 		return c, errors.New("--gets, --user-patches, --disables and --single-member-patches must be -1 (automatic) or more")
 	case c.Batch < 1:
 		return c, errors.New("--batch must be at least 1")
+	case c.Rate < 0 || c.Rate > 1e6:
+		return c, fmt.Errorf("--rate must be between 0 and 1000000 jobs per second")
 	case c.Concurrency < 1:
 		return c, errors.New("--concurrency must be at least 1")
 	case c.Duration <= 0 || c.Timeout <= 0:
@@ -181,6 +188,7 @@ type report struct {
 	Target      string    `json:"target"`
 	Prefix      string    `json:"prefix"`
 	Concurrency int       `json:"concurrency"`
+	Rate        float64   `json:"rate,omitempty"` // jobs offered per second and phase
 	Stopped     string    `json:"stopped,omitempty"`
 	Phases      []Summary `json:"phases"`
 	FirstErrors []string  `json:"firstErrors,omitempty"`
@@ -207,6 +215,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	defer c.close()
 	r := newRunner(cfg, c)
 	fmt.Fprintf(stderr, "scimload: %s, prefix %s, concurrency %d, bound %s\n", c.base, cfg.Prefix, cfg.Concurrency, cfg.Duration)
+	if cfg.Rate > 0 {
+		fmt.Fprintf(stderr, "scimload: open loop: %g jobs offered per second in each phase\n", cfg.Rate)
+	}
 	if cfg.has(phaseInitial) {
 		fmt.Fprintf(stderr, "scimload: initial: %d users, %d groups of %d members (%d a PATCH), %d filtered GETs\n",
 			cfg.Users, cfg.Groups, cfg.MembersPerGroup, cfg.Batch, cfg.Gets)
@@ -225,7 +236,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	r.runAll(runCtx)
 	stopProgress()
 
-	rep := report{Target: c.base, Prefix: cfg.Prefix, Concurrency: cfg.Concurrency, FirstErrors: r.errs.list()}
+	rep := report{Target: c.base, Prefix: cfg.Prefix, Concurrency: cfg.Concurrency, Rate: cfg.Rate, FirstErrors: r.errs.list()}
 	switch {
 	case ctx.Err() != nil:
 		rep.Stopped = "interrupted"

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,6 +57,8 @@ func TestParseFlags(t *testing.T) {
 			want: with(func(c *config) {
 				c.Users, c.Gets, c.UserPatches, c.Disables, c.SingleMemberPatches = 5000, 7, 1000, 250, 1000
 			})},
+		{name: "--rate opens the loop", args: append(base, "--rate", "2000"), want: with(func(c *config) { c.Rate = 2000 })},
+		{name: "a negative rate", args: append(base, "--rate", "-1"), wantErr: "--rate"},
 		{name: "--big-group adds its phase", args: append(base, "--big-group", "20000"),
 			want: with(func(c *config) { c.BigGroup, c.Phases = 20000, append(c.Phases, phaseBigGroup) })},
 		{name: "phases listed once each", args: append(base, "--phases", "initial, initial,big-group", "--big-group", "5"),
@@ -372,5 +376,29 @@ func TestLoadCountsFailures(t *testing.T) {
 	}
 	if len(rep.FirstErrors) != 3 || !strings.Contains(rep.FirstErrors[0], "401") {
 		t.Errorf("first errors: %q, want three 401s", rep.FirstErrors)
+	}
+}
+
+// TestRateIsAnOpenLoop: with --rate, a job starts when due even though
+// none before it has finished (here every job waits for all to start,
+// which one worker of a closed loop could never do), and every job runs.
+func TestRateIsAnOpenLoop(t *testing.T) {
+	const total = 50
+	r := newRunner(config{Rate: 1e6, Concurrency: 1}, nil)
+	var started sync.WaitGroup
+	started.Add(total)
+	var dues atomic.Int64
+	p := r.run(context.Background(), "open", total, 1, func(ctx context.Context, p *Phase, i int) {
+		if d, _ := ctx.Value(dueKey{}).(*dueTime); d != nil {
+			dues.Add(1)
+		}
+		started.Done()
+		started.Wait()
+	})
+	if got := p.done.Load(); got != total {
+		t.Errorf("%d jobs done, want %d", got, total)
+	}
+	if dues.Load() != total {
+		t.Errorf("%d jobs knew when they were due, want %d", dues.Load(), total)
 	}
 }

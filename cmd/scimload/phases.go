@@ -62,7 +62,8 @@ func (r *runner) runAll(ctx context.Context) {
 	}
 }
 
-// run spreads jobs 0..total-1 of a new phase over the workers and returns
+// run spreads jobs 0..total-1 of a new phase over the workers (with
+// --rate, starts them at that rate instead) and returns
 // the phase once they are done or ctx has ended. A phase that would start
 // after ctx ended, or has no jobs, is not run at all (nil).
 func (r *runner) run(ctx context.Context, name string, total, workers int, job func(ctx context.Context, p *Phase, i int)) *Phase {
@@ -76,21 +77,25 @@ func (r *runner) run(ctx context.Context, name string, total, workers int, job f
 	p.start = time.Now()
 	p.cpu0 = cpuSample(r.cfg.CPU)
 	p.mu.Unlock()
-	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(workers, total) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= total {
-					return
+	if r.cfg.Rate > 0 {
+		r.offer(ctx, p, total, job, &wg)
+	} else {
+		var next atomic.Int64
+		for range min(workers, total) {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					i := int(next.Add(1) - 1)
+					if i >= total {
+						return
+					}
+					job(ctx, p, i)
+					if ctx.Err() == nil {
+						p.done.Add(1)
+					}
 				}
-				job(ctx, p, i)
-				if ctx.Err() == nil {
-					p.done.Add(1)
-				}
-			}
-		})
+			})
+		}
 	}
 	wg.Wait()
 	p.mu.Lock()
@@ -99,6 +104,53 @@ func (r *runner) run(ctx context.Context, name string, total, workers int, job f
 	p.pids = r.cfg.CPU
 	p.mu.Unlock()
 	return p
+}
+
+// maxInFlight bounds the jobs an open loop has started and not finished:
+// beyond it the offered rate is not kept (the latencies, counted from
+// each job's due time, show that).
+const maxInFlight = 4096
+
+// offer starts jobs 0..total-1 at --rate per second, each at its due time
+// whether or not earlier ones are done, until ctx ends; wg counts them.
+func (r *runner) offer(ctx context.Context, p *Phase, total int, job func(ctx context.Context, p *Phase, i int), wg *sync.WaitGroup) {
+	start := time.Now()
+	slots := make(chan struct{}, maxInFlight)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for i := 0; i < total; i++ {
+		due := start.Add(time.Duration(float64(i) * float64(time.Second) / r.cfg.Rate))
+		if d := time.Until(due); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case slots <- struct{}{}:
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			job(context.WithValue(ctx, dueKey{}, &dueTime{at: due}), p, i)
+			if ctx.Err() == nil {
+				p.done.Add(1)
+			}
+		})
+	}
+}
+
+// dueKey holds an open loop's *dueTime in a job's context.
+type dueKey struct{}
+
+// dueTime is when a job was due; its first request's latency counts from
+// then, so that time spent waiting to be sent is not hidden.
+type dueTime struct {
+	at   time.Time
+	used bool
 }
 
 // send sends one request for phase p and records it under op. It reports
@@ -111,7 +163,11 @@ func (r *runner) send(ctx context.Context, p *Phase, op, method, path string, q 
 		return rep, false
 	}
 	ok := rep.ok()
-	p.record(op, rep.latency, !ok)
+	latency := rep.latency
+	if d, _ := ctx.Value(dueKey{}).(*dueTime); d != nil && !d.used {
+		latency, d.used = time.Since(d.at), true
+	}
+	p.record(op, latency, !ok)
 	if !ok {
 		r.errs.add(p.Name, op, method, target, rep, "")
 	}
