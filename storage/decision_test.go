@@ -245,28 +245,47 @@ func TestFeedRetention(t *testing.T) {
 	}
 }
 
-// TestFeedRetentionByAge: entries older than FeedMaxAge go, newer ones
-// stay, and the floor names the newest that went.
-func TestFeedRetentionByAge(t *testing.T) {
+// TestFeedRetentionTrims: over a feed already holding entries, entries
+// older than FeedMaxAge go and newer ones stay; beyond FeedMaxLen the
+// oldest go, several at once; the floor names the newest that went.
+func TestFeedRetentionTrims(t *testing.T) {
 	at := time.UnixMilli(2500).Add(time.Hour)
-	run(t, Options{FeedMaxLen: 100, FeedMaxAge: time.Hour, Clock: func() time.Time { return at }}, 10, func(t *testing.T, e env) {
-		ctx := t.Context()
-		must(t, e.s.CreateUser(ctx, e.tenant, user("u1", "one"), nil))
-		for _, id := range []string{"1000-0", "2000-0", "2000-1", "3000-0"} {
-			must(t, e.rdb.XAdd(ctx, &redis.XAddArgs{Stream: accessFeedKey(e.tenant), ID: id, Values: []string{"e", "{}"}}).Err())
-		}
-		res, err := e.s.WriteDecisions(ctx, e.tenant, DecisionBatch{Records: []DecisionWrite{{User: "u1", Record: []byte(`{}`), Entry: []byte(`{}`)}}})
-		must(t, err)
-		ids, _ := feed(t, e)
-		if diff := cmp.Diff([]string{"3000-0", res.First}, ids); diff != "" {
-			t.Errorf("feed (-want +got):\n%s", diff)
-		}
-		floor, err := e.rdb.Get(ctx, accessFeedFloorKey(e.tenant)).Result()
-		must(t, err)
-		if floor != "2000-1" {
-			t.Errorf("floor = %q, want 2000-1", floor)
-		}
-	})
+	const century = 100 * 365 * 24 * time.Hour // the entries' ids are from 1970
+	tests := []struct {
+		name  string
+		opts  Options
+		keep  []string // of the entries there before
+		floor string
+	}{
+		{"by age", Options{FeedMaxLen: 100, FeedMaxAge: time.Hour, Clock: func() time.Time { return at }}, []string{"3000-0"}, "2000-1"},
+		{"by length", Options{FeedMaxLen: 2, FeedMaxAge: century}, []string{"3000-0"}, "2000-1"},
+		{"by length, none over", Options{FeedMaxLen: 5, FeedMaxAge: century}, []string{"1000-0", "2000-0", "2000-1", "3000-0"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, tt.opts, 10, func(t *testing.T, e env) {
+				ctx := t.Context()
+				must(t, e.s.CreateUser(ctx, e.tenant, user("u1", "one"), nil))
+				for _, id := range []string{"1000-0", "2000-0", "2000-1", "3000-0"} {
+					must(t, e.rdb.XAdd(ctx, &redis.XAddArgs{Stream: accessFeedKey(e.tenant), ID: id, Values: []string{"e", "{}"}}).Err())
+				}
+				res, err := e.s.WriteDecisions(ctx, e.tenant, DecisionBatch{Records: []DecisionWrite{{User: "u1", Record: []byte(`{}`), Entry: []byte(`{}`)}}})
+				must(t, err)
+				ids, _ := feed(t, e)
+				if diff := cmp.Diff(append(tt.keep, res.First), ids); diff != "" {
+					t.Errorf("feed (-want +got):\n%s", diff)
+				}
+				floor, err := e.rdb.Get(ctx, accessFeedFloorKey(e.tenant)).Result()
+				if isNil(err) {
+					err = nil
+				}
+				must(t, err)
+				if floor != tt.floor {
+					t.Errorf("floor = %q, want %q", floor, tt.floor)
+				}
+			})
+		})
+	}
 }
 
 func TestNextStreamID(t *testing.T) {

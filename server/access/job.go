@@ -165,11 +165,11 @@ func (r *Resolver) scanGroup(ctx context.Context, tenant, group, cursor string, 
 	}
 }
 
-// step resolves one batch of the tenant's work and reports whether work is
-// left. It reads the state, starts the next job if none is under way (or
-// asks for a re-decision of everyone when the policy revision moved),
-// decides the job's next batch and writes it.
-func (r *Resolver) step(ctx context.Context, tenant string) (bool, error) {
+// step resolves the tenant's work until the slice ends (end) or a job
+// ends, and reports whether work is left. It reads the state, starts the
+// next job if none is under way (or asks for a re-decision of everyone when
+// the policy revision moved), and runs the job's batches.
+func (r *Resolver) step(ctx context.Context, tenant string, end time.Time) (bool, error) {
 	st, err := r.st.AccessState(ctx, tenant)
 	if err != nil {
 		return false, err
@@ -203,21 +203,79 @@ func (r *Resolver) step(ctx context.Context, tenant string) (bool, error) {
 		start = map[string]string{storage.StateJobCause: string(mustJSON(j)), storage.StateJobTotal: strconv.FormatInt(total, 10),
 			storage.StateJobStarted: strconv.FormatInt(r.opts.Clock().UnixMilli(), 10)}
 	}
-	ids, pos, done, err := r.next(ctx, tenant, j)
-	if err != nil {
-		return false, err
+	return r.runJob(ctx, tenant, j, start, st.JobChanged, end)
+}
+
+// jobBatch is a batch of a job, decided, and where the job goes on after it.
+type jobBatch struct {
+	d    decided
+	pos  string
+	done bool
+	err  error
+}
+
+// runJob resolves the job's batches, from j.pos, until the job is done or
+// the slice ends, and reports whether work is left. Each batch is decided
+// while the one before it is written, so that the policy's and Go's work
+// overlaps Redis's. The job stays in memory between batches: under the
+// lease no other replica moves it, and a write once the lease is lost is
+// refused (ErrLeaseLost), which ends the run. A user met again (SSCAN may
+// return a member twice) in the batch decided ahead finds its record moved
+// by the write before: it is decided again, as any conflict. start are the
+// state fields the first batch sets (a job just started), changed the
+// users the job changed before.
+func (r *Resolver) runJob(ctx context.Context, tenant string, j job, start map[string]string, changed int64, end time.Time) (bool, error) {
+	decide := func(pos string, state map[string]string) jobBatch {
+		at := j
+		at.pos = pos
+		ids, pos, done, err := r.next(ctx, tenant, at)
+		if err != nil {
+			return jobBatch{err: err}
+		}
+		if state == nil {
+			state = map[string]string{}
+		}
+		state[storage.StateJobPos] = pos
+		d, err := r.decide(ctx, tenant, []job{j}, nil, ids, storage.DecisionBatch{Owner: r.opts.Replica, State: state, Job: true}, 0)
+		return jobBatch{d: d, pos: pos, done: done, err: err}
 	}
-	if start == nil {
-		start = map[string]string{}
+	cur := decide(j.pos, start)
+	for {
+		if cur.err != nil {
+			return false, cur.err
+		}
+		var ahead chan jobBatch
+		if !cur.done && ctx.Err() == nil && r.opts.Clock().Before(end) {
+			ahead = make(chan jobBatch, 1)
+			go func(pos string) { ahead <- decide(pos, nil) }(cur.pos)
+		}
+		n, err := r.commit(ctx, tenant, cur.d)
+		changed += int64(n)
+		if err == nil && !cur.done && ahead != nil {
+			var held bool
+			if held, err = r.st.HoldAccessLease(ctx, tenant, r.opts.Replica, r.opts.Lease); err == nil && !held {
+				err = storage.ErrLeaseLost
+			}
+		}
+		if err != nil {
+			if ahead != nil {
+				<-ahead
+			}
+			return false, err
+		}
+		switch {
+		case cur.done:
+			return true, r.finish(ctx, tenant, j, changed)
+		case ahead == nil:
+			return true, nil
+		}
+		cur = <-ahead
 	}
-	start[storage.StateJobPos] = pos
-	entries, err := r.resolve(ctx, tenant, []job{j}, nil, ids, storage.DecisionBatch{Owner: r.opts.Replica, State: start, Job: true})
-	if err != nil {
-		return false, err
-	}
-	if !done {
-		return true, nil
-	}
+}
+
+// finish ends the job after its last batch: the outbox moves past its
+// entry, with the cause's audit event if it changed any user's access.
+func (r *Resolver) finish(ctx context.Context, tenant string, j job, changed int64) error {
 	finish := map[string]string{storage.StateCursor: j.Entry, storage.StateResolvedGen: strconv.FormatInt(j.Gen, 10)}
 	if j.Kind == storage.OutboxAll {
 		// Every user was decided again at this revision.
@@ -225,12 +283,12 @@ func (r *Resolver) step(ctx context.Context, tenant string) (bool, error) {
 	}
 	res, err := r.st.WriteDecisions(ctx, tenant, storage.DecisionBatch{Owner: r.opts.Replica, State: finish, Resolved: j.Entry, Audit: r.auditEvent(j)})
 	if err != nil {
-		return false, err
+		return err
 	}
-	if res.Audited == 0 && st.JobChanged+int64(entries) > 0 {
+	if res.Audited == 0 && changed > 0 {
 		r.log.Warn("access: audit log full: the access.change event of a cause was not recorded", "tenant", tenant, "cause", j.Cause.Kind, "id", j.Cause.ID)
 	}
-	return true, nil
+	return nil
 }
 
 // resolveMerged resolves the run of small 'users' entries at the head of
@@ -266,6 +324,26 @@ func (r *Resolver) enqueuePolicy(ctx context.Context, tenant string) error {
 // naming it in of (then each record counts for its cause's audit event in
 // b.Causes). It returns the number of feed entries written.
 func (r *Resolver) resolve(ctx context.Context, tenant string, jobs []job, of map[string]int, ids []string, b storage.DecisionBatch) (int, error) {
+	d, err := r.decide(ctx, tenant, jobs, of, ids, b, 0)
+	if err != nil {
+		return 0, err
+	}
+	return r.commit(ctx, tenant, d)
+}
+
+// decided is a batch decided and planned, ready to write.
+type decided struct {
+	jobs                       []job
+	of                         map[string]int
+	b                          storage.DecisionBatch
+	users, evaluations, failed int
+	err                        error // the policy's first failure, for the log
+}
+
+// decide evaluates the users ids and plans their writes into b (see
+// resolve); attempt counts the tries of users that conflicted, whose
+// causes' audit events went with the first write.
+func (r *Resolver) decide(ctx context.Context, tenant string, jobs []job, of map[string]int, ids []string, b storage.DecisionBatch, attempt int) (decided, error) {
 	causeOf := func(uid string) (Cause, int) {
 		i, ok := of[uid]
 		if !ok {
@@ -273,57 +351,65 @@ func (r *Resolver) resolve(ctx context.Context, tenant string, jobs []job, of ma
 		}
 		return jobs[i].Cause, i + 1
 	}
-	entries := 0
-	for attempt := 0; ; attempt++ {
-		ev, err := evaluate(ctx, r.eng, r.st, tenant, ids, r.known)
-		if err != nil {
-			return entries, err
-		}
-		at := r.opts.Clock()
-		for i, sub := range ev.Subjects {
-			// A user that is gone: only its user_deleted cause has the names.
-			if c, _ := causeOf(sub.ID); !sub.Exists && c.Kind == storage.CauseUserDeleted && c.ID == sub.ID {
-				for _, j := range jobs {
-					if j.Gone != nil && j.Cause == c {
-						ev.Subjects[i].UserName, ev.Subjects[i].ExternalID = j.Gone.UserName, j.Gone.ExternalID
-					}
+	ev, err := evaluate(ctx, r.eng, r.st, tenant, ids, r.known)
+	if err != nil {
+		return decided{}, err
+	}
+	at := r.opts.Clock()
+	for i, sub := range ev.Subjects {
+		// A user that is gone: only its user_deleted cause has the names.
+		if c, _ := causeOf(sub.ID); !sub.Exists && c.Kind == storage.CauseUserDeleted && c.ID == sub.ID {
+			for _, j := range jobs {
+				if j.Gone != nil && j.Cause == c {
+					ev.Subjects[i].UserName, ev.Subjects[i].ExternalID = j.Gone.UserName, j.Gone.ExternalID
 				}
 			}
 		}
-		changes, failed := plan(ev, causeOf, at)
-		b.Records = b.Records[:0]
-		for _, c := range changes {
-			if attempt > 0 {
-				c.write.Cause = 0 // the causes' events went with the first write
-			}
-			if r.sample() {
-				cause, _ := causeOf(c.write.User)
-				c.write = r.logged(c.write, cause)
-			}
-			b.Records = append(b.Records, c.write)
+	}
+	changes, failed := plan(ev, causeOf, at)
+	b.Records = make([]storage.DecisionWrite, 0, len(changes))
+	for _, c := range changes {
+		if attempt > 0 {
+			c.write.Cause = 0 // the causes' events went with the first write
 		}
-		res, err := r.st.WriteDecisions(ctx, tenant, b)
+		if r.sample() {
+			cause, _ := causeOf(c.write.User)
+			c.write = r.logged(c.write, cause)
+		}
+		b.Records = append(b.Records, c.write)
+	}
+	return decided{jobs: jobs, of: of, b: b, users: len(ev.Decisions), evaluations: ev.Evaluations, failed: failed, err: firstErr(ev)}, nil
+}
+
+// commit writes a decided batch, deciding again, a few times at most, the
+// users whose record moved meanwhile; it returns the feed entries written.
+func (r *Resolver) commit(ctx context.Context, tenant string, d decided) (int, error) {
+	entries := 0
+	for attempt := 0; ; attempt++ {
+		res, err := r.st.WriteDecisions(ctx, tenant, d.b)
 		if err != nil {
 			return entries, err
 		}
 		entries += res.Entries
-		r.m.AccessResolved(len(ev.Decisions), ev.Evaluations)
+		r.m.AccessResolved(d.users, d.evaluations)
 		if res.Entries > 0 {
 			r.m.AccessChanged(res.Entries)
 			if err := r.st.PublishAccessChanged(ctx, tenant); err != nil {
 				r.log.Warn("access: cannot publish a change", "tenant", tenant, "err", err)
 			}
 		}
-		if failed > 0 {
-			r.m.AccessPolicyErrors(failed)
-			r.log.Error("access: the policy failed; previous decisions kept, marked stale", "tenant", tenant, "users", failed,
-				"cause", jobs[0].Cause.Kind, "id", jobs[0].Cause.ID, "err", firstErr(ev))
+		if d.failed > 0 {
+			r.m.AccessPolicyErrors(d.failed)
+			r.log.Error("access: the policy failed; previous decisions kept, marked stale", "tenant", tenant, "users", d.failed,
+				"cause", d.jobs[0].Cause.Kind, "id", d.jobs[0].Cause.ID, "err", d.err)
 		}
 		if len(res.Conflicts) == 0 || attempt == 3 {
 			return entries, nil
 		}
-		ids = res.Conflicts
-		b = storage.DecisionBatch{Owner: b.Owner}
+		d, err = r.decide(ctx, tenant, d.jobs, d.of, res.Conflicts, storage.DecisionBatch{Owner: d.b.Owner}, attempt+1)
+		if err != nil {
+			return entries, err
+		}
 	}
 }
 

@@ -313,7 +313,7 @@ func (r *Resolver) slice(ctx context.Context, tenant string) bool {
 	}()
 	end := r.opts.Clock().Add(r.opts.Slice)
 	for {
-		more, err := r.step(ctx, tenant)
+		more, err := r.step(ctx, tenant, end)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			return false // the tenant is gone

@@ -137,10 +137,13 @@ if #head > 0 and tonumber(string.match(head[1][1], '^(%d+)')) < cutoff then
     redis.call('XTRIM', KEYS[4], 'MINID', tostring(cutoff))
   end
 end
-local excess = redis.call('XLEN', KEYS[4]) - maxlen
-if excess > 0 then
-  local dropped = redis.call('XRANGE', KEYS[4], '-', '+', 'COUNT', excess)
-  redis.call('SET', KEYS[5], dropped[#dropped][1])
+-- By length: all but one of the excess go first, then the oldest left is
+-- the newest trimmed (reading the excess back would copy every entry
+-- into Lua, a batch's worth each time once the feed is full).
+if redis.call('XLEN', KEYS[4]) > maxlen then
+  redis.call('XTRIM', KEYS[4], 'MAXLEN', '=', maxlen + 1)
+  local dropped = redis.call('XRANGE', KEYS[4], '-', '+', 'COUNT', 1)
+  redis.call('SET', KEYS[5], dropped[1][1])
   redis.call('XTRIM', KEYS[4], 'MAXLEN', '=', maxlen)
 end
 
