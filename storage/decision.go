@@ -98,7 +98,9 @@ type DecisionResult struct {
 // Options.FeedMaxLen and FeedMaxAge (the newest trimmed id goes to the feed
 // floor), and moves the resolver state. A record is not written for a user
 // deleted meanwhile, nor where the stored record is no longer the one read
-// (a conflict: decide again). Returns ErrNotFound (tenant), ErrLeaseLost,
+// (a conflict: decide again). The users whose record was written or deleted
+// are published on the access-changed channel by the same script (see
+// WatchAccessChanged), so that no write escapes the replicas' caches. Returns ErrNotFound (tenant), ErrLeaseLost,
 // ErrUnavailable, and a plain error for an invalid user id.
 func (s *Store) WriteDecisions(ctx context.Context, tenant string, b DecisionBatch) (DecisionResult, error) {
 	if !validTenantID(tenant) {
@@ -153,6 +155,7 @@ func (s *Store) WriteDecisions(ctx context.Context, tenant string, b DecisionBat
 	}
 	keys = append(keys, accessLogKey(tenant))
 	args = appendLogArgs(args, s.opts.AccessLogMaxLen, b.Records)
+	args = append(args, accessChangedChannel, tenant)
 	res, err := s.eval(ctx, "write decisions", writeDecisionsScript, keys, args)
 	if err != nil {
 		return DecisionResult{}, err

@@ -112,8 +112,10 @@ func (s *Store) TenantIDs(ctx context.Context) ([]string, error) {
 // so that every replica's resolver may take them (one holds the lease).
 const accessPendingChannel = "scimd:access-pending"
 
-// AccessChangedChannel carries the id of a tenant whose stored decisions
-// changed, for caches and feed readers on every replica.
+// accessChangedChannel carries what write_decisions.lua wrote: the tenant
+// and the users whose decision records it wrote or deleted, space separated
+// ('tenant id id ...'), or a tenant alone for all of its users; neither
+// holds a space (validTenantID, validRecordID).
 const accessChangedChannel = "scimd:access-changed"
 
 // PublishAccessPending tells every scimd on this Redis that tenant has
@@ -140,10 +142,4 @@ func (s *Store) publish(ctx context.Context, channel, tenant string) error {
 // subscribed and ready.
 func (s *Store) WatchAccessPending(ctx context.Context, pending func(tenant string), subscribed func()) (ready <-chan struct{}) {
 	return s.watch(ctx, accessPendingChannel, pending, subscribed)
-}
-
-// WatchAccessChanged calls changed with every tenant whose stored decisions
-// change, until ctx ends; see WatchTokenChanges for subscribed and ready.
-func (s *Store) WatchAccessChanged(ctx context.Context, changed func(tenant string), subscribed func()) (ready <-chan struct{}) {
-	return s.watch(ctx, accessChangedChannel, changed, subscribed)
 }

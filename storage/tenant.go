@@ -127,6 +127,11 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 	if err := s.deleteKeys(ctx, tenantPattern(id)); err != nil {
 		return unavailable("delete tenant", err)
 	}
+	// The replicas' decision caches drop the tenant; before the listing
+	// goes, so that a failure here is retried by calling again.
+	if err := s.PublishAccessChanged(ctx, id); err != nil {
+		return err
+	}
 	if err := s.rdb.ZRem(ctx, tenantsKey(), id).Err(); err != nil {
 		return unavailable("delete tenant", err)
 	}

@@ -54,6 +54,7 @@ type config struct {
 	AdminRateBurst     int
 	AccessRateLimit    float64
 	AccessRateBurst    int
+	DecisionCache      int64
 	PolicyDir          string
 	PolicyTests        string
 	PolicyRolloutTag   string
@@ -143,6 +144,19 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	fs.IntVar(&c.AdminRateBurst, "admin-rate-burst", 50, "admin changes a tenant may make at once above --admin-rate-limit")
 	fs.Float64Var(&c.AccessRateLimit, "access-rate-limit", 1000, "decision API requests per second one tenant may make to this process (a batch or an export is one), answered 429 with Retry-After beyond it; 0 means no limit")
 	fs.IntVar(&c.AccessRateBurst, "access-rate-burst", 0, "decision API requests a tenant may send at once above --access-rate-limit; 0 means one second's worth")
+	c.DecisionCache = 64 << 20
+	fs.Func("decision-cache", "memory for stored access decisions kept in process, so that a decision read by id costs no Redis round trip, as bytes or with a unit (64MiB); every replica drops what a change rewrites, and reads bypass the cache while its subscription is not known to be live; 0 keeps none (default 64MiB)", func(v string) error {
+		if strings.TrimSpace(v) == "0" {
+			c.DecisionCache = 0
+			return nil
+		}
+		n, err := parseBytes(v)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("%q is not a size such as 64MiB, or 0", v)
+		}
+		c.DecisionCache = n
+		return err
+	})
 	fs.StringVar(&c.PolicyDir, "policy-dir", "", "directory of edited policies (laid out like policies/); empty uses the built-in ones")
 	fs.StringVar(&c.PolicyTests, "policy-tests", "", "directory of Rego tests the policies must pass before the server starts; default with --policy-dir: a policytests/ folder beside it, and without one the start is refused; none starts edited policies untested")
 	fs.StringVar(&c.PolicyRolloutTag, "policy-rollout-tag", "policy", "name of the set of replicas that roll policies out together: their heartbeats and active revision live in Redis under {NAME}:replicas and {NAME}:active; give each deployment sharing one Redis its own")

@@ -158,7 +158,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts, AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst,
 		AccessRateLimit: cfg.AccessRateLimit, AccessRateBurst: cfg.AccessRateBurst, PolicyRollout: heartbeat,
 		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", ConsoleOperator: cfg.ConsoleOperator, FeedHub: cfg.Feed, WebhookOptions: cfg.Webhooks,
-		Access: access.Options{Log: log, Replica: heartbeat.Replica(), ActiveRevision: heartbeat.ActiveRevision, LogSample: cfg.AccessLogSample}}, st, engine, provision.Options{})
+		Access: access.Options{Log: log, Replica: heartbeat.Replica(), ActiveRevision: heartbeat.ActiveRevision, LogSample: cfg.AccessLogSample}}, st, engine, provision.Options{DecisionCache: cfg.DecisionCache})
 	m.stopFeed = srv.Stop
 	srv.Start()
 	svc := srv.Service
@@ -188,6 +188,10 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	case <-time.After(3 * time.Second):
 		log.Warn("redis: token-change subscription not confirmed yet; cached token checks expire within 5s meanwhile")
 	}
+	// Decisions read by id are cached once the replicas' writes are heard
+	// (until then, and whenever the subscription is not known live, reads
+	// go to Redis): no need to wait for it.
+	svc.WatchAccessChanged(watch)
 	m.app = srv.App
 	ln, silent, err := listen(cfg.Addr, cfg.TLSCert, cfg.TLSKey, cfg.MaxConnsPerIP)
 	if err != nil {

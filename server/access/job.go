@@ -394,9 +394,6 @@ func (r *Resolver) commit(ctx context.Context, tenant string, d decided) (int, e
 		r.m.AccessResolved(d.users, d.evaluations)
 		if res.Entries > 0 {
 			r.m.AccessChanged(res.Entries)
-			if err := r.st.PublishAccessChanged(ctx, tenant); err != nil {
-				r.log.Warn("access: cannot publish a change", "tenant", tenant, "err", err)
-			}
 		}
 		if d.failed > 0 {
 			r.m.AccessPolicyErrors(d.failed)

@@ -32,7 +32,6 @@ type Store interface {
 	MemberCounts(ctx context.Context, tenant string, groups []string) ([]int64, error)
 	GroupsGranting(ctx context.Context, tenant, role string) ([]string, error)
 	PublishAccessPending(ctx context.Context, tenant string) error
-	PublishAccessChanged(ctx context.Context, tenant string) error
 	WatchAccessPending(ctx context.Context, pending func(tenant string), subscribed func()) (ready <-chan struct{})
 }
 

@@ -8,7 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unsafe"
 
+	"github.com/scimd/scimd/server/decisioncache"
 	"github.com/scimd/scimd/storage"
 )
 
@@ -116,14 +119,23 @@ func (s *Service) decisionNotFound(ctx context.Context, tenant string) error {
 	return &Error{Kind: KindNotFound, Detail: "user not found"}
 }
 
-// Decision returns the user's stored access decision: one round trip when
-// it is there; a user without one yet is decided now.
+// Decision returns the user's stored access decision: from the cache, or
+// one round trip when it is there; a user without one yet is decided now
+// (and not cached: it is cached when read again).
 // Returns KindNotFound (tenant or user), KindUnavailable (also: not decided
 // yet), KindInternal.
 func (s *Service) Decision(ctx context.Context, tenant, uid string) (Decision, error) {
+	if d, ok := s.decisions.Get(tenant, uid); ok {
+		return d, nil
+	}
+	tk := s.decisions.Ticket()
 	raw, err := s.store.AccessDecision(ctx, tenant, uid)
 	if err == nil {
-		return parseDecision(raw)
+		d, err := parseDecision(raw)
+		if err == nil {
+			s.decisions.Put(tk, tenant, uid, d, decisionSize(raw, d))
+		}
+		return d, err
 	}
 	if !errors.Is(err, storage.ErrNotFound) {
 		return Decision{}, fromStorage(err, "access decision")
@@ -137,6 +149,33 @@ func (s *Service) Decision(ctx context.Context, tenant, uid string) (Decision, e
 	}
 	return s.decideNow(ctx, tenant, uid)
 }
+
+// decisionSize is what a cached decision holds: the record (Enterprise
+// and Accounts point into it) and the strings parsed out of it.
+func decisionSize(raw []byte, d Decision) int {
+	return len(raw) + len(d.User) + len(d.Revision) + len(d.ETag) + len(d.DecidedAt) + int(unsafe.Sizeof(d))
+}
+
+// WatchAccessChanged keeps the decision cache current until ctx ends: it
+// drops what the replicas' writes change, and while this replica is not
+// known to hear them (the subscription is broken, or no ping on it was
+// answered for decisioncache.DefaultWindow) reads bypass the cache. ready
+// is closed when the subscription is first confirmed (never, with the
+// cache off).
+func (s *Service) WatchAccessChanged(ctx context.Context) (ready <-chan struct{}) {
+	if !s.decisions.Enabled() {
+		return make(chan struct{})
+	}
+	return s.store.WatchAccessChanged(ctx, s.decisions, s.decisions.Window()/3)
+}
+
+// DecisionCacheStats returns the decision cache's counters.
+func (s *Service) DecisionCacheStats() decisioncache.Stats { return s.decisions.Stats() }
+
+// DecisionsHeardAt returns when a change of a decision had to be published
+// at the latest to be seen by this replica's reads now (zero while they
+// bypass the cache, or it is off).
+func (s *Service) DecisionsHeardAt() time.Time { return s.decisions.HeardAt() }
 
 // DecisionByUserName returns the decision of the user whose userName is
 // userName, compared as uniqueness compares it (case, width and invisible

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/policies"
+	"github.com/scimd/scimd/server/decisioncache"
 	"github.com/scimd/scimd/storage"
 )
 
@@ -89,6 +90,7 @@ type store interface {
 	ConsoleSession(ctx context.Context, tenant, idHash string) ([]byte, error)
 	DeleteConsoleSession(ctx context.Context, tenant, idHash string) error
 	WatchTokenChanges(ctx context.Context, changed func(tenant string), subscribed func()) (ready <-chan struct{})
+	WatchAccessChanged(ctx context.Context, w storage.AccessWatcher, interval time.Duration) (ready <-chan struct{})
 
 	decisionStore
 }
@@ -129,6 +131,9 @@ type Options struct {
 	// can change someone's effective access (the access resolver's
 	// Notify); nil calls nothing.
 	AccessChanged func(tenant string)
+	// DecisionCache caps the bytes of stored decisions kept in process
+	// for decision reads by id (see WatchAccessChanged); 0 keeps none.
+	DecisionCache int64
 }
 
 // Service implements the provisioning use cases over a store.
@@ -142,6 +147,9 @@ type Service struct {
 	opts    Options
 	metrics Metrics
 	decide  Resolver // decides missing decisions on read (SetResolver); nil: none
+	// decisions are recently read decisions, used once WatchAccessChanged
+	// hears the replicas' writes.
+	decisions *decisioncache.Cache[Decision]
 }
 
 // New returns a Service over st that asks pol for every decision.
@@ -173,7 +181,8 @@ func newService(st store, pol policy, opts Options) *Service {
 	if opts.AccessChanged != nil {
 		st = notifyingStore{st, opts.AccessChanged}
 	}
-	return &Service{store: st, policy: pol, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), status: newStatusCounter(), full: full, opts: opts, metrics: m}
+	return &Service{store: st, policy: pol, now: opts.Clock, tokens: newTokenCache(opts.TokenCacheTTL, opts.Clock), status: newStatusCounter(), full: full, opts: opts, metrics: m,
+		decisions: decisioncache.New[Decision](decisioncache.Options{Bytes: opts.DecisionCache})}
 }
 
 // Ready reports whether the store answers. Returns KindUnavailable.

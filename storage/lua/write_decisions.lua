@@ -44,6 +44,10 @@
 --             the log's max length, k, then k triples: a record's index
 --             (1..n), its user and its log entry, appended if that record
 --             was written
+-- ARGV[#ARGV-1], ARGV[#ARGV]  the channel and the tenant to publish the
+--             users whose record was written or deleted on ('tenant id id...'),
+--             so that every replica's decision cache drops them (last, so
+--             that the layout above may change freely)
 --
 -- Returns
 --   {0, written, entries, first id, last id, audit events appended, {conflicting record indexes}}
@@ -61,6 +65,7 @@ if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then
 end
 
 local written, entries, first, last = 0, 0, '', ''
+local changed = {ARGV[#ARGV]}
 local conflicts = {}
 local done = {}
 local per_cause = {}
@@ -90,6 +95,7 @@ for i = 1, n do
     end
     written = written + 1
     done[i] = true
+    changed[#changed + 1] = string.match(akey, '}:access:user:(.*)$')
     if entry ~= '' then
       last = redis.call('XADD', KEYS[4], '*', 'e', entry)
       if first == '' then
@@ -191,5 +197,8 @@ if ARGV[6] ~= '' then
   redis.call('HDEL', KEYS[3], 'job_cause', 'job_total', 'job_done', 'job_started', 'job_pos',
     'job_changed', 'job_first', 'job_last')
   redis.call('XTRIM', KEYS[6], 'MINID', ARGV[6])
+end
+if written > 0 then
+  redis.call('PUBLISH', ARGV[#ARGV - 1], table.concat(changed, ' '))
 end
 return {0, written, entries, first, last, audited, conflicts}
