@@ -78,3 +78,17 @@ func TestUnpackHash(t *testing.T) {
 		}
 	}
 }
+
+// TestUserNameKeyASCII: the ASCII shortcut of UserNameKey gives the key the
+// general folding gives, for every ASCII character alone and among others.
+func TestUserNameKeyASCII(t *testing.T) {
+	cases := []string{"", "  Ann.Lee@Example.COM\t", "\v\f\r\n x \x00\x1f\x7f", "KELVIN k", "a\u00a0b"[:1]}
+	for c := 0; c < 0x80; c++ {
+		cases = append(cases, string(rune(c)), "A"+string(rune(c))+"z", string(rune(c))+" Q ")
+	}
+	for _, s := range cases {
+		if got, want := UserNameKey(s), foldUserName(s); got != want {
+			t.Errorf("UserNameKey(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

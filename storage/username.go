@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -19,6 +20,19 @@ import (
 // userNames a person cannot tell apart get the same key. Only the index
 // uses it: the record keeps the userName as sent.
 func UserNameKey(userName string) string {
+	for i := 0; i < len(userName); i++ {
+		if userName[i] >= utf8.RuneSelf {
+			return foldUserName(userName)
+		}
+	}
+	// ASCII, as nearly every userName is: it has no format characters,
+	// NFKC leaves it as it is and full case folding is lower-casing, so
+	// the key is that, trimmed; without the transformers' allocations.
+	return strings.TrimFunc(strings.ToLower(userName), unicode.IsSpace)
+}
+
+// foldUserName is UserNameKey for any userName.
+func foldUserName(userName string) string {
 	s := strings.Map(func(r rune) rune {
 		if unicode.Is(unicode.Cf, r) {
 			return -1
