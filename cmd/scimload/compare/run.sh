@@ -8,6 +8,9 @@
 # redis-server, curl and python3.
 #
 #   bash cmd/scimload/compare/run.sh OLD NEW [rounds] [users]
+#
+# SCIMLOAD_FLAGS adds flags to every scimload run, e.g. "--rate 2000" for
+# percentiles at a fixed offered load (the p50 column is printed then).
 set -euo pipefail
 old=${1:?OLD revision}
 new=${2:?NEW revision}
@@ -50,7 +53,7 @@ for r in $(seq 1 "$rounds"); do
     if [ $v = old ]; then port=$po; pid=$old_pid; else port=$pn; pid=$new_pid; fi
     t="cmp$r$v"; tok=$(tenant "$port" "$t")
     "$work/scimload" --url "http://127.0.0.1:$port/scim/v2/$t" --token "$tok" --users "$users" --groups $((users / 100)) \
-      --gets-by-id "$users" --concurrency 8 --cpu-pid "scimd=$pid" --cpu-pid "redis=$redis_pid" --json >"$work/$r-$v.json" 2>/dev/null || true
+      --gets-by-id "$users" --concurrency 8 ${SCIMLOAD_FLAGS:-} --cpu-pid "scimd=$pid" --cpu-pid "redis=$redis_pid" --json >"$work/$r-$v.json" 2>/dev/null || true
     curl -sf -X DELETE "http://127.0.0.1:$port/admin/v1/tenants/$t" -H "Authorization: Bearer $SCIMD_OPERATOR_TOKEN" >/dev/null
   done
 done
@@ -67,7 +70,7 @@ for r in range(1, rounds + 1):
         for p in rep["phases"]:
             cpu = dict(p.get("cpuMicrosPerRequest", {}))
             errs = p["errors"]
-            out = {"req/s": p["requestsPerSecond"], "p99": p["p99Ms"], "errors": errs}
+            out = {"req/s": p["requestsPerSecond"], "p50": p["p50Ms"], "p99": p["p99Ms"], "errors": errs}
             for k, c in cpu.items():
                 out[k] = c
             rows.setdefault((p["name"], v), []).append(out)
@@ -77,12 +80,12 @@ for r in range(1, rounds + 1):
                 ops = {o["name"]: o for o in p.get("ops", [])}
                 nf, npost = ops.get("filter", {}).get("requests", 0), ops.get("POST", {}).get("requests", 0)
                 if npost:
-                    d = {"req/s": ops["POST"]["requestsPerSecond"], "p99": ops["POST"]["p99Ms"], "errors": ops["POST"]["errors"]}
+                    d = {"req/s": ops["POST"]["requestsPerSecond"], "p50": ops["POST"]["p50Ms"], "p99": ops["POST"]["p99Ms"], "errors": ops["POST"]["errors"]}
                     for k, c in cpu.items():
                         d[k] = (c * p["requests"] - get.get(k, 0) * nf) / npost
                     rows.setdefault(("  POST alone", v), []).append(d)
         print(f"round {r} {v}: " + "; ".join(f'{p["name"]} {p.get("cpuMicrosPerRequest", {}).get("scimd", 0):.0f}/{p.get("cpuMicrosPerRequest", {}).get("redis", 0):.0f} µs' for p in rep["phases"]))
-print("\nmedians over rounds: scimd CPU µs/request, Redis CPU µs/request, requests/s, p99 ms (old -> new)")
+print("\nmedians over rounds: scimd CPU µs/request, Redis CPU µs/request, requests/s, p50 and p99 ms (old -> new)")
 names = []
 for (n, _) in rows:
     if n not in names:
@@ -93,5 +96,5 @@ for n in names:
         vals = [x[k] for x in l if k in x]
         return st.median(vals) if vals else float("nan")
     print(f"{n:18} scimd {med(o,'scimd'):6.0f} -> {med(w,'scimd'):6.0f}   redis {med(o,'redis'):5.0f} -> {med(w,'redis'):5.0f}   "
-          f"req/s {med(o,'req/s'):7.0f} -> {med(w,'req/s'):7.0f}   p99 {med(o,'p99'):6.2f} -> {med(w,'p99'):6.2f}   errors {sum(x['errors'] for x in o)}/{sum(x['errors'] for x in w)}")
+          f"req/s {med(o,'req/s'):7.0f} -> {med(w,'req/s'):7.0f}   p50 {med(o,'p50'):6.2f} -> {med(w,'p50'):6.2f}   p99 {med(o,'p99'):6.2f} -> {med(w,'p99'):6.2f}   errors {sum(x['errors'] for x in o)}/{sum(x['errors'] for x in w)}")
 PY
