@@ -19,6 +19,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"reflect"
 
@@ -68,7 +69,20 @@ type Options struct {
 	// TestDir, when set, is a directory of Rego tests that New runs against
 	// the policies before accepting them (see Verify).
 	TestDir string
+	// FS, when set, replaces Dir: policy files held in memory (the
+	// operator's policy diff), laid out as Dir. Errors and positions name
+	// its files "policies/<path>".
+	FS fs.FS
+	// TestFS, when set, replaces TestDir, as FS replaces Dir; its files
+	// are named "tests/<path>".
+	TestFS fs.FS
 }
+
+// The labels of FS and TestFS files in errors and positions.
+const (
+	fsLabel     = "policies"
+	testFSLabel = "tests"
+)
 
 // Engine holds the compiled policies and one prepared query per decision.
 type Engine struct {
@@ -89,13 +103,18 @@ type Engine struct {
 // It returns an error wrapping ErrInvalidPolicy or ErrTestsFailed, naming the
 // file, rule or test at fault.
 func New(opts Options) (*Engine, error) {
-	ctx := context.Background()
+	return NewContext(context.Background(), opts)
+}
+
+// NewContext is New, bounded by ctx: the tests, the preparation and the
+// smoke queries stop when it is done (then the error wraps ctx.Err()).
+func NewContext(ctx context.Context, opts Options) (*Engine, error) {
 	policies, err := opts.policySource()
 	if err != nil {
 		return nil, err
 	}
-	if opts.TestDir != "" {
-		if err := verify(ctx, policies, opts.TestDir); err != nil {
+	if tests, label, ok := opts.testSource(); ok {
+		if err := verify(ctx, policies, tests, label); err != nil {
 			return nil, err
 		}
 	}
@@ -231,6 +250,9 @@ func (e *Engine) smokePrepared(ctx context.Context) error {
 }
 
 func (o Options) policySource() (*source, error) {
+	if o.FS != nil {
+		return readSource(o.FS, fsLabel, false)
+	}
 	if o.Dir == "" {
 		return readSource(embedded, "policies", false)
 	}
@@ -238,6 +260,17 @@ func (o Options) policySource() (*source, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPolicy, err)
 	}
 	return readSource(os.DirFS(o.Dir), o.Dir, false)
+}
+
+// testSource is the tests' file system and label, if any.
+func (o Options) testSource() (fs.FS, string, bool) {
+	switch {
+	case o.TestFS != nil:
+		return o.TestFS, testFSLabel, true
+	case o.TestDir != "":
+		return os.DirFS(o.TestDir), o.TestDir, true
+	}
+	return nil, "", false
 }
 
 // compile compiles modules in strict mode. forTests leaves print() calls in.
@@ -302,4 +335,20 @@ func (e *Engine) evalWith(ctx context.Context, q rego.PreparedEvalQuery, path st
 		return nil, fmt.Errorf("%w: %s", ErrMultipleResults, path)
 	}
 	return rs[0].Expressions[0].Value, nil
+}
+
+// EmbeddedFiles returns the built-in policies and their data by path, as
+// Options.Dir lays them out (roles/roles.rego, roles/data.json), the start
+// of an edited set for the operator's policy diff. Returns fs errors.
+func EmbeddedFiles() (map[string]string, error) {
+	out := map[string]string{}
+	err := fs.WalkDir(embedded, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		bs, err := fs.ReadFile(embedded, p)
+		out[p] = string(bs)
+		return err
+	})
+	return out, err
 }

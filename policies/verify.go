@@ -3,7 +3,7 @@ package policies
 import (
 	"context"
 	"fmt"
-	"os"
+	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -20,21 +20,22 @@ import (
 // tests do not load or compile, or ErrTestsFailed when opts.TestDir is empty
 // or missing, holds no tests, or a test fails (every failing test is named).
 func Verify(ctx context.Context, opts Options) error {
-	if opts.TestDir == "" {
+	testFS, label, ok := opts.testSource()
+	if !ok {
 		return fmt.Errorf("%w: no test directory", ErrTestsFailed)
 	}
 	policies, err := opts.policySource()
 	if err != nil {
 		return err
 	}
-	return verify(ctx, policies, opts.TestDir)
+	return verify(ctx, policies, testFS, label)
 }
 
-func verify(ctx context.Context, policies *source, testDir string) error {
-	if _, err := os.Stat(testDir); err != nil {
+func verify(ctx context.Context, policies *source, testFS fs.FS, label string) error {
+	if _, err := fs.Stat(testFS, "."); err != nil {
 		return fmt.Errorf("%w: %w", ErrTestsFailed, err)
 	}
-	tests, err := readSource(os.DirFS(testDir), testDir, true)
+	tests, err := readSource(testFS, label, true)
 	if err != nil {
 		return err
 	}
@@ -49,7 +50,7 @@ func verify(ctx context.Context, policies *source, testDir string) error {
 		}
 	}
 	if len(results) == 0 {
-		return fmt.Errorf("%w: %s holds no test_ rules", ErrTestsFailed, testDir)
+		return fmt.Errorf("%w: %s holds no test_ rules", ErrTestsFailed, label)
 	}
 	if len(failed) > 0 {
 		sort.Strings(failed)

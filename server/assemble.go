@@ -9,6 +9,7 @@ import (
 	"github.com/scimd/scimd/server/access"
 	"github.com/scimd/scimd/server/feed"
 	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/server/rollout"
 	"github.com/scimd/scimd/storage"
 )
 
@@ -53,6 +54,7 @@ func Assemble(cfg Config, st *storage.Store, pol *policies.Engine, opts provisio
 	hub := feed.NewHub(st, st.FeedReader(readersOrDefault(cfg.FeedHub.Readers)), cfg.FeedHub)
 	cfg.Feed = hub
 	cfg.Webhooks = feed.NewWebhooks(st, hub, cfg.WebhookOptions)
+	cfg.PolicyDiff = rollout.NewPreviewer(st, pol, cfg.PolicyDiffOptions)
 	svc.SetResolver(decider{res})
 	return Assembled{App: New(cfg, svc), Service: svc, Metrics: cfg.Metrics, Feed: hub, Webhooks: cfg.Webhooks, Resolver: res}
 }

@@ -104,6 +104,11 @@ type Config struct {
 	// makes them with WebhookOptions.
 	Webhooks       *feed.Webhooks
 	WebhookOptions feed.WebhookOptions
+	// PolicyDiff, when set, serves the operator's policy diffs (POST
+	// /admin/v1/tenants/{t}/policy-diff); Assemble makes it with
+	// PolicyDiffOptions, comparing with the policies the server runs.
+	PolicyDiff        *rollout.Previewer
+	PolicyDiffOptions rollout.PreviewOptions
 	// Access tunes the access resolver Assemble builds (Metrics is always
 	// the server's).
 	Access access.Options
@@ -197,7 +202,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	}
 
 	adminapi.New(svc, adminapi.Options{OperatorToken: cfg.OperatorToken, PublicURL: cfg.PublicURL, Timeout: cfg.RequestTimeout, ClientIP: ClientIP, PreflightBodyLimit: cfg.PreflightBodyLimit,
-		AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst, Webhooks: cfg.Webhooks}).Register(app)
+		AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst, Webhooks: cfg.Webhooks, PolicyDiff: cfg.PolicyDiff}).Register(app)
 	access := accessapi.New(svc, accessapi.Options{Timeout: cfg.RequestTimeout, RateLimit: cfg.AccessRateLimit, RateBurst: cfg.AccessRateBurst, WriteTimeout: cfg.ReadTimeout, ExportPage: cfg.AccessExportPage})
 	access.Register(app)
 	if cfg.Feed != nil {

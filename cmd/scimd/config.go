@@ -49,6 +49,8 @@ type config struct {
 	AccessResolver     bool
 	FeedMaxAge         time.Duration
 	AccessLogSample    float64
+	PolicyDiffUsers    int
+	PolicyDiffTimeout  time.Duration
 	AccessLogMaxLen    int64
 	AdminRateLimit     float64
 	AdminRateBurst     int
@@ -140,6 +142,8 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 	})
 	fs.Float64Var(&c.AccessLogSample, "access-log-sample", 0.01, "share of re-resolutions (0 to 1) the resolver records in each tenant's re-resolution log (GET .../access/log): 1 records every one, 0 none")
 	fs.Int64Var(&c.AccessLogMaxLen, "access-log-max-len", 1000, "entries kept in each tenant's re-resolution log (older ones are trimmed)")
+	fs.IntVar(&c.PolicyDiffUsers, "policy-diff-max-users", 10000, "users one operator policy diff (POST .../policy-diff) decides at most; a tenant with more is diffed over its first ones (truncated: true)")
+	fs.DurationVar(&c.PolicyDiffTimeout, "policy-diff-timeout", time.Minute, "time budget of one operator policy diff (compile, tests, decisions); one runs at a time per replica")
 	fs.Float64Var(&c.AdminRateLimit, "admin-rate-limit", 10, "changes a second one tenant's admins may make through the admin API, across all replicas (429 with Retry-After beyond); 0 means no limit")
 	fs.IntVar(&c.AdminRateBurst, "admin-rate-burst", 50, "admin changes a tenant may make at once above --admin-rate-limit")
 	fs.Float64Var(&c.AccessRateLimit, "access-rate-limit", 1000, "decision API requests per second one tenant may make to this process (a batch or an export is one), answered 429 with Retry-After beyond it; 0 means no limit")
@@ -288,6 +292,10 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--access-log-sample must be between 0 and 1")
 	case c.AccessLogMaxLen < 1:
 		return c, fmt.Errorf("--access-log-max-len must be 1 or more")
+	case c.PolicyDiffUsers < 1:
+		return c, fmt.Errorf("--policy-diff-max-users must be 1 or more")
+	case c.PolicyDiffTimeout < time.Second:
+		return c, fmt.Errorf("--policy-diff-timeout must be 1s or more")
 	case c.Scan.IndexedFree < 1:
 		return c, fmt.Errorf("--scan-indexed-free must be positive")
 	}

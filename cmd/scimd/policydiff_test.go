@@ -15,12 +15,9 @@ import (
 	"github.com/scimd/scimd/storage"
 )
 
-// diffTenant stores a tenant "acme" whose users hold the Group Manager
-// role beside others: alice and erin also hold Auditor (a custom
-// enterprise role scoring 7, below Enterprise Group Manager's 130), bob
-// only Enterprise Group Manager, carol the same as alice but deactivated,
-// dave only Auditor, frank Enterprise Admin too; erin is also a Publisher
-// in news. It returns the Redis URL.
+// diffTenant stores a tenant "acme" holding rollout.SeedDiffExampleForTest's
+// users (alice and erin change role with the raised Group Manager penalty)
+// in an embedded Redis, and returns its URL.
 func diffTenant(t *testing.T) string {
 	t.Helper()
 	e, err := storage.StartEmbedded()
@@ -40,63 +37,32 @@ func diffTenant(t *testing.T) string {
 	ctx := t.Context()
 	st := storage.New(rdb, storage.Options{})
 	at := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := st.CreateTenant(ctx, storage.Tenant{ID: "acme", Name: "Acme", LicenseLimit: 10, Mode: "idp", Created: at}); err != nil {
+		t.Fatal(err)
 	}
-	must(st.CreateTenant(ctx, storage.Tenant{ID: "acme", Name: "Acme", LicenseLimit: 10, Mode: "idp", Created: at}))
-	_, err = st.PutAccount(ctx, "acme", storage.Account{ID: "news", Name: "News", Created: at}, nil)
-	must(err)
-	_, err = st.PutRole(ctx, "acme", storage.Role{Name: "Auditor", Level: "enterprise", Permissions: []string{"view_content", "view_reports"}}, nil)
-	must(err)
-	for i, u := range []struct {
-		id, name string
-		active   bool
-	}{{"u1", "alice", true}, {"u2", "bob", true}, {"u3", "carol", false}, {"u4", "dave", true}, {"u5", "erin", true}, {"u6", "frank", true}} {
-		must(st.CreateUser(ctx, "acme", storage.User{ID: u.id, Version: 1, Created: at.Add(time.Duration(i) * time.Second), Modified: at,
-			Active: u.active, UserName: u.name, ManagedBy: "scim", Doc: []byte(`{}`)}, nil))
-	}
-	for _, g := range []struct {
-		id      string
-		grant   storage.Grant
-		members []string
-	}{
-		{"g-gm", storage.Grant{Scope: "enterprise", Role: "Enterprise Group Manager"}, []string{"u1", "u2", "u3", "u5", "u6"}},
-		{"g-aud", storage.Grant{Scope: "enterprise", Role: "Auditor"}, []string{"u1", "u3", "u4", "u5"}},
-		{"g-admin", storage.Grant{Scope: "enterprise", Role: "Enterprise Admin"}, []string{"u6"}},
-		{"g-pub", storage.Grant{Scope: "account", Account: "news", Role: "Publisher"}, []string{"u5"}},
-	} {
-		must(st.CreateGroup(ctx, "acme", storage.Group{ID: g.id, Version: 1, Created: at, Modified: at, DisplayName: g.id, ManagedBy: "scim", Doc: []byte(`{}`)}, g.members, nil))
-		custom := map[string]string{}
-		if g.grant.Role == "Auditor" {
-			custom["Auditor"] = "enterprise"
-		}
-		must(st.PutGrants(ctx, "acme", g.id, []storage.Grant{g.grant}, custom, nil))
+	if err := rollout.SeedDiffExampleForTest(ctx, st, "acme", at); err != nil {
+		t.Fatal(err)
 	}
 	return e.URL()
 }
 
-// editedPolicyDir is a copy of the built-in policies with the Group Manager
-// penalty raised from 10 to 200.
+// editedPolicyDir writes rollout.PenaltyEditForTest's policies (the Group
+// Manager penalty raised from 10 to 200) to a directory.
 func editedPolicyDir(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := policies.WriteEmbedded(dir); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, "roles", "data.json")
-	bs, err := os.ReadFile(p)
+	files, err := rollout.PenaltyEditForTest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	edited := strings.Replace(string(bs), `"group_manager_penalty": 10,`, `"group_manager_penalty": 200,`, 1)
-	if edited == string(bs) {
-		t.Fatal(`no "group_manager_penalty": 10 in roles/data.json`)
-	}
-	if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	for name, src := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }

@@ -157,7 +157,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 	srv := server.Assemble(server.Config{PublicURL: cfg.PublicURL, OperatorToken: cfg.OperatorToken, BodyLimit: cfg.BodyLimit, PreflightBodyLimit: cfg.PreflightBodyLimit, MaxConns: cfg.MaxConns, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RateLimitShared: cfg.RateLimitShared,
 		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts, AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst,
 		AccessRateLimit: cfg.AccessRateLimit, AccessRateBurst: cfg.AccessRateBurst, PolicyRollout: heartbeat,
-		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", ConsoleOperator: cfg.ConsoleOperator, FeedHub: cfg.Feed, WebhookOptions: cfg.Webhooks,
+		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", ConsoleOperator: cfg.ConsoleOperator, FeedHub: cfg.Feed, WebhookOptions: cfg.Webhooks, PolicyDiffOptions: rollout.PreviewOptions{MaxUsers: cfg.PolicyDiffUsers, Timeout: cfg.PolicyDiffTimeout},
 		Access: access.Options{Log: log, Replica: heartbeat.Replica(), ActiveRevision: heartbeat.ActiveRevision, LogSample: cfg.AccessLogSample}}, st, engine, provision.Options{DecisionCache: cfg.DecisionCache})
 	m.stopFeed = srv.Stop
 	srv.Start()

@@ -21,6 +21,7 @@ import (
 	"github.com/scimd/scimd/server/httpstatus"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/reqbody"
+	"github.com/scimd/scimd/server/rollout"
 )
 
 // Options configure the admin edge.
@@ -46,6 +47,8 @@ type Options struct {
 	// Webhooks are the tenants' webhooks, set by the operator; nil leaves
 	// their routes off.
 	Webhooks *feed.Webhooks
+	// PolicyDiff runs the operator's policy diffs; nil leaves the route off.
+	PolicyDiff *rollout.Previewer
 }
 
 // API serves /admin/v1/...
@@ -91,6 +94,9 @@ func (a *API) Register(r fiber.Router) {
 		r.Delete(tenants+"/:tenant/webhook", a.requireOperator, a.deleteWebhook)
 	}
 	r.Get("/admin/v1/license-requests", a.requireOperator, a.listAllSeatRequests)
+	if a.opts.PolicyDiff != nil {
+		r.Post(tenants+"/:tenant/policy-diff", a.requireOperator, a.policyDiff)
+	}
 
 	t := tenants + "/:tenant"
 	r.Get(t+"/accounts", a.requireAdmin, a.listAccounts)
