@@ -10,6 +10,10 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/scimd/scimd/server"
+	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/storage"
 )
 
 // benchHarness serves from REDIS_URL when set, else the embedded store.
@@ -21,6 +25,12 @@ func benchHarness(b *testing.B) (*harness, tenant) {
 // benchHarnessWith is benchHarness with another body limit.
 func benchHarnessWith(b *testing.B, bodyLimit int) (*harness, tenant) {
 	b.Helper()
+	return benchHarnessOpts(b, bodyLimit, provision.Options{})
+}
+
+// benchHarnessOpts is benchHarnessWith with these service options.
+func benchHarnessOpts(b *testing.B, bodyLimit int, popts provision.Options) (*harness, tenant) {
+	b.Helper()
 	t := &testing.T{}
 	u := os.Getenv("REDIS_URL")
 	if u == "" {
@@ -30,7 +40,8 @@ func benchHarnessWith(b *testing.B, bodyLimit int) (*harness, tenant) {
 			}
 		}
 	}
-	h := newHarnessWith(t, u, bodyLimit)
+	cfg := server.Config{OperatorToken: operatorToken, PublicURL: "http://scimd.test", BodyLimit: bodyLimit}
+	h := assemble(t, u, cfg, storage.Options{}, popts)
 	h.t = t
 	tn := h.newTenant(10_000_000)
 	b.Cleanup(func() { h.serve("DELETE", "/admin/v1/tenants/"+tn.ID, operatorToken, nil) })

@@ -40,6 +40,12 @@ func appendDecision(b []byte, d provision.Decision) []byte {
 	return append(b, '}')
 }
 
+// decisionLen is about the length of d's JSON (more when strings need
+// escapes), so that a buffer of it is rarely grown.
+func decisionLen(d provision.Decision) int {
+	return 192 + len(d.User) + len(d.Enterprise) + len(d.Accounts) + len(d.Revision) + len(d.DecidedAt) + len(d.ETag)
+}
+
 func appendRaw(b []byte, raw json.RawMessage, empty string) []byte {
 	if len(raw) == 0 || string(raw) == "null" {
 		return append(b, empty...)

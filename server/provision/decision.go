@@ -119,15 +119,19 @@ func (s *Service) decisionNotFound(ctx context.Context, tenant string) error {
 	return &Error{Kind: KindNotFound, Detail: "user not found"}
 }
 
-// Decision returns the user's stored access decision: from the cache, or
-// one round trip when it is there; a user without one yet is decided now
-// (and not cached: it is cached when read again).
+// CachedDecision returns the user's decision from this process's cache,
+// if it holds it and the cache is usable (see WatchAccessChanged): no round
+// trip, no context. Callers ask Decision when it does not.
+func (s *Service) CachedDecision(tenant, uid string) (Decision, bool) {
+	return s.decisions.Get(tenant, uid)
+}
+
+// Decision returns the user's stored access decision, read from Redis (one
+// round trip when it is there) and kept in the cache; a user without one
+// yet is decided now (and cached when read again).
 // Returns KindNotFound (tenant or user), KindUnavailable (also: not decided
 // yet), KindInternal.
 func (s *Service) Decision(ctx context.Context, tenant, uid string) (Decision, error) {
-	if d, ok := s.decisions.Get(tenant, uid); ok {
-		return d, nil
-	}
 	tk := s.decisions.Ticket()
 	raw, err := s.store.AccessDecision(ctx, tenant, uid)
 	if err == nil {
@@ -388,39 +392,66 @@ func (s *Service) AuthenticateDecision(ctx context.Context, tenant, token string
 	if !ValidTenantID(tenant) {
 		return DecisionReader{}, errUnauthorized
 	}
+	if who, ok := s.CachedDecisionReader(tenant, token); ok {
+		return who, nil
+	}
 	switch {
 	case strings.HasPrefix(token, "scimd_"+decisionTokenKind+"_"):
-		h := hashToken(token)
-		if name, ok := s.tokens.name(tenant, "decision:"+h); ok {
-			return DecisionReader{Name: name}, nil
-		}
-		g := s.tokens.generation(tenant)
-		name, err := s.store.DecisionTokenName(ctx, tenant, h)
-		if errors.Is(err, storage.ErrNotFound) {
-			return DecisionReader{}, errUnauthorized
-		}
-		if err != nil {
-			return DecisionReader{}, fromStorage(err, "decision token")
-		}
-		s.tokens.remember(tenant, "decision:"+h, name, g)
-		return DecisionReader{Name: name}, nil
+		return s.authenticateDecisionToken(ctx, tenant, hashToken(token))
 	case strings.HasPrefix(token, "scimd_"+platformTokenKind+"_"):
-		h := hashToken(token)
-		if name, ok := s.tokens.name(platformCache, "platform:"+h); ok {
-			return DecisionReader{Name: name, Platform: true}, nil
-		}
-		g := s.tokens.generation(platformCache)
-		name, err := s.store.PlatformDecisionTokenName(ctx, h)
-		if errors.Is(err, storage.ErrNotFound) {
-			return DecisionReader{}, errUnauthorized
-		}
-		if err != nil {
-			return DecisionReader{}, fromStorage(err, "decision token")
-		}
-		s.tokens.remember(platformCache, "platform:"+h, name, g)
-		return DecisionReader{Name: name, Platform: true}, nil
+		return s.authenticatePlatformToken(ctx, hashToken(token))
 	}
 	return DecisionReader{}, errUnauthorized
+}
+
+// CachedDecisionReader is AuthenticateDecision when this process remembers
+// the token's check (no round trip, no context); false when it does not,
+// whatever the token, and the caller asks AuthenticateDecision.
+func (s *Service) CachedDecisionReader(tenant, token string) (DecisionReader, bool) {
+	switch {
+	case strings.HasPrefix(token, "scimd_"+decisionTokenKind+"_"):
+		// A tenant id that is not valid is never remembered.
+		if name, ok := s.tokens.name(tenant, "decision:"+hashToken(token)); ok {
+			return DecisionReader{Name: name}, true
+		}
+	case strings.HasPrefix(token, "scimd_"+platformTokenKind+"_"):
+		if ValidTenantID(tenant) {
+			if name, ok := s.tokens.name(platformCache, "platform:"+hashToken(token)); ok {
+				return DecisionReader{Name: name, Platform: true}, true
+			}
+		}
+	}
+	return DecisionReader{}, false
+}
+
+// authenticateDecisionToken looks the tenant's decision token of hash h up
+// in the store and remembers it.
+func (s *Service) authenticateDecisionToken(ctx context.Context, tenant, h string) (DecisionReader, error) {
+	g := s.tokens.generation(tenant)
+	name, err := s.store.DecisionTokenName(ctx, tenant, h)
+	if errors.Is(err, storage.ErrNotFound) {
+		return DecisionReader{}, errUnauthorized
+	}
+	if err != nil {
+		return DecisionReader{}, fromStorage(err, "decision token")
+	}
+	s.tokens.remember(tenant, "decision:"+h, name, g)
+	return DecisionReader{Name: name}, nil
+}
+
+// authenticatePlatformToken looks the platform decision token of hash h up
+// in the store and remembers it.
+func (s *Service) authenticatePlatformToken(ctx context.Context, h string) (DecisionReader, error) {
+	g := s.tokens.generation(platformCache)
+	name, err := s.store.PlatformDecisionTokenName(ctx, h)
+	if errors.Is(err, storage.ErrNotFound) {
+		return DecisionReader{}, errUnauthorized
+	}
+	if err != nil {
+		return DecisionReader{}, fromStorage(err, "decision token")
+	}
+	s.tokens.remember(platformCache, "platform:"+h, name, g)
+	return DecisionReader{Name: name, Platform: true}, nil
 }
 
 // TokenName is a name tokens are issued under, and how many bear it.
