@@ -52,7 +52,22 @@ func (a *API) RegisterChanges(r fiber.Router, hub *feed.Hub, opts ChangesOptions
 		_, err := a.svc.AuthenticateDecision(ctx, tenant, token)
 		return err
 	}
-	r.Get(Root+"/changes", reqbody.Limit(0), a.auth, h.changes)
+	r.Get(Root+"/changes", reqbody.Limit(0), a.auth, a.tenantKnown, h.changes)
+}
+
+// tenantKnown answers 404 when a platform decision token asks for the feed
+// of a tenant that does not exist, as the decision routes do, rather than an
+// empty feed that looks like a quiet tenant (a tenant's own decision token
+// proves the tenant exists).
+func (a *API) tenantKnown(c *fiber.Ctx) error {
+	if who, _ := c.Locals(readerKey{}).(provision.DecisionReader); who.Platform {
+		ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+		defer cancel()
+		if err := a.svc.TenantExists(ctx, adminapi.Param(c, "tenant")); err != nil {
+			return fail(c, err)
+		}
+	}
+	return c.Next()
 }
 
 func newChanges(hub *feed.Hub, opts ChangesOptions) *Changes {
