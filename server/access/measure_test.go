@@ -32,7 +32,9 @@ func (m *countingMetrics) AccessChanged(n int) { m.changed.Add(int64(n)) }
 // TestMeasureGrantOn100k measures re-deciding every member of a group of
 // SCIMD_MEASURE_USERS users (e.g. 100000) after one grant change, on
 // REDIS_URL: wall time, users a second, this process's CPU and Redis's
-// (INFO cpu). Not run in CI: a measurement, not a test.
+// (INFO cpu), for SCIMD_MEASURE_ROUNDS rounds (default 1; see measureRound).
+// Redis's figures are the server's: give it a Redis of its own (results in
+// cmd/scimload/BENCHMARKS.md). Not run in CI: a measurement, not a test.
 //
 //	SCIMD_MEASURE_USERS=100000 REDIS_URL=redis://127.0.0.1:6379/0 go test ./server/access -run TestMeasureGrantOn100k -v -timeout 30m
 func TestMeasureGrantOn100k(t *testing.T) {
