@@ -51,6 +51,7 @@ func Assemble(cfg Config, st *storage.Store, pol *policies.Engine, opts provisio
 	res := access.New(st, pol, ao)
 	opts.AccessChanged = res.Notify
 	svc := provision.New(st, pol, opts)
+	cfg.Metrics.reg.MustRegister(newDecisionCacheCollector(svc.DecisionCacheStats))
 	hub := feed.NewHub(st, st.FeedReader(readersOrDefault(cfg.FeedHub.Readers)), cfg.FeedHub)
 	cfg.Feed = hub
 	cfg.Webhooks = feed.NewWebhooks(st, hub, cfg.WebhookOptions)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,9 @@ func TestDecisionCacheTwoReplicas(t *testing.T) {
 			if got := hits() - before; got != 4 {
 				t.Errorf("%d reads answered from the cache, want 4", got)
 			}
+			if m := string(b.do(http.MethodGet, "/metrics", "", nil).want(200).body); !strings.Contains(m, `scimd_decision_cache_reads_total{result="hit"} 4`) {
+				t.Errorf("metrics do not count the 4 hits:\n%s", grepLines(m, "scimd_decision_cache"))
+			}
 
 			// Deactivated through A, decided by A's resolver.
 			a.do(http.MethodPatch, f.tn.Base+"/Users/"+f.user, f.tn.SCIMToken,
@@ -111,4 +115,15 @@ func TestDecisionCacheTwoReplicas(t *testing.T) {
 			b.do(http.MethodGet, otherURI, platform, nil).want(404)
 		})
 	}
+}
+
+// grepLines returns the lines of s that hold sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
