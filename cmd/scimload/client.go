@@ -89,8 +89,13 @@ func newClient(base *url.URL, token string, concurrency int, timeout time.Durati
 			}
 			return conn, nil
 		},
-		MaxIdleConns:          concurrency,
-		MaxIdleConnsPerHost:   concurrency,
+		MaxIdleConns:        concurrency,
+		MaxIdleConnsPerHost: concurrency,
+		// At most --concurrency connections, as an identity provider
+		// keeps: with --rate, requests beyond wait for one (their latency
+		// counts from when they were due) instead of opening more until
+		// the server's per-address limit answers 429.
+		MaxConnsPerHost:       concurrency,
 		IdleConnTimeout:       90 * time.Second,
 		DisableCompression:    true,
 		ResponseHeaderTimeout: timeout,
