@@ -167,7 +167,7 @@ func badName(name string, tests bool) string {
 	switch {
 	case !fs.ValidPath(name) || name == ".":
 		return "is not a relative slash-separated path"
-	case strings.HasPrefix(base, ".") || strings.Contains(name, "/."):
+	case strings.HasPrefix(name, ".") || strings.Contains(name, "/."):
 		return "is hidden (the loader skips it)"
 	case base == "data.json":
 		return ""

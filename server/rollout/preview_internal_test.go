@@ -32,3 +32,29 @@ func TestPreviewBusy(t *testing.T) {
 		t.Error("the diff kept the replica busy")
 	}
 }
+
+func TestBadName(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		tests bool
+		bad   bool
+	}{
+		{"roles/roles.rego", false, false},
+		{"roles/data.json", false, false},
+		{"data.json", false, false},
+		{"roles/roles_test.rego", true, false},
+		{"roles/roles_test.rego", false, true},
+		{"../roles.rego", false, true},
+		{"/roles.rego", false, true},
+		{"roles//roles.rego", false, true},
+		{".hidden/roles.rego", false, true},
+		{"roles/.x.rego", false, true},
+		{"roles/notes.txt", false, true},
+		{"roles/other.json", false, true},
+		{"", false, true},
+	} {
+		if got := badName(tt.name, tt.tests) != ""; got != tt.bad {
+			t.Errorf("badName(%q, tests %v) = %q, want bad %v", tt.name, tt.tests, badName(tt.name, tt.tests), tt.bad)
+		}
+	}
+}
