@@ -3,7 +3,8 @@
 // invalidations it hears: the resolver publishes, in the script that writes
 // decision records, which users of which tenant it wrote, and every replica
 // drops them (Changed). While that subscription is not known to be live
-// the cache is bypassed, so that an answer is never staler than Window.
+// the cache is bypassed, so that an answer is never staler than Window;
+// and no entry is used past MaxAge, whatever it heard.
 //
 // Memory is bounded by a byte cap shared by all tenants; when it is reached
 // the tenant holding the most bytes gives up its least recently read entry,
@@ -25,10 +26,18 @@ type Options struct {
 	// Window is how long after the last proof of a live subscription (see
 	// Heard) the cache is still used; 0 means DefaultWindow.
 	Window time.Duration
+	// MaxAge is how long an entry is used at most; 0 means DefaultMaxAge.
+	// It bounds what a writer that publishes nothing leaves stale: a
+	// replica of an older release during an upgrade, Redis restored from a
+	// backup or edited by hand.
+	MaxAge time.Duration
 }
 
-// DefaultWindow is Options.Window when unset.
-const DefaultWindow = 3 * time.Second
+// DefaultWindow and DefaultMaxAge are Options.Window and MaxAge when unset.
+const (
+	DefaultWindow = 3 * time.Second
+	DefaultMaxAge = time.Minute
+)
 
 // entryOverhead is what an entry costs beyond its value's size: the map
 // slot, the list links, the id's header.
@@ -49,6 +58,7 @@ type Stats struct {
 type Cache[V any] struct {
 	max    int64
 	window int64 // ns
+	maxAge int64 // ns
 	base   time.Time
 	// heard is when (ns since base) every change published before it was
 	// known applied; 0 while no subscription is live.
@@ -83,6 +93,7 @@ type entry[V any] struct {
 	id         string
 	value      V
 	size       int64
+	at         int64 // when put, ns since the cache's base
 	prev, next *entry[V]
 }
 
@@ -91,7 +102,10 @@ func New[V any](opts Options) *Cache[V] {
 	if opts.Window <= 0 {
 		opts.Window = DefaultWindow
 	}
-	return &Cache[V]{max: opts.Bytes, window: int64(opts.Window), base: time.Now(), tenants: map[string]*tenantEntries[V]{}, disabled: opts.Bytes <= 0}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = DefaultMaxAge
+	}
+	return &Cache[V]{max: opts.Bytes, window: int64(opts.Window), maxAge: int64(opts.MaxAge), base: time.Now(), tenants: map[string]*tenantEntries[V]{}, disabled: opts.Bytes <= 0}
 }
 
 // Enabled says whether the cache can hold anything at all.
@@ -101,11 +115,14 @@ func (c *Cache[V]) Enabled() bool { return c != nil && !c.disabled }
 // subscription.
 func (c *Cache[V]) Window() time.Duration { return time.Duration(c.window) }
 
-// usable: enabled, and a live subscription heard within the window.
-func (c *Cache[V]) usable() bool {
+// usable: a live subscription heard within the window before now (ns
+// since base).
+func (c *Cache[V]) usable(now int64) bool {
 	h := c.heard.Load()
-	return h != 0 && int64(time.Since(c.base))-h < c.window
+	return h != 0 && now-h < c.window
 }
+
+func (c *Cache[V]) now() int64 { return int64(time.Since(c.base)) }
 
 // Get returns tenant's value for id, if held and the cache is usable.
 func (c *Cache[V]) Get(tenant, id string) (V, bool) {
@@ -113,7 +130,8 @@ func (c *Cache[V]) Get(tenant, id string) (V, bool) {
 	if !c.Enabled() {
 		return zero, false
 	}
-	if !c.usable() {
+	now := c.now()
+	if !c.usable(now) {
 		c.bypassed.Add(1)
 		return zero, false
 	}
@@ -122,6 +140,10 @@ func (c *Cache[V]) Get(tenant, id string) (V, bool) {
 	var e *entry[V]
 	if t != nil {
 		e = t.byID[id]
+	}
+	if e != nil && now-e.at > c.maxAge {
+		c.remove(t, e)
+		e = nil
 	}
 	if e == nil {
 		c.mu.Unlock()
@@ -147,7 +169,7 @@ func (c *Cache[V]) Ticket() Ticket {
 	if !c.Enabled() {
 		return Ticket{}
 	}
-	return Ticket{gen: c.gen.Load(), usable: c.usable()}
+	return Ticket{gen: c.gen.Load(), usable: c.usable(c.now())}
 }
 
 // Put keeps v, of size bytes, as tenant's value for id, read from Redis
@@ -163,7 +185,8 @@ func (c *Cache[V]) Put(tk Ticket, tenant, id string, v V, size int) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen.Load() != tk.gen || !c.usable() {
+	now := c.now()
+	if c.gen.Load() != tk.gen || !c.usable(now) {
 		return
 	}
 	t := c.tenants[tenant]
@@ -176,9 +199,9 @@ func (c *Cache[V]) Put(tk Ticket, tenant, id string, v V, size int) {
 		t.toFront(e)
 		t.bytes += cost - e.size
 		c.bytes += cost - e.size
-		e.value, e.size = v, cost
+		e.value, e.size, e.at = v, cost, now
 	} else {
-		e = &entry[V]{id: id, value: v, size: cost}
+		e = &entry[V]{id: id, value: v, size: cost, at: now}
 		t.byID[id] = e
 		t.pushFront(e)
 		t.bytes += cost
@@ -256,7 +279,7 @@ func (c *Cache[V]) Subscribed() {
 		return
 	}
 	c.dropAll()
-	c.heard.Store(max(1, int64(time.Since(c.base))))
+	c.heard.Store(max(1, c.now()))
 }
 
 // Heard says every change published before at has been applied (a ping

@@ -93,7 +93,7 @@ func countOf(want map[string]string) int {
 }
 
 // TestCacheUnheard: without a subscription, or with none heard for the
-// window, nothing is served or kept.
+// window, nothing is served or kept; nor is an entry past its max age.
 func TestCacheUnheard(t *testing.T) {
 	c := New[string](Options{Bytes: 1 << 20, Window: time.Hour})
 	put(c, "a", "u1", "v1")
@@ -108,6 +108,15 @@ func TestCacheUnheard(t *testing.T) {
 	}
 	if s := c.Stats(); s.Bypassed == 0 {
 		t.Errorf("stats %+v: no bypass counted", s)
+	}
+	c = New[string](Options{Bytes: 1 << 20, Window: time.Hour, MaxAge: time.Nanosecond})
+	c.Subscribed()
+	put(c, "a", "u1", "v1")
+	if _, ok := c.Get("a", "u1"); ok {
+		t.Error("served past its max age")
+	}
+	if s := c.Stats(); s.Entries != 0 {
+		t.Errorf("stats %+v: the expired entry is still held", s)
 	}
 	if off := New[string](Options{}); off.Enabled() {
 		t.Error("a cache of 0 bytes is enabled")
