@@ -202,6 +202,11 @@ func (s *Store) FeedReader(readers int) *FeedReader {
 		o.PoolSize, o.MinIdleConns, o.MaxIdleConns = readers, 0, readers
 		// A blocked read must be waited for, not timed out by the pool.
 		o.PoolTimeout = time.Second
+		// The copy gets a push processor of its own: go-redis stored the
+		// first client's in its options, and a second client registering
+		// its maintenance handlers (MOVING, ...) on that one fails and logs
+		// "failed to initialize maintnotifications" at every start.
+		o.PushNotificationProcessor = nil
 		return &FeedReader{rdb: redis.NewClient(&o), owned: true}
 	case *redis.ClusterClient:
 		o := *c.Options()

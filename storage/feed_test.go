@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestParseFeedID(t *testing.T) {
@@ -169,6 +170,26 @@ func TestFeedReaderCloseEndsWait(t *testing.T) {
 		must(t, r.Close())
 		if err := <-done; !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("read after close: %v, want ErrUnavailable", err)
+		}
+	})
+}
+
+// TestFeedReaderOwnPushProcessor: the feed reader's client, a copy of the
+// store's options, handles push notifications on its own processor; on
+// the store's, registering its maintenance handlers failed (a log line at
+// every start) and would have sent its connections' notifications to the
+// store's client.
+func TestFeedReaderOwnPushProcessor(t *testing.T) {
+	run(t, Options{}, 1, func(t *testing.T, e env) {
+		c, ok := e.rdb.(*redis.Client)
+		if !ok {
+			t.Skipf("%T: the reader shares the client", e.rdb)
+		}
+		r := e.s.FeedReader(1)
+		defer r.Close()
+		mine, theirs := r.rdb.(*redis.Client).Options().PushNotificationProcessor, c.Options().PushNotificationProcessor
+		if mine == nil || mine == theirs {
+			t.Fatalf("the reader's push processor %p, the store's %p: want one of its own", mine, theirs)
 		}
 	})
 }
