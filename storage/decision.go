@@ -268,6 +268,18 @@ func (s *Store) HoldAccessLease(ctx context.Context, tenant, owner string, ttl t
 	return n == 1, nil
 }
 
+// RenewAccessLease renews the tenant's resolver lease for ttl if owner
+// still holds it; false means it does not (another replica took it, or it
+// expired: whatever owner kept in memory under it may be stale). Returns
+// ErrUnavailable.
+func (s *Store) RenewAccessLease(ctx context.Context, tenant, owner string, ttl time.Duration) (bool, error) {
+	n, err := holdLeaseScript.Run(ctx, s.rdb, []string{accessLeaseKey(tenant)}, owner, ttl.Milliseconds(), "1").Int64()
+	if err != nil {
+		return false, unavailable("access lease", err)
+	}
+	return n == 1, nil
+}
+
 // ReleaseAccessLease drops the lease if owner holds it. Returns ErrUnavailable.
 func (s *Store) ReleaseAccessLease(ctx context.Context, tenant, owner string) error {
 	if err := releaseLeaseScript.Run(ctx, s.rdb, []string{accessLeaseKey(tenant)}, owner).Err(); err != nil {

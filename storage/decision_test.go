@@ -115,7 +115,16 @@ func TestWriteDecisions(t *testing.T) {
 		if held, _ := e.s.HoldAccessLease(ctx, e.tenant, "r1", time.Minute); !held {
 			t.Error("r1's lease was lost")
 		}
+		if held, _ := e.s.RenewAccessLease(ctx, e.tenant, "r1", time.Minute); !held {
+			t.Error("r1's lease not renewed")
+		}
+		if held, _ := e.s.RenewAccessLease(ctx, e.tenant, "r2", time.Minute); held {
+			t.Error("r2 renewed r1's lease")
+		}
 		must(t, e.s.ReleaseAccessLease(ctx, e.tenant, "r1"))
+		if held, _ := e.s.RenewAccessLease(ctx, e.tenant, "r1", time.Minute); held {
+			t.Error("a released lease was renewed (taken again)")
+		}
 		if held, _ := e.s.HoldAccessLease(ctx, e.tenant, "r2", time.Minute); !held {
 			t.Error("released lease not taken")
 		}

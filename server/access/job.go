@@ -253,7 +253,9 @@ func (r *Resolver) runJob(ctx context.Context, tenant string, j job, start map[s
 		changed += int64(n)
 		if err == nil && !cur.done && ahead != nil {
 			var held bool
-			if held, err = r.st.HoldAccessLease(ctx, tenant, r.opts.Replica, r.opts.Lease); err == nil && !held {
+			// Renewed, not taken again: a lease that lapsed may have let
+			// another replica move the job this one holds in memory.
+			if held, err = r.st.RenewAccessLease(ctx, tenant, r.opts.Replica, r.opts.Lease); err == nil && !held {
 				err = storage.ErrLeaseLost
 			}
 		}

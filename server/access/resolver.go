@@ -19,6 +19,7 @@ type Store interface {
 	Reader
 	WriteDecisions(ctx context.Context, tenant string, b storage.DecisionBatch) (storage.DecisionResult, error)
 	HoldAccessLease(ctx context.Context, tenant, owner string, ttl time.Duration) (bool, error)
+	RenewAccessLease(ctx context.Context, tenant, owner string, ttl time.Duration) (bool, error)
 	ReleaseAccessLease(ctx context.Context, tenant, owner string) error
 	AccessState(ctx context.Context, tenant string) (storage.AccessState, error)
 	AccessStates(ctx context.Context, tenants []string) ([]storage.AccessState, error)

@@ -589,3 +589,77 @@ func TestResolverMemberTwice(t *testing.T) {
 		})
 	}
 }
+
+// leaseTaken releases the resolver's lease once, after a job's batch is
+// written, as if it had expired and another replica had taken it, moved
+// the job and let it go; it notes a job batch written after that without
+// the state having been read again.
+type leaseTaken struct {
+	Store
+	mu                     sync.Mutex
+	released, taken, stale bool
+}
+
+func (s *leaseTaken) AccessState(ctx context.Context, tenant string) (storage.AccessState, error) {
+	s.mu.Lock()
+	if s.taken {
+		s.taken = false
+	}
+	s.mu.Unlock()
+	return s.Store.AccessState(ctx, tenant)
+}
+
+func (s *leaseTaken) WriteDecisions(ctx context.Context, tenant string, b storage.DecisionBatch) (storage.DecisionResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b.Job && s.taken {
+		s.stale = true
+	}
+	res, err := s.Store.WriteDecisions(ctx, tenant, b)
+	if err == nil && b.Job && !s.released && b.Owner != "" {
+		s.released = true
+		if err := s.Store.ReleaseAccessLease(ctx, tenant, b.Owner); err != nil {
+			return res, err
+		}
+		s.taken = true
+	}
+	return res, err
+}
+
+// TestResolverLeaseLostMidJob: a job's batches run from memory under the
+// lease; once the lease was let go (another replica may have moved the
+// job since), the next batch is not written from memory, even though the
+// lease is free to take again: the job goes on from the stored state.
+func TestResolverLeaseLostMidJob(t *testing.T) {
+	for name, srv := range servers(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			st := storage.New(client(t, srv.url), storage.Options{})
+			tenant := newTenant(t, st)
+			var members []string
+			for i := range 100 {
+				id := fmt.Sprintf("u%04d", i)
+				addUser(t, st, tenant, id, true)
+				members = append(members, id)
+			}
+			addGroup(t, st, tenant, "all", members)
+			eng := testEngine(t)
+			ls := &leaseTaken{Store: st}
+			startResolver(t, ls, eng, func(o *Options) { o.Batch = 10 })
+			settled(t, st, tenant, eng.Revision())
+
+			must(t, st.PutGrants(ctx, tenant, "all", []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}, nil, nil))
+			settled(t, st, tenant, eng.Revision())
+			ls.mu.Lock()
+			defer ls.mu.Unlock()
+			if ls.stale {
+				t.Error("a job batch was written from memory after the lease was let go")
+			}
+			for _, u := range members {
+				if r := record(t, st, tenant, u); r.Enterprise == nil || r.Enterprise.Role != "Enterprise Admin" {
+					t.Fatalf("%s after the grant: %+v", u, r.Enterprise)
+				}
+			}
+		})
+	}
+}
