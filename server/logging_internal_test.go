@@ -3,9 +3,11 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 )
@@ -69,14 +71,41 @@ func TestRouteLabels(t *testing.T) {
 		{"/admin/v1/tenants/acme/nothing", "/", "admin", "/admin/other"},
 		{"/favicon.ico", "/", "other", "other"},
 		{"/acme", "/", "other", "other"},
+		{"/access/v1/tenants/acme/users/0b1c", "/access/v1/tenants/:tenant/users/:id", "access", "/access/v1/tenants/{tenant}/users/{id}"},
+		{"/access/v1/tenants/acme/x", "/access/v1/tenants/acme/x", "access", "/access/v1/tenants/acme/x"},
+		{"/access/nothing", "/", "access", "/access/other"},
 	} {
-		api, route := classify(tc.path)
-		if api == apiAdmin {
-			route = adminRoute(tc.matched)
+		// Twice: the second answer comes from templateRoute's memory.
+		for round := 0; round < 2; round++ {
+			api, route := classify(tc.path)
+			switch api {
+			case apiAdmin:
+				route = adminRoute(tc.matched)
+			case apiAccess:
+				route = templateRoute("/access/", tc.matched)
+			}
+			if api != tc.api || route != tc.wantRoute {
+				t.Errorf("%s (round %d): %s %s, want %s %s", tc.path, round, api, route, tc.api, tc.wantRoute)
+			}
 		}
-		if api != tc.api || route != tc.wantRoute {
-			t.Errorf("%s: %s %s, want %s %s", tc.path, api, route, tc.api, tc.wantRoute)
-		}
+	}
+	// templateRoute keeps its own copy of a route Fiber may reuse the
+	// memory of, and remembers a bounded number of them.
+	buf := []byte("/admin/v1/tenants/:tenant")
+	matched := unsafe.String(&buf[0], len(buf))
+	if got := adminRoute(matched); got != "/admin/v1/tenants/{tenant}" {
+		t.Errorf("adminRoute: %s", got)
+	}
+	copy(buf, "/admin/v1/tenants/:xxxxxx")
+	adminRoute("/admin/v1/tenants/:tenant/other") // the memory is copied, rehashing its keys
+	if got := adminRoute("/admin/v1/tenants/:xxxxxx"); got != "/admin/v1/tenants/{xxxxxx}" {
+		t.Errorf("adminRoute after its input changed: %s", got)
+	}
+	for i := 0; i < 2*maxRouteTemplates; i++ {
+		templateRoute("/admin/", fmt.Sprintf("/admin/fallback/%d", i))
+	}
+	if n := len(*routeTemplates.Load()); n > maxRouteTemplates {
+		t.Errorf("%d route templates remembered, bound %d", n, maxRouteTemplates)
 	}
 	for in, want := range map[string]string{"GET": "GET", "PATCH": "PATCH", "PROPFIND": "OTHER", "get": "OTHER"} {
 		if got := methodLabel(in); got != want {
