@@ -542,6 +542,32 @@ func (s *repeating) WriteDecisions(ctx context.Context, tenant string, b storage
 	return res, err
 }
 
+// grantToGroup makes a tenant of n users, all in one group, with a
+// resolver over rs deciding batch users at a time, grants the group a role
+// once they are settled, and checks every member ends with it.
+func grantToGroup(t *testing.T, st *storage.Store, rs Store, n, batch int) (tenant string, members []string) {
+	t.Helper()
+	tenant = newTenant(t, st)
+	for i := range n {
+		id := fmt.Sprintf("u%04d", i)
+		addUser(t, st, tenant, id, true)
+		members = append(members, id)
+	}
+	addGroup(t, st, tenant, "all", members)
+	eng := testEngine(t)
+	startResolver(t, rs, eng, func(o *Options) { o.Batch = batch })
+	settled(t, st, tenant, eng.Revision())
+
+	must(t, st.PutGrants(t.Context(), tenant, "all", []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}, nil, nil))
+	settled(t, st, tenant, eng.Revision())
+	for _, u := range members {
+		if r := record(t, st, tenant, u); r.Enterprise == nil || r.Enterprise.Role != "Enterprise Admin" {
+			t.Fatalf("%s after the grant: %+v", u, r.Enterprise)
+		}
+	}
+	return tenant, members
+}
+
 // TestResolverMemberTwice: a job's next batch is decided while the one
 // before is written, so a member met in both may be read before its first
 // write lands; the write of the second then finds the record moved and
@@ -550,23 +576,9 @@ func (s *repeating) WriteDecisions(ctx context.Context, tenant string, b storage
 func TestResolverMemberTwice(t *testing.T) {
 	for name, srv := range servers(t) {
 		t.Run(name, func(t *testing.T) {
-			ctx := t.Context()
 			st := storage.New(client(t, srv.url), storage.Options{})
-			tenant := newTenant(t, st)
-			var members []string
-			for i := range 200 {
-				id := fmt.Sprintf("u%04d", i)
-				addUser(t, st, tenant, id, true)
-				members = append(members, id)
-			}
-			addGroup(t, st, tenant, "all", members)
-			eng := testEngine(t)
 			rs := &repeating{Store: st}
-			startResolver(t, rs, eng, func(o *Options) { o.Batch = 25 })
-			settled(t, st, tenant, eng.Revision())
-
-			must(t, st.PutGrants(ctx, tenant, "all", []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}, nil, nil))
-			settled(t, st, tenant, eng.Revision())
+			tenant, members := grantToGroup(t, st, rs, 200, 25)
 			got := byCause(feedEntries(t, st, tenant), storage.CauseGrants, "all")
 			if len(got) != len(members) {
 				t.Errorf("%d users in the feed for the grant, want %d", len(got), len(members))
@@ -574,11 +586,6 @@ func TestResolverMemberTwice(t *testing.T) {
 			for u, n := range got {
 				if n != 1 {
 					t.Errorf("user %s has %d entries for the grant", u, n)
-				}
-			}
-			for _, u := range members {
-				if r := record(t, st, tenant, u); r.Enterprise == nil || r.Enterprise.Role != "Enterprise Admin" {
-					t.Fatalf("%s after the grant: %+v", u, r.Enterprise)
 				}
 			}
 			// How often the member's read came before the write is up
@@ -633,32 +640,13 @@ func (s *leaseTaken) WriteDecisions(ctx context.Context, tenant string, b storag
 func TestResolverLeaseLostMidJob(t *testing.T) {
 	for name, srv := range servers(t) {
 		t.Run(name, func(t *testing.T) {
-			ctx := t.Context()
 			st := storage.New(client(t, srv.url), storage.Options{})
-			tenant := newTenant(t, st)
-			var members []string
-			for i := range 100 {
-				id := fmt.Sprintf("u%04d", i)
-				addUser(t, st, tenant, id, true)
-				members = append(members, id)
-			}
-			addGroup(t, st, tenant, "all", members)
-			eng := testEngine(t)
 			ls := &leaseTaken{Store: st}
-			startResolver(t, ls, eng, func(o *Options) { o.Batch = 10 })
-			settled(t, st, tenant, eng.Revision())
-
-			must(t, st.PutGrants(ctx, tenant, "all", []storage.Grant{{Scope: "enterprise", Role: "Enterprise Admin"}}, nil, nil))
-			settled(t, st, tenant, eng.Revision())
+			grantToGroup(t, st, ls, 100, 10)
 			ls.mu.Lock()
 			defer ls.mu.Unlock()
 			if ls.stale {
 				t.Error("a job batch was written from memory after the lease was let go")
-			}
-			for _, u := range members {
-				if r := record(t, st, tenant, u); r.Enterprise == nil || r.Enterprise.Role != "Enterprise Admin" {
-					t.Fatalf("%s after the grant: %+v", u, r.Enterprise)
-				}
 			}
 		})
 	}
