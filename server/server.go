@@ -244,11 +244,21 @@ func readError(next func(*fasthttp.RequestCtx, error)) func(*fasthttp.RequestCtx
 	}
 }
 
+// securityHeaderKV are securityHeaders' names, already in canonical form,
+// and values: SetCanonical skips normalizing and copying what never
+// changes, work that showed in a profile of a cached decision read.
+var securityHeaderKV = [][2][]byte{
+	{[]byte("X-Content-Type-Options"), []byte("nosniff")},
+	{[]byte("X-Frame-Options"), []byte("DENY")},
+	{[]byte("Referrer-Policy"), []byte("no-referrer")},
+	{[]byte("Cache-Control"), []byte("no-store")},
+}
+
 func securityHeaders(c *fiber.Ctx) error {
-	c.Set("X-Content-Type-Options", "nosniff")
-	c.Set("X-Frame-Options", "DENY")
-	c.Set("Referrer-Policy", "no-referrer")
-	c.Set("Cache-Control", "no-store")
+	h := &c.Response().Header
+	for _, kv := range securityHeaderKV {
+		h.SetCanonical(kv[0], kv[1])
+	}
 	return c.Next()
 }
 
