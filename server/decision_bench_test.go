@@ -87,3 +87,30 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkHealthz: the floor every request pays (the shared middleware:
+// request id, metrics, access log, security headers, proxy and host
+// checks), measured on /healthz, in process.
+func BenchmarkHealthz(b *testing.B) {
+	h, _ := benchHarness(b)
+	b.ReportAllocs()
+	before := cpuTime()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var ctx fasthttp.RequestCtx
+		for pb.Next() {
+			ctx.Request.Reset()
+			ctx.Response.Reset()
+			ctx.Request.Header.SetMethod(http.MethodGet)
+			ctx.Request.SetRequestURI("/healthz")
+			ctx.Request.Header.SetHost("scimd.test")
+			h.app.Handler()(&ctx)
+			if ctx.Response.StatusCode() != 200 {
+				b.Errorf("status %d", ctx.Response.StatusCode())
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-before).Microseconds())/float64(b.N), "cpu-µs/op")
+}
