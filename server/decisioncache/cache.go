@@ -43,6 +43,12 @@ const (
 // slot, the list links, the id's header.
 const entryOverhead = 160
 
+// tenantOverhead is what a tenant costs while it holds an entry: its
+// struct, its map's header and first bucket, its slot in the cache's map
+// and heap. Without it, many tenants of one small entry each held 1.5-2x
+// the cap.
+const tenantOverhead = 400
+
 // Stats are the cache's counters since it was made.
 type Stats struct {
 	Hits, Misses  uint64 // reads answered here, reads that went to Redis while usable
@@ -191,8 +197,10 @@ func (c *Cache[V]) Put(tk Ticket, tenant, id string, v V, size int) {
 	}
 	t := c.tenants[tenant]
 	if t == nil {
-		t = &tenantEntries[V]{name: tenant, byID: map[string]*entry[V]{}}
+		cost := int64(tenantOverhead + len(tenant))
+		t = &tenantEntries[V]{name: tenant, byID: map[string]*entry[V]{}, bytes: cost}
 		c.tenants[tenant] = t
+		c.bytes += cost
 		heap.Push(&c.bySize, t)
 	}
 	if e := t.byID[id]; e != nil {
@@ -224,6 +232,7 @@ func (c *Cache[V]) remove(t *tenantEntries[V], e *entry[V]) {
 	c.bytes -= e.size
 	c.entries--
 	if len(t.byID) == 0 {
+		c.bytes -= t.bytes // the tenant's own overhead
 		heap.Remove(&c.bySize, t.index)
 		delete(c.tenants, t.name)
 		return

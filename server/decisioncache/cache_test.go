@@ -171,8 +171,27 @@ func TestCacheBound(t *testing.T) {
 		put(c, fmt.Sprintf("t%d", i%8), fmt.Sprintf("u%d", i), value)
 	}
 	for i := 0; i < 8; i++ {
-		if b := c.TenantBytes(fmt.Sprintf("t%d", i)); b > max/8+int64(len(value))+entryOverhead+16 {
+		if b := c.TenantBytes(fmt.Sprintf("t%d", i)); b > max/8+int64(len(value))+entryOverhead+tenantOverhead+16 {
 			t.Errorf("tenant t%d holds %d bytes, over its share %d", i, b, max/8)
 		}
+	}
+
+	// Many tenants of one small entry each: their own structures count
+	// too, and all is given back when they leave.
+	c = live(max)
+	for i := 0; i < 5000; i++ {
+		put(c, fmt.Sprintf("tenant-%d", i), "u", "v")
+		if s := c.Stats(); s.Bytes > max {
+			t.Fatalf("after %d tenants %d bytes held, over the cap %d", i, s.Bytes, max)
+		}
+	}
+	if s := c.Stats(); s.Entries > int(max/(entryOverhead+tenantOverhead)) {
+		t.Errorf("%d one-entry tenants held in %d bytes: their structures are not counted", s.Entries, max)
+	}
+	for i := 0; i < 5000; i++ {
+		c.Changed(fmt.Sprintf("tenant-%d", i), nil)
+	}
+	if s := c.Stats(); s.Bytes != 0 || s.Entries != 0 {
+		t.Errorf("every tenant gone, stats %+v: want 0 bytes", s)
 	}
 }
