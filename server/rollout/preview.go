@@ -149,11 +149,12 @@ func (p *Previewer) check(req Preview) error {
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			if len(set.files[name]) > p.opts.MaxFileSize {
-				return fmt.Errorf("%w: %s/%s is %d bytes; at most %d", ErrTooLarge, set.label, name, len(set.files[name]), p.opts.MaxFileSize)
-			}
+			// Names are echoed quoted and cut: they are the client's bytes.
 			if why := badName(name, set.tests); why != "" {
-				return fmt.Errorf("%w: %s/%q %s", ErrInvalid, set.label, name, why)
+				return fmt.Errorf("%w: %s/%.200q %s", ErrInvalid, set.label, name, why)
+			}
+			if len(set.files[name]) > p.opts.MaxFileSize {
+				return fmt.Errorf("%w: %s/%.200q is %d bytes; at most %d", ErrTooLarge, set.label, name, len(set.files[name]), p.opts.MaxFileSize)
 			}
 		}
 	}
