@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"github.com/scimd/scimd/server"
 	"github.com/scimd/scimd/server/access"
 	"github.com/scimd/scimd/server/provision"
+	"github.com/scimd/scimd/server/rollout"
 	"github.com/scimd/scimd/storage"
 )
 
@@ -341,23 +339,7 @@ func TestDecidedTwoReplicas(t *testing.T) {
 // raised from 10 to 200: a new policy revision.
 func penaltyEngine(t *testing.T) *policies.Engine {
 	t.Helper()
-	dir := t.TempDir()
-	if err := policies.WriteEmbedded(dir); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, "roles", "data.json")
-	bs, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := strings.Replace(string(bs), `"group_manager_penalty": 10,`, `"group_manager_penalty": 200,`, 1)
-	if edited == string(bs) {
-		t.Fatal(`no "group_manager_penalty": 10 in roles/data.json`)
-	}
-	if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := policies.New(policies.Options{Dir: dir})
+	eng, err := rollout.PenaltyEngineForTest()
 	if err != nil {
 		t.Fatal(err)
 	}

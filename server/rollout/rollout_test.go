@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -61,27 +60,11 @@ func stores(t *testing.T) map[string]*storage.Store {
 // penalty changed: another revision.
 func editedPolicies(t *testing.T) *policies.Engine {
 	t.Helper()
-	dir := t.TempDir()
-	if err := policies.WriteEmbedded(dir); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, "roles", "data.json")
-	bs, err := os.ReadFile(p)
+	eng, err := rollout.PenaltyEngineForTest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	edited := strings.Replace(string(bs), `"group_manager_penalty": 10`, `"group_manager_penalty": 200`, 1)
-	if edited == string(bs) {
-		t.Fatal("no group_manager_penalty of 10 in roles/data.json")
-	}
-	if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e, err := policies.New(policies.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return eng
 }
 
 type clock struct {
