@@ -18,6 +18,7 @@ type accessMetrics struct {
 	causes       prometheus.Gauge
 	lag          prometheus.Gauge
 	usersLeft    prometheus.Gauge
+	causeLag     prometheus.Histogram
 }
 
 var _ access.Metrics = (*Metrics)(nil)
@@ -52,8 +53,13 @@ func newAccessMetrics(reg *prometheus.Registry) *accessMetrics {
 			Name: "scimd_access_job_users_left",
 			Help: "Users left to decide again in the resolver jobs under way, at the last sweep.",
 		}),
+		causeLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "scimd_access_cause_lag_seconds",
+			Help:    "Time from a write that changes access (an outbox cause) to its users' decisions being written, by cause resolved: how long stored decisions stayed stale.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}),
 	}
-	reg.MustRegister(a.resolved, a.evaluations, a.changed, a.policyErrors, a.causes, a.lag, a.usersLeft)
+	reg.MustRegister(a.resolved, a.evaluations, a.changed, a.policyErrors, a.causes, a.lag, a.usersLeft, a.causeLag)
 	return a
 }
 
@@ -75,3 +81,6 @@ func (m *Metrics) AccessBacklog(causes int64, lag time.Duration, usersLeft int64
 	m.access.lag.Set(lag.Seconds())
 	m.access.usersLeft.Set(float64(usersLeft))
 }
+
+// AccessCauseResolved implements access.Metrics.
+func (m *Metrics) AccessCauseResolved(lag time.Duration) { m.access.causeLag.Observe(lag.Seconds()) }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -188,4 +189,14 @@ func (s *Store) OutboxLen(ctx context.Context, tenant string) (int64, error) {
 		return 0, unavailable("outbox length", err)
 	}
 	return n, nil
+}
+
+// OutboxTime is when Redis appended the outbox entry id (a stream id's
+// milliseconds); false for an id that is not a stream id.
+func OutboxTime(id string) (time.Time, bool) {
+	ms, err := parseStreamID(id)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
 }

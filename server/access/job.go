@@ -290,7 +290,16 @@ func (r *Resolver) finish(ctx context.Context, tenant string, j job, changed int
 	if res.Audited == 0 && changed > 0 {
 		r.log.Warn("access: audit log full: the access.change event of a cause was not recorded", "tenant", tenant, "cause", j.Cause.Kind, "id", j.Cause.ID)
 	}
+	r.resolvedLag(j)
 	return nil
+}
+
+// resolvedLag reports how long the cause of j waited for its decisions.
+func (r *Resolver) resolvedLag(j job) {
+	if at, ok := storage.OutboxTime(j.Entry); ok {
+		// Redis's clock against this replica's: a negative skew counts 0.
+		r.m.AccessCauseResolved(max(r.opts.Clock().Sub(at), 0))
+	}
 }
 
 // resolveMerged resolves the run of small 'users' entries at the head of
@@ -305,7 +314,13 @@ func (r *Resolver) resolveMerged(ctx context.Context, tenant string, entries []s
 	}
 	_, err := r.resolve(ctx, tenant, jobs, of, ids, storage.DecisionBatch{Owner: r.opts.Replica, Causes: causes, Resolved: last.Entry,
 		State: map[string]string{storage.StateCursor: last.Entry, storage.StateResolvedGen: strconv.FormatInt(last.Gen, 10)}})
-	return err
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		r.resolvedLag(j)
+	}
+	return nil
 }
 
 // enqueuePolicy asks for every user of the tenant to be decided again at

@@ -50,6 +50,10 @@ type Metrics interface {
 	// AccessBacklog reports, at each sweep, the causes waiting over every
 	// tenant, the age of the oldest, and the users left in jobs under way.
 	AccessBacklog(causes int64, lag time.Duration, usersLeft int64)
+	// AccessCauseResolved reports, once per outbox entry resolved, the time
+	// from its write to its users' decisions being written: how long a
+	// write's decisions stayed stale.
+	AccessCauseResolved(lag time.Duration)
 }
 
 type nopMetrics struct{}
@@ -58,6 +62,7 @@ func (nopMetrics) AccessResolved(int, int)                   {}
 func (nopMetrics) AccessChanged(int)                         {}
 func (nopMetrics) AccessPolicyErrors(int)                    {}
 func (nopMetrics) AccessBacklog(int64, time.Duration, int64) {}
+func (nopMetrics) AccessCauseResolved(time.Duration)         {}
 
 // Options tune a Resolver.
 type Options struct {
