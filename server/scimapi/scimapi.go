@@ -267,6 +267,9 @@ func (a *API) serveSCIM(c *fiber.Ctx, tenant, rest string) error {
 		if handled, err := a.fastResource(c, rest, tenant, base, slot); handled {
 			return err
 		}
+		if handled, err := a.memberPatch(ctx, c, rest, tenant, slot); handled {
+			return err
+		}
 	}
 	if err := a.normalize(c, rest); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package scimdoc
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/elimity-com/scim"
@@ -25,40 +26,60 @@ func (c MemberChange) Empty() bool {
 	return !c.Replace && len(c.Add) == 0 && len(c.Remove) == 0
 }
 
-// memberAcc accumulates a MemberChange with sets beside its lists, so that a
-// PATCH adding 20,000 members costs O(n), not O(n²).
+// memberAcc accumulates a MemberChange with sets beside its lists once they
+// grow, so that a PATCH adding 20,000 members costs O(n), not O(n²), while
+// Entra's one member per PATCH costs no map.
 type memberAcc struct {
 	c        MemberChange
-	inAdd    map[string]bool
-	inRemove map[string]bool
+	inAdd    map[string]bool // nil while Add is short: search it
+	inRemove map[string]bool // nil while Remove is short
+}
+
+// accSetMin is the length from which a list gets its set.
+const accSetMin = 16
+
+// contains tells whether id is in list, through set when there is one.
+func contains(list []string, set map[string]bool, id string) bool {
+	if set != nil {
+		return set[id]
+	}
+	return slices.Contains(list, id)
+}
+
+// added records id as the last of list, in set or, once list is long, in
+// a set made for it.
+func added(list []string, set map[string]bool, id string) ([]string, map[string]bool) {
+	list = append(list, id)
+	switch {
+	case set != nil:
+		set[id] = true
+	case len(list) >= accSetMin:
+		set = make(map[string]bool, 2*len(list))
+		for _, e := range list {
+			set[e] = true
+		}
+	}
+	return list, set
 }
 
 func (a *memberAcc) add(id string) {
-	if a.inRemove[id] {
+	if contains(a.c.Remove, a.inRemove, id) {
 		a.c.Remove = without(a.c.Remove, id) // rare: removed, then added again
 		delete(a.inRemove, id)
 	}
-	if !a.inAdd[id] {
-		if a.inAdd == nil {
-			a.inAdd = map[string]bool{}
-		}
-		a.inAdd[id] = true
-		a.c.Add = append(a.c.Add, id)
+	if !contains(a.c.Add, a.inAdd, id) {
+		a.c.Add, a.inAdd = added(a.c.Add, a.inAdd, id)
 	}
 }
 
 func (a *memberAcc) remove(id string) {
-	if a.inAdd[id] {
+	if contains(a.c.Add, a.inAdd, id) {
 		a.c.Add = without(a.c.Add, id) // rare: added, then removed again
 		delete(a.inAdd, id)
 	}
 	// After a replace the old members are gone already: nothing else to remove.
-	if !a.c.Replace && !a.inRemove[id] {
-		if a.inRemove == nil {
-			a.inRemove = map[string]bool{}
-		}
-		a.inRemove[id] = true
-		a.c.Remove = append(a.c.Remove, id)
+	if !a.c.Replace && !contains(a.c.Remove, a.inRemove, id) {
+		a.c.Remove, a.inRemove = added(a.c.Remove, a.inRemove, id)
 	}
 }
 
