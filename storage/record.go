@@ -157,19 +157,29 @@ func parseTenant(id string, h map[string]string) (Tenant, error) {
 	return t, nil
 }
 
-func userFields(u User) []any {
-	return []any{
-		fDoc, u.Doc,
-		fVersion, strconv.FormatInt(u.Version, 10),
-		fCreated, encodeTime(u.Created),
-		fModified, encodeTime(u.Modified),
-		fManagedBy, u.ManagedBy,
-		fActive, encodeBool(u.Active),
-		fUserName, u.UserName,
-		fExternalID, u.ExternalID,
-		fWorkEmail, u.WorkEmail,
-		fEmployeeNumber, u.EmployeeNumber,
-	}
+// userFields adds a user record's field, value pairs (the hash a script
+// writes) to a.
+func (a *scriptArgs) userFields(u User) {
+	a.str(fDoc)
+	a.bytes(u.Doc)
+	a.str(fVersion)
+	a.int(u.Version)
+	a.str(fCreated)
+	a.time(u.Created)
+	a.str(fModified)
+	a.time(u.Modified)
+	a.str(fManagedBy)
+	a.str(u.ManagedBy)
+	a.str(fActive)
+	a.str(encodeBool(u.Active))
+	a.str(fUserName)
+	a.str(u.UserName)
+	a.str(fExternalID)
+	a.str(u.ExternalID)
+	a.str(fWorkEmail)
+	a.str(u.WorkEmail)
+	a.str(fEmployeeNumber)
+	a.str(u.EmployeeNumber)
 }
 
 func parseUser(id string, h map[string]string) (User, error) {

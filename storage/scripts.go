@@ -87,6 +87,15 @@ func (s *Store) runScript(ctx context.Context, op string, script *redis.Script, 
 	return s.withRetry(scriptResult(op, res))
 }
 
+// runScriptArgs is runScript with the keys and arguments packed (scriptArgs).
+func (s *Store) runScriptArgs(ctx context.Context, op string, script *redis.Script, a *scriptArgs) error {
+	res, err := s.evalArgs(ctx, op, script, a)
+	if err != nil {
+		return err
+	}
+	return s.withRetry(scriptResult(op, res))
+}
+
 // countResult reads a {0, n} reply, or the error of another.
 func (s *Store) countResult(op string, res any) (int64, error) {
 	if err := s.withRetry(scriptResult(op, res)); err != nil {
@@ -120,9 +129,45 @@ func (s *Store) withRetry(err error) error {
 // still be there: sent again, a create answers a conflict and a change
 // applies again.
 func (s *Store) eval(ctx context.Context, op string, script *redis.Script, keys []string, args []any) (any, error) {
+	first := func() string {
+		if len(keys) == 0 {
+			return ""
+		}
+		return keys[0]
+	}
+	return s.evalOnMaster(ctx, op, first, func(c redis.Cmdable) (any, error) {
+		return s.evalOn(ctx, c, script, keys, args)
+	})
+}
+
+// evalArgs is eval with the keys and arguments packed (scriptArgs): the
+// same command, without an allocation per key and argument.
+func (s *Store) evalArgs(ctx context.Context, op string, script *redis.Script, a *scriptArgs) (any, error) {
+	return s.evalOnMaster(ctx, op, a.firstKey, func(c redis.Cmdable) (any, error) {
+		d, ok := c.(interface {
+			Do(ctx context.Context, args ...any) *redis.Cmd
+		})
+		if !ok || s.opts.WaitReplicas > 0 {
+			keys, args := a.split()
+			return s.evalOn(ctx, c, script, keys, args)
+		}
+		res, err := d.Do(ctx, a.command("evalsha", script.Hash())...).Result()
+		if err != nil && (errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT")) {
+			// As Script.Run: the server lacks the script (restarted, or
+			// SCRIPT FLUSH); EVAL loads it.
+			keys, args := a.split()
+			return script.Eval(ctx, c, keys, args...).Result()
+		}
+		return res, err
+	})
+}
+
+// evalOnMaster runs a script with run on the client, or on a cluster on the
+// master holding the first key (first), mapping errors to ErrUnavailable.
+func (s *Store) evalOnMaster(ctx context.Context, op string, first func() string, run func(c redis.Cmdable) (any, error)) (any, error) {
 	var c redis.Cmdable = s.rdb
 	cc, cluster := s.rdb.(*redis.ClusterClient)
-	if cluster && len(keys) == 0 {
+	if cluster && first() == "" {
 		return nil, unavailable(op, badReply("a script without keys has no slot"))
 	}
 	if cluster {
@@ -132,13 +177,13 @@ func (s *Store) eval(ctx context.Context, op string, script *redis.Script, keys 
 		// and a write script must not run twice; a pipeline would also send
 		// WAIT to any node. A slot that moved answers MOVED: the slot map is
 		// reloaded and the request answers 503, to be sent again.
-		node, err := cc.MasterForKey(ctx, keys[0])
+		node, err := cc.MasterForKey(ctx, first())
 		if err != nil {
 			return nil, unavailable(op, err)
 		}
 		c = node
 	}
-	res, err := s.evalOn(ctx, c, script, keys, args)
+	res, err := run(c)
 	if err != nil {
 		if cluster && slotMapStale(err) {
 			cc.ReloadState(ctx) // in the background; the next request uses it

@@ -48,37 +48,34 @@ func (s *Store) createUser(ctx context.Context, tenant string, u User, audit []b
 	if unlinked {
 		activeArg += "l"
 	}
-	keys := []string{
-		tenantKey(tenant),
-		seatsKey(tenant),
-		seqKey(tenant),
-		usersKey(tenant),
-		userKey(tenant, u.ID),
-		userNameIndexKey(tenant),
-		userExternalIDIndexKey(tenant, u.ExternalID),
-		userEmailIndexKey(tenant, lowerEmail),
-		userEmployeeNumberIndexKey(tenant, u.EmployeeNumber),
-		userNameLexKey(tenant),
-		auditKey(tenant),
-		accessOutboxKey(tenant),
-		accessGenKey(tenant),
-	}
-	args := []any{
-		u.ID,
-		UserNameKey(u.UserName),
-		u.ExternalID,
-		lowerEmail,
-		u.EmployeeNumber,
-		lexMember(legacyUserNameKey(u.UserName), u.ID),
-		activeArg,
-		s.auditRetention(),
-		audit,
-		s.opts.Quotas.Users,
-	}
-	args = append(args, userFields(u)...)
-	err := s.runScript(ctx, "create user", createUserScript, keys, args)
+	a := newScriptArgs(1024 + len(u.Doc) + len(audit))
+	a.key(tenantKey(tenant))
+	a.key(seatsKey(tenant))
+	a.key(seqKey(tenant))
+	a.key(usersKey(tenant))
+	a.key(userKey(tenant, u.ID))
+	a.key(userNameIndexKey(tenant))
+	a.key(userExternalIDIndexKey(tenant, u.ExternalID))
+	a.key(userEmailIndexKey(tenant, lowerEmail))
+	a.key(userEmployeeNumberIndexKey(tenant, u.EmployeeNumber))
+	a.key(userNameLexKey(tenant))
+	a.key(auditKey(tenant))
+	a.key(accessOutboxKey(tenant))
+	a.key(accessGenKey(tenant))
+	a.str(u.ID)
+	a.str(UserNameKey(u.UserName))
+	a.str(u.ExternalID)
+	a.str(lowerEmail)
+	a.str(u.EmployeeNumber)
+	a.str(lexMember(legacyUserNameKey(u.UserName), u.ID))
+	a.str(activeArg)
+	a.str(s.auditRetention())
+	a.bytes(audit)
+	a.int(s.opts.Quotas.Users)
+	a.userFields(u)
+	err := s.runScriptArgs(ctx, "create user", createUserScript, a)
 	if s.healUserName(ctx, tenant, u.UserName, err) {
-		err = s.runScript(ctx, "create user", createUserScript, keys, args)
+		err = s.runScriptArgs(ctx, "create user", createUserScript, a)
 	}
 	return err
 }
@@ -115,40 +112,43 @@ func (s *Store) UpdateUser(ctx context.Context, tenant string, prev User, u User
 	}
 	oldName, newName := legacyUserNameKey(prev.UserName), legacyUserNameKey(u.UserName)
 	oldEmail, newEmail := strings.ToLower(prev.WorkEmail), strings.ToLower(u.WorkEmail)
-	keys := []string{
-		tenantKey(tenant),
-		seatsKey(tenant),
-		userKey(tenant, u.ID),
-		userNameIndexKey(tenant),
-		legacyUserExternalIDIndexKey(tenant),
-		userEmailIndexKey(tenant, oldEmail),
-		userEmailIndexKey(tenant, newEmail),
-		userEmployeeNumberIndexKey(tenant, prev.EmployeeNumber),
-		userEmployeeNumberIndexKey(tenant, u.EmployeeNumber),
-		userNameLexKey(tenant),
-		auditKey(tenant),
-		userExternalIDIndexKey(tenant, prev.ExternalID),
-		userExternalIDIndexKey(tenant, u.ExternalID),
-		accessOutboxKey(tenant),
-		accessGenKey(tenant),
-	}
-	args := []any{
-		u.ID,
-		prev.Version,
-		prev.UserName, prev.ExternalID, prev.WorkEmail, prev.EmployeeNumber,
-		UserNameKey(prev.UserName), UserNameKey(u.UserName),
-		u.ExternalID,
-		oldEmail, newEmail,
-		u.EmployeeNumber,
-		lexMember(oldName, u.ID), lexMember(newName, u.ID),
-		encodeBool(u.Active),
-		s.auditRetention(),
-		audit,
-	}
-	args = append(args, userFields(u)...)
-	err := s.runScript(ctx, "update user", updateUserScript, keys, args)
+	a := newScriptArgs(1024 + len(u.Doc) + len(audit))
+	a.key(tenantKey(tenant))
+	a.key(seatsKey(tenant))
+	a.key(userKey(tenant, u.ID))
+	a.key(userNameIndexKey(tenant))
+	a.key(legacyUserExternalIDIndexKey(tenant))
+	a.key(userEmailIndexKey(tenant, oldEmail))
+	a.key(userEmailIndexKey(tenant, newEmail))
+	a.key(userEmployeeNumberIndexKey(tenant, prev.EmployeeNumber))
+	a.key(userEmployeeNumberIndexKey(tenant, u.EmployeeNumber))
+	a.key(userNameLexKey(tenant))
+	a.key(auditKey(tenant))
+	a.key(userExternalIDIndexKey(tenant, prev.ExternalID))
+	a.key(userExternalIDIndexKey(tenant, u.ExternalID))
+	a.key(accessOutboxKey(tenant))
+	a.key(accessGenKey(tenant))
+	a.str(u.ID)
+	a.int(prev.Version)
+	a.str(prev.UserName)
+	a.str(prev.ExternalID)
+	a.str(prev.WorkEmail)
+	a.str(prev.EmployeeNumber)
+	a.str(UserNameKey(prev.UserName))
+	a.str(UserNameKey(u.UserName))
+	a.str(u.ExternalID)
+	a.str(oldEmail)
+	a.str(newEmail)
+	a.str(u.EmployeeNumber)
+	a.str(lexMember(oldName, u.ID))
+	a.str(lexMember(newName, u.ID))
+	a.str(encodeBool(u.Active))
+	a.str(s.auditRetention())
+	a.bytes(audit)
+	a.userFields(u)
+	err := s.runScriptArgs(ctx, "update user", updateUserScript, a)
 	if s.healUserName(ctx, tenant, u.UserName, err) {
-		err = s.runScript(ctx, "update user", updateUserScript, keys, args)
+		err = s.runScriptArgs(ctx, "update user", updateUserScript, a)
 	}
 	return err
 }
