@@ -71,24 +71,44 @@ func dropped(body []byte, k known) []string {
 // droppedIn is dropped over a body already decoded.
 func droppedIn(m map[string]any, k known) []string {
 	var out []string
+	var buf [64]byte
 	for name, v := range m {
-		lower := strings.ToLower(name)
-		if ext, ok := k.extensions[lower]; ok {
+		lower := appendLower(buf[:0], name)
+		if ext, ok := k.extensions[string(lower)]; ok {
 			if em, ok := v.(map[string]any); ok {
 				for sub := range em {
-					if !ext[strings.ToLower(sub)] {
+					if !ext[string(appendLower(buf[:0], sub))] {
 						out = append(out, name+":"+sub)
 					}
 				}
 			}
 			continue
 		}
-		if !k.attrs[lower] && v != nil {
+		if !k.attrs[string(lower)] && v != nil {
 			out = append(out, name)
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// appendLower appends strings.ToLower(s) to b; a map index by
+// string(appendLower(...)) does not allocate, as strings.ToLower would for
+// every name with a capital.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 {
+			return append(b[:0], strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 func droppedOf(r *http.Request) []string {

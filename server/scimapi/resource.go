@@ -13,6 +13,7 @@ import (
 	"github.com/elimity-com/scim/schema"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/scimd/scimd/server/jsonval"
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/scimdoc"
 )
@@ -58,6 +59,17 @@ func validateResource(rt scim.ResourceType, core schema.Schema, m map[string]any
 	return attrs, nil
 }
 
+// decodeResource is scimdoc.DecodeResource, through jsonval.Decode (the
+// same value, in a fraction of the allocations) when it takes the body.
+func decodeResource(body []byte) (map[string]any, error) {
+	if v, err := jsonval.Decode(body); err == nil {
+		if m, ok := v.(map[string]any); ok {
+			return m, nil
+		}
+	}
+	return scimdoc.DecodeResource(body)
+}
+
 // fastResource serves POST /Users and GET /Users/{id}, Entra's commonest
 // calls after the lookups, without elimity's router and the net/http
 // adaptor: the body decoded once and validated by elimity's schemas built
@@ -69,7 +81,7 @@ func (a *API) fastResource(c *fiber.Ctx, rest, tenant, base string, slot *errSlo
 		if rest != "/Users" {
 			return false, nil
 		}
-		m, derr := scimdoc.DecodeResource(c.Body())
+		m, derr := decodeResource(c.Body())
 		if derr != nil {
 			return true, sendError(c, scimerrors.ScimErrorInvalidSyntax, 0)
 		}
