@@ -2,7 +2,7 @@ package provision
 
 import (
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -54,6 +54,16 @@ func (e AuditEvent) encode() []byte {
 // diff lists the attributes that differ between two documents, flattened to
 // dotted paths (extension attributes keep their URN prefix), in name order.
 func diff(old, new map[string]any) []Change {
+	if len(old) == 0 {
+		if out, ok := added(new); ok {
+			return out
+		}
+	}
+	return flatDiff(old, new)
+}
+
+// flatDiff is diff through the flattened documents.
+func flatDiff(old, new map[string]any) []Change {
 	fo, fn := map[string]any{}, map[string]any{}
 	flatten(old, fo)
 	flatten(new, fn)
@@ -68,7 +78,48 @@ func diff(old, new map[string]any) []Change {
 			out = append(out, Change{Attribute: k, Old: ov})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Attribute < out[j].Attribute })
+	slices.SortFunc(out, byAttribute)
+	return out
+}
+
+func byAttribute(a, b Change) int { return strings.Compare(a.Attribute, b.Attribute) }
+
+// added is diff(nil, new) (a create's changes) without flattening into a
+// map. ok is false when two leaves have one path (an attribute "a.b" beside
+// "a": {"b": ...}), which the map keeps one of.
+func added(new map[string]any) (_ []Change, ok bool) {
+	if len(new) == 0 {
+		return nil, true
+	}
+	out := make([]Change, 0, 2*len(new))
+	out = appendLeaves(out, true, "", "", new)
+	slices.SortFunc(out, byAttribute)
+	for i := 1; i < len(out); i++ {
+		if out[i].Attribute == out[i-1].Attribute {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// appendLeaves appends m's leaves as flatten (top) and flattenUnder name
+// them.
+func appendLeaves(out []Change, top bool, prefix, sep string, m map[string]any) []Change {
+	for k, v := range m {
+		name := k
+		if !top {
+			name = prefix + sep + k
+		}
+		if sub, ok := v.(map[string]any); ok {
+			next := "."
+			if top && strings.HasPrefix(k, "urn:") {
+				next = ":"
+			}
+			out = appendLeaves(out, false, name, next, sub)
+			continue
+		}
+		out = append(out, Change{Attribute: name, New: v})
+	}
 	return out
 }
 

@@ -30,7 +30,8 @@ const (
 // an encoding over MaxRecordBytes, naming the attribute concerned (for the
 // whole record, its largest attribute). Returns KindInvalid.
 func checkSize(doc map[string]any, raw []byte) error {
-	if path, n := longestValue(doc); n > MaxValueBytes {
+	if longestSize(doc) > MaxValueBytes {
+		path, n := longestValue(doc)
 		return &Error{Kind: KindInvalid, Attribute: path,
 			Detail: fmt.Sprintf("%s is %d bytes; a value may be at most %d bytes", path, n, MaxValueBytes)}
 	}
@@ -95,6 +96,24 @@ func (l *longest) walk(path string, v any) {
 			l.walk(path+"."+k, e)
 		}
 	}
+}
+
+// longestSize is longestValue's size, without naming every path.
+func longestSize(v any) int {
+	n := 0
+	switch v := v.(type) {
+	case string:
+		n = len(v)
+	case []any:
+		for _, e := range v {
+			n = max(n, longestSize(e))
+		}
+	case map[string]any:
+		for _, e := range v {
+			n = max(n, longestSize(e))
+		}
+	}
+	return n
 }
 
 // encodedSize is a close bound on v's share of the JSON document.
