@@ -88,8 +88,10 @@ func observe(m *Metrics) fiber.Handler {
 		start := time.Now()
 		id := requestID(c.Get(fiber.HeaderXRequestID))
 		c.Set(fiber.HeaderXRequestID, id)
-		c.Locals(requestIDLocal, id)
-		ctx := context.WithValue(c.UserContext(), requestIDKey{}, id)
+		// Boxed once for both: each boxing of a string allocates.
+		var boxed any = id
+		c.Locals(requestIDLocal, boxed)
+		ctx := context.WithValue(c.UserContext(), requestIDKey{}, boxed)
 		c.SetUserContext(ctx)
 		path := c.Path()
 		api, route := classify(path)
@@ -117,13 +119,15 @@ func observe(m *Metrics) fiber.Handler {
 		if api == apiHealth {
 			level = slog.LevelDebug // probes and scrapes every few seconds would drown the rest
 		}
-		attrs := []slog.Attr{
+		// Room for the tenant too, so that appending it does not allocate.
+		var room [6]slog.Attr
+		attrs := append(room[:0],
 			slog.String("request_id", id),
 			slog.String("method", method),
 			slog.String("route", route),
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-		}
+		)
 		if tenant != "" {
 			attrs = append(attrs, slog.String("tenant", tenant))
 		}

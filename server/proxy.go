@@ -20,12 +20,20 @@ const clientIPLocal = "scimd.clientIP"
 // trusted address skipped, and the first other one is the client (the
 // leftmost entries are whatever the client wrote). An entry that is not an
 // address stops the walk at the proxy that passed it on.
+//
+// The address is worked out when ClientIP asks (the admin edges and the
+// console do; the SCIM edge never does): the local holds only the trusted
+// prefixes, a pointer, which costs nothing to box, where the address as a
+// string cost two allocations on every request.
 func clientAddr(trusted []netip.Prefix) fiber.Handler {
+	t := &trustedProxies{trusted}
 	return func(c *fiber.Ctx) error {
-		c.Locals(clientIPLocal, clientIP(trusted, c.Context().RemoteIP(), c.Request().Header.PeekAll(fiber.HeaderXForwardedFor)))
+		c.Locals(clientIPLocal, t)
 		return c.Next()
 	}
 }
+
+type trustedProxies struct{ prefixes []netip.Prefix }
 
 func clientIP(trusted []netip.Prefix, peer []byte, forwarded [][]byte) string {
 	addr, ok := netip.AddrFromSlice(peer)
@@ -74,8 +82,11 @@ func isTrusted(trusted []netip.Prefix, a netip.Addr) bool {
 
 // ClientIP is the client's address as worked out for this request.
 func ClientIP(c *fiber.Ctx) string {
-	ip, _ := c.Locals(clientIPLocal).(string)
-	return ip
+	t, ok := c.Locals(clientIPLocal).(*trustedProxies)
+	if !ok {
+		return ""
+	}
+	return clientIP(t.prefixes, c.Context().RemoteIP(), c.Request().Header.PeekAll(fiber.HeaderXForwardedFor))
 }
 
 // allowedHosts answers 421 to a request whose Host is not one of hosts

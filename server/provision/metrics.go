@@ -54,6 +54,9 @@ type meteredStore struct {
 
 // seen counts err if it is an outage and passes it through.
 func (s meteredStore) seen(err error) error {
+	if err == nil {
+		return nil // before full below, which escapes: an allocation per call
+	}
 	if errors.Is(err, storage.ErrUnavailable) {
 		s.m.RedisError()
 	}

@@ -46,12 +46,13 @@ var StrayRead = func(c *fiber.Ctx) {
 // route's limit until Limit says otherwise, and after the handler reports a
 // body consumed without Read to StrayRead.
 func Guard(limit int) fiber.Handler {
+	boxed := any(limit) // boxing an int past 255 allocates: once, not per request
 	return func(c *fiber.Ctx) error {
 		if encoded(c) {
 			c.Set(fiber.HeaderAcceptEncoding, "identity")
 			return ErrEncoded
 		}
-		c.Locals(limitKey{}, limit)
+		c.Locals(limitKey{}, boxed)
 		streamed := c.Request().IsBodyStream()
 		err := c.Next()
 		if streamed && !c.Request().IsBodyStream() && c.Locals(readKey{}) == nil {
@@ -65,20 +66,20 @@ func Guard(limit int) fiber.Handler {
 // handler that calls Read: the migration preflight's user exports are larger
 // than anything else scimd is sent.
 func Limit(limit int) fiber.Handler {
+	boxed := any(limit)
 	return func(c *fiber.Ctx) error {
-		c.Locals(limitKey{}, limit)
+		c.Locals(limitKey{}, boxed)
 		return c.Next()
 	}
 }
 
 // encoded reports whether any Content-Encoding header names a coding other
 // than identity. Every header line counts: Fiber's c.Body() would apply the
-// last one, stacked codings included.
+// last one, stacked codings included. PeekAll (header names are normalized)
+// reuses the header's buffer where ranging over Header.All allocated twice
+// a request.
 func encoded(c *fiber.Ctx) bool {
-	for k, v := range c.Request().Header.All() {
-		if !strings.EqualFold(string(k), fiber.HeaderContentEncoding) {
-			continue
-		}
+	for _, v := range c.Request().Header.PeekAll(fiber.HeaderContentEncoding) {
 		for _, coding := range strings.Split(string(v), ",") {
 			if coding = strings.TrimSpace(coding); coding != "" && !strings.EqualFold(coding, "identity") {
 				return true

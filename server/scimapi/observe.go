@@ -25,19 +25,16 @@ func (a *API) observe(c *fiber.Ctx, tenant, rest string, err error) {
 			status = fe.Code
 		}
 	}
-	var answer struct {
-		ScimType string `json:"scimType"`
-		Detail   string `json:"detail"`
-	}
+	var answer errorAnswer
 	if status >= 400 && err == nil {
-		_ = json.Unmarshal(c.Response().Body(), &answer) // best effort: the status says enough
+		answer = readErrorAnswer(c.Response().Body())
 	}
 	resource, id := scimRoute(rest)
 	route := resource
 	if id != "" {
-		route += "/{id}"
+		route = itemRoute(resource)
 	}
-	method := strings.Clone(c.Method())
+	method := methodName(c.Method())
 	a.svc.ObserveSCIM(tenant, method, route, status, answer.ScimType, answer.Detail)
 
 	if status == http.StatusUnauthorized || strings.HasSuffix(rest, "/.search") {
@@ -75,11 +72,59 @@ func (a *API) observe(c *fiber.Ctx, tenant, rest string, err error) {
 	a.svc.RecordRefusal(ctx, tenant, r)
 }
 
+// errorAnswer is what observe keeps of an error's body.
+type errorAnswer struct {
+	ScimType string `json:"scimType"`
+	Detail   string `json:"detail"`
+}
+
+// readErrorAnswer decodes body, best effort: the status says enough. A
+// function of its own, so that a request answered without an error does
+// not pay for the variable escaping into json.Unmarshal.
+func readErrorAnswer(body []byte) errorAnswer {
+	var answer errorAnswer
+	_ = json.Unmarshal(body, &answer)
+	return answer
+}
+
+// itemRoute is collection + "/{id}", without a concatenation per request
+// for the collections there are.
+func itemRoute(collection string) string {
+	switch collection {
+	case "/Users":
+		return "/Users/{id}"
+	case "/Groups":
+		return "/Groups/{id}"
+	}
+	return collection + "/{id}"
+}
+
+// methodName is a copy of m that outlives the request (Fiber's strings
+// share its buffer): a constant for the methods there are.
+func methodName(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	}
+	return strings.Clone(m)
+}
+
 // scimRoute splits a path under the tenant into its collection ("/Users")
 // and the resource id, if any.
 func scimRoute(rest string) (collection, id string) {
-	collection, raw, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
-	collection = "/" + collection
+	if !strings.HasPrefix(rest, "/") {
+		rest = "/" + rest
+	}
+	collection, raw, _ := strings.Cut(rest[1:], "/")
+	collection = rest[:1+len(collection)] // with its slash, not a new string
 	if raw == "" {
 		return collection, ""
 	}
