@@ -183,24 +183,30 @@ func (a *scriptArgs) userFields(u User) {
 }
 
 func parseUser(id string, h map[string]string) (User, error) {
+	return parseUserFrom(id, func(f string) string { return h[f] })
+}
+
+// parseUserFrom is parseUser reading each field through h (a map's, or a
+// packed record's read in place).
+func parseUserFrom(id string, h func(field string) string) (User, error) {
 	u := User{
 		ID:             id,
-		ManagedBy:      h[fManagedBy],
-		Active:         h[fActive] == "1",
-		UserName:       h[fUserName],
-		ExternalID:     h[fExternalID],
-		WorkEmail:      h[fWorkEmail],
-		EmployeeNumber: h[fEmployeeNumber],
-		Doc:            []byte(h[fDoc]),
+		ManagedBy:      h(fManagedBy),
+		Active:         h(fActive) == "1",
+		UserName:       h(fUserName),
+		ExternalID:     h(fExternalID),
+		WorkEmail:      h(fWorkEmail),
+		EmployeeNumber: h(fEmployeeNumber),
+		Doc:            []byte(h(fDoc)),
 	}
 	var err error
-	if u.Version, err = strconv.ParseInt(h[fVersion], 10, 64); err != nil {
+	if u.Version, err = strconv.ParseInt(h(fVersion), 10, 64); err != nil {
 		return User{}, fmt.Errorf("user %s: %s: %w", id, fVersion, err)
 	}
-	if u.Created, err = decodeTime(h[fCreated]); err != nil {
+	if u.Created, err = decodeTime(h(fCreated)); err != nil {
 		return User{}, fmt.Errorf("user %s: %s: %w", id, fCreated, err)
 	}
-	if u.Modified, err = decodeTime(h[fModified]); err != nil {
+	if u.Modified, err = decodeTime(h(fModified)); err != nil {
 		return User{}, fmt.Errorf("user %s: %s: %w", id, fModified, err)
 	}
 	return u, nil

@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,15 +69,38 @@ func TestUnpackHash(t *testing.T) {
 		{packed: "1:a1", bad: true},      // no colon
 	} {
 		got, err := unpackHash(tc.packed)
+		var p packedFields
+		inPlace := p.unpack(tc.packed)
 		if tc.bad {
-			if err == nil {
-				t.Errorf("%q: %v, want an error", tc.packed, got)
+			if err == nil || inPlace {
+				t.Errorf("%q: %v (in place: %v), want an error", tc.packed, got, inPlace)
 			}
 			continue
 		}
 		if err != nil || !cmp.Equal(got, tc.want) {
 			t.Errorf("%q: %v, %v; want %v", tc.packed, got, err, tc.want)
 		}
+		for f, v := range tc.want {
+			if !inPlace || p.get(f) != v {
+				t.Errorf("%q: in place %v, field %q = %q, want %q", tc.packed, inPlace, f, p.get(f), v)
+			}
+		}
+		if p.get("absent") != "" {
+			t.Errorf("%q: an absent field reads %q", tc.packed, p.get("absent"))
+		}
+	}
+	// More fields than packedFields has room for: read through a map.
+	var many strings.Builder
+	for i := range 20 {
+		f := fmt.Sprintf("f%d", i)
+		fmt.Fprintf(&many, "%d:%s1:%d", len(f), f, i%10)
+	}
+	var p packedFields
+	if p.unpack(many.String()) {
+		t.Errorf("20 fields unpacked in place")
+	}
+	if u, err := parsePackedUser("u1", many.String()+"1:v1:7"); err != nil || u.Version != 7 {
+		t.Errorf("a record of 21 fields: version %d, %v; want it read (version 7)", u.Version, err)
 	}
 }
 

@@ -414,115 +414,148 @@ func (s *Store) FindAndGetUsers(ctx context.Context, tenant string, by UserIndex
 		return nil, []User{}, true, nil
 	}
 	keys := make([]string, 0, 1+len(reads))
-	args := make([]any, 0, 1+len(reads))
+	args := make([]any, 0, 1+2*len(reads))
 	keys = append(keys, userKeyPrefix(tenant))
 	args = append(args, limit)
 	for _, r := range reads {
 		keys = append(keys, r.key)
 		if r.set {
-			args = append(args, "s")
+			args = append(args, "s", "")
 		} else {
-			args = append(args, "h"+r.field)
+			args = append(args, "h", r.field)
 		}
 	}
-	res, err := findUsersScript.RunRO(ctx, s.rdb, keys, args...).Slice()
+	packed, err := findUsersScript.RunRO(ctx, s.rdb, keys, args...).Text()
 	if err != nil {
 		return nil, nil, false, unavailable(op, err)
 	}
-	if len(res) == 0 {
+	if packed == "" {
 		return nil, nil, false, unavailable(op, badReply("empty reply"))
 	}
-	found, err := stringList(res[0])
-	if err != nil {
-		return nil, nil, false, unavailable(op, err)
-	}
-	if len(res) == 1 && len(found) > 0 {
-		sorted := slices.Clone(found)
-		slices.Sort(sorted)
-		return slices.Compact(sorted), nil, false, nil
-	}
-	if len(res) != 1+len(found) {
-		return nil, nil, false, unavailable(op, badReply("%d records for %d ids", len(res)-1, len(found)))
-	}
-	type loadedUser struct {
-		id string
-		u  User
-	}
-	seen := make(map[string]bool, len(found))
-	recs := make([]loadedUser, 0, len(found))
-	for i, id := range found {
-		if seen[id] {
-			continue
+	tag, rest := packed[0], packed[1:]
+	if tag == 'i' {
+		for rest != "" {
+			id, r, ok := nextPacked(rest)
+			if !ok {
+				return nil, nil, false, unavailable(op, badReply("bad packing of ids"))
+			}
+			ids, rest = append(ids, id), r
 		}
-		seen[id] = true
-		packed, ok := res[1+i].(string)
+		slices.Sort(ids)
+		return slices.Compact(ids), nil, false, nil
+	}
+	if tag != 'r' {
+		return nil, nil, false, unavailable(op, badReply("reply tagged %q", tag))
+	}
+	ids, users = []string{}, []User{}
+	for rest != "" {
+		id, r, ok := nextPacked(rest)
+		var rec string
+		if ok {
+			rec, rest, ok = nextPacked(r)
+		}
 		if !ok {
-			return nil, nil, false, unavailable(op, badReply("record of %s: %T", id, res[1+i]))
+			return nil, nil, false, unavailable(op, badReply("bad packing of records"))
 		}
-		if packed == "" {
-			recs = append(recs, loadedUser{id: id}) // the record is gone: an id without a user
+		if slices.Contains(ids, id) { // a repeat (at most loadedAtOnce ids: a scan is cheap)
 			continue
 		}
-		h, err := unpackHash(packed)
-		if err != nil {
-			return nil, nil, false, unavailable(op, badReply("record of %s: %v", id, err))
+		ids = append(ids, id)
+		if rec == "" {
+			continue // the record is gone: an id without a user
 		}
-		u, err := parseUser(id, h)
+		u, err := parsePackedUser(id, rec)
 		if err != nil {
 			return nil, nil, false, unavailable(op, err)
 		}
-		recs = append(recs, loadedUser{id: id, u: u})
+		users = append(users, u)
 	}
-	slices.SortFunc(recs, func(a, b loadedUser) int { return strings.Compare(a.id, b.id) })
-	ids = make([]string, 0, len(recs))
-	users = make([]User, 0, len(recs))
-	for _, r := range recs {
-		ids = append(ids, r.id)
-		if r.u.ID != "" {
-			users = append(users, r.u)
-		}
+	if len(ids) > 1 {
+		slices.Sort(ids)
+		slices.SortFunc(users, func(a, b User) int { return strings.Compare(a.ID, b.ID) })
 	}
 	return ids, users, true, nil
+}
+
+// nextPacked reads the first item of s packed as find_users.lua packs
+// them: its length in bytes, ':' and its bytes.
+func nextPacked(s string) (item, rest string, ok bool) {
+	size, rest, ok := strings.Cut(s, ":")
+	l, err := strconv.Atoi(size)
+	if !ok || err != nil || l < 0 || l > len(rest) {
+		return "", "", false
+	}
+	return rest[:l], rest[l:], true
 }
 
 // unpackHash reads a hash as find_users.lua packs it: each field and value
 // as its length, ':' and its bytes. Fields and values share packed's bytes.
 func unpackHash(packed string) (map[string]string, error) {
 	h := make(map[string]string, 12)
-	field, odd := "", false
 	for packed != "" {
-		size, rest, ok := strings.Cut(packed, ":")
-		l, err := strconv.Atoi(size)
-		if !ok || err != nil || l < 0 || l > len(rest) {
+		field, rest, ok := nextPacked(packed)
+		if !ok {
 			return nil, errors.New("bad packing")
 		}
-		if odd {
-			h[field] = rest[:l]
-		} else {
-			field = rest[:l]
+		if rest == "" {
+			return nil, errors.New("a field without a value")
 		}
-		odd = !odd
-		packed = rest[l:]
-	}
-	if odd {
-		return nil, errors.New("a field without a value")
+		value, rest, ok := nextPacked(rest)
+		if !ok {
+			return nil, errors.New("bad packing")
+		}
+		h[field] = value
+		packed = rest
 	}
 	return h, nil
 }
 
-// stringList reads a Lua array of strings.
-func stringList(v any) ([]string, error) {
-	arr, ok := v.([]any)
-	if !ok {
-		return nil, badReply("%T, not an array", v)
-	}
-	out := make([]string, len(arr))
-	for i, e := range arr {
-		if out[i], ok = e.(string); !ok {
-			return nil, badReply("%T in an array of strings", e)
+// packedFields is a record's fields and values as find_users.lua packs
+// them, read in place: a user has about ten, which a scan finds sooner
+// than a map is made (four allocations a record).
+type packedFields struct {
+	n  int
+	kv [16][2]string
+}
+
+// unpack reads packed; ok is false for a bad packing or more fields than
+// there is room for.
+func (p *packedFields) unpack(packed string) bool {
+	for p.n = 0; packed != ""; p.n++ {
+		if p.n == len(p.kv) {
+			return false
+		}
+		var ok bool
+		if p.kv[p.n][0], packed, ok = nextPacked(packed); !ok || packed == "" {
+			return false
+		}
+		if p.kv[p.n][1], packed, ok = nextPacked(packed); !ok {
+			return false
 		}
 	}
-	return out, nil
+	return true
+}
+
+func (p *packedFields) get(field string) string {
+	for _, kv := range p.kv[:p.n] {
+		if kv[0] == field {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
+// parsePackedUser is parseUser of a record packed by find_users.lua.
+func parsePackedUser(id, packed string) (User, error) {
+	var p packedFields
+	if p.unpack(packed) {
+		return parseUserFrom(id, p.get)
+	}
+	h, err := unpackHash(packed) // a record of more fields than users have
+	if err != nil {
+		return User{}, badReply("record of %s: %v", id, err)
+	}
+	return parseUser(id, h)
 }
 
 // findResult reads findCmds' answers as ids, sorted, without repeats.

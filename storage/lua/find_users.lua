@@ -7,41 +7,51 @@
 -- KEYS[2..]   index keys, read as ARGV says
 -- ARGV[1]     most records to read: when the index names more ids, only
 --             the ids are returned, for the caller to charge and read
--- ARGV[1+i]   how to read KEYS[1+i]: 's' SMEMBERS, or 'h' followed by a
---             field name: HGET of that field
+-- ARGV[2i], ARGV[2i+1]
+--             how to read KEYS[1+i]: 's' SMEMBERS (ARGV[2i+1] unused), or
+--             'h' HGET of the field ARGV[2i+1]
 --
--- Returns
---   {ids}                 more ids than ARGV[1] (ids may repeat)
---   {ids, r1, ..., rn}    ids (may repeat) and, for each, HGETALL of its
---                         record packed in one string: each field and
---                         value as its length in bytes, ':' and its bytes
---                         (empty when the record is gone). One string
---                         rather than twenty is far less for the client
---                         to parse and allocate.
+-- Returns one string, each item in it packed as its length in bytes, ':'
+-- and its bytes (one string rather than arrays of them is far less for
+-- the client to parse and allocate):
+--   'i' id1 id2 ...               more ids than ARGV[1] (ids may repeat)
+--   'r' id1 rec1 id2 rec2 ...     ids (may repeat) and, for each, HGETALL
+--                                 of its record, each field and value
+--                                 packed the same way (rec empty when the
+--                                 record is gone)
 local ids = {}
 for i = 2, #KEYS do
-  local how = ARGV[i]
+  local how = ARGV[2 * (i - 1)]
   if how == 's' then
     for _, id in ipairs(redis.call('SMEMBERS', KEYS[i])) do
       ids[#ids + 1] = id
     end
   else
-    local id = redis.call('HGET', KEYS[i], string.sub(how, 2))
+    local id = redis.call('HGET', KEYS[i], ARGV[2 * (i - 1) + 1])
     if id then
       ids[#ids + 1] = id
     end
   end
 end
-if #ids > tonumber(ARGV[1]) then
-  return {ids}
+local out = {'r'}
+local function add(s)
+  out[#out + 1] = #s .. ':'
+  out[#out + 1] = s
 end
-local out = {ids}
-for i, id in ipairs(ids) do
+if #ids > tonumber(ARGV[1]) then
+  out[1] = 'i'
+  for _, id in ipairs(ids) do
+    add(id)
+  end
+  return table.concat(out)
+end
+for _, id in ipairs(ids) do
+  add(id)
   local parts = {}
   for _, s in ipairs(redis.call('HGETALL', KEYS[1] .. id)) do
     parts[#parts + 1] = #s .. ':'
     parts[#parts + 1] = s
   end
-  out[i + 1] = table.concat(parts)
+  add(table.concat(parts))
 end
-return out
+return table.concat(out)
