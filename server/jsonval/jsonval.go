@@ -119,6 +119,13 @@ const hexDigits = "0123456789abcdef"
 // & escaped, invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	b = AppendStringContent(b, s)
+	return append(b, '"')
+}
+
+// AppendStringContent is AppendString without the quotes: a string written
+// in pieces (a URL from its parts) is the pieces' contents in quotes.
+func AppendStringContent(b []byte, s string) []byte {
 	done := 0 // s[:done] is written
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -163,6 +170,5 @@ func AppendString(b []byte, s string) []byte {
 		i += n
 		done = i
 	}
-	b = append(b, s[done:]...)
-	return append(b, '"')
+	return append(b, s[done:]...)
 }

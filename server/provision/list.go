@@ -105,10 +105,18 @@ func (s *Service) ListUsers(ctx context.Context, tenant string, q ListQuery[User
 				return Page[User]{}, err
 			}
 			sortByCreation(users, func(u User) (int64, string) { return u.Created.UnixNano(), u.ID })
+			w.kept = users[:0] // the matches, kept in place: offer never writes ahead of what it reads
 			w.offer(users)
 			return w.page(), nil
 		}
 	}
+	return s.scanUsers(ctx, tenant, q, w)
+}
+
+// scanUsers is ListUsers examining every user of the tenant: a function
+// of its own, since the scan's callback makes w escape, which the indexed
+// path need not pay for.
+func (s *Service) scanUsers(ctx context.Context, tenant string, q ListQuery[User], w window[User]) (Page[User], error) {
 	if q.Scan != nil {
 		_, n, err := s.store.PageUsers(ctx, tenant, 0, 0)
 		if err != nil {
@@ -288,6 +296,9 @@ func (w *window[T]) page() Page[T] {
 
 // sortByCreation gives index lookups the same order as listing and scans.
 func sortByCreation[T any](items []T, key func(T) (int64, string)) {
+	if len(items) < 2 {
+		return // sort.Slice allocates, even for nothing to sort
+	}
 	sort.Slice(items, func(i, j int) bool {
 		ti, idi := key(items[i])
 		tj, idj := key(items[j])

@@ -13,8 +13,11 @@ import (
 // it already holds gets no body.
 func notModified(c *fiber.Ctx) {
 	inm := c.Get(fiber.HeaderIfNoneMatch)
+	if inm == "" {
+		return
+	}
 	etag := string(c.Response().Header.Peek(fiber.HeaderETag))
-	if inm == "" || etag == "" || c.Response().StatusCode() != http.StatusOK {
+	if etag == "" || c.Response().StatusCode() != http.StatusOK {
 		return
 	}
 	if !etagListMatches(inm, etag) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -15,32 +14,80 @@ import (
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/scimd/scimd/server/jsonval"
 	"github.com/scimd/scimd/server/provision"
 )
 
 // simpleEq matches the filters Entra sends before touching each resource
-// (`userName eq "x"`, `externalId eq "x"`, `displayName eq "x"`, `id eq "x"`).
-// elimity's general parser spends ~2,000 allocations on each; these are
-// answered from the index without it. Anything else takes the general path.
-var simpleEq = regexp.MustCompile(`^\s*([A-Za-z]+)\s+(?i:eq)\s+("(?:[^"\\]|\\.)*")\s*$`)
+// (`userName eq "x"`, `externalId eq "x"`, `displayName eq "x"`, `id eq "x"`)
+// as the regular expression
+//
+//	^\s*([A-Za-z]+)\s+(?i:eq)\s+("(?:[^"\\]|\\.)*")\s*$
+//
+// would (attr and quoted are its groups), without its allocations and
+// time (TestSimpleEq holds the two together). elimity's general parser
+// spends ~2,000 allocations on each; these are answered from the index
+// without it. Anything else takes the general path.
+func simpleEq(f string) (attr, quoted string, ok bool) {
+	i := skipSpace(f, 0)
+	j := i
+	for j < len(f) && ('a' <= f[j] && f[j] <= 'z' || 'A' <= f[j] && f[j] <= 'Z') {
+		j++
+	}
+	k := skipSpace(f, j)
+	if j == i || k == j || k+2 > len(f) || !strings.EqualFold(f[k:k+2], "eq") {
+		return "", "", false
+	}
+	l := skipSpace(f, k+2)
+	if l == k+2 || l >= len(f) || f[l] != '"' {
+		return "", "", false
+	}
+	m := l + 1
+	for ; m < len(f) && f[m] != '"'; m++ {
+		if f[m] == '\\' {
+			// `\\.`: any character but a newline. A character of several
+			// bytes goes on as [^"\\] would take the rest of it.
+			if m+1 >= len(f) || f[m+1] == '\n' {
+				return "", "", false
+			}
+			m++
+		}
+	}
+	if m >= len(f) || skipSpace(f, m+1) != len(f) {
+		return "", "", false
+	}
+	return f[i:j], f[l : m+1], true
+}
+
+// skipSpace returns the index of the first byte of f from i on that is not
+// a regular expression's \s ([\t\n\f\r ]).
+func skipSpace(f string, i int) int {
+	for i < len(f) && (f[i] == ' ' || f[i] == '\t' || f[i] == '\n' || f[i] == '\f' || f[i] == '\r') {
+		i++
+	}
+	return i
+}
 
 // fastList answers GET /Users or /Groups with a simple equality filter, in
 // exactly the shape elimity would. handled is false when the request is not
-// of that kind.
-func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, err error) {
-	raw := string(c.Request().URI().QueryArgs().Peek("filter"))
-	m := simpleEq.FindStringSubmatch(raw)
-	if m == nil {
+// of that kind. ctx is the request's, with its deadline; the scan budget
+// parks its 429 in slot, for fastError to send.
+func (a *API) fastList(ctx context.Context, c *fiber.Ctx, rest, tenant, base string, slot *errSlot) (handled bool, err error) {
+	// Not copied: the filter's bytes outlive this call, and nothing of
+	// them is kept past the request (lookups and keys are new strings).
+	raw := utils.UnsafeString(c.Request().URI().QueryArgs().Peek("filter"))
+	name, quoted, ok := simpleEq(raw)
+	if !ok {
 		return false, nil
 	}
-	value, ok := jsonString(m[2])
+	value, ok := jsonString(quoted)
 	if !ok {
 		return false, nil
 	}
 	rt := a.users
-	attr := strings.ToLower(m[1])
+	attr := lowerAttr(name)
 	var lookup provision.LookupAttr
 	var fold bool
 	switch {
@@ -63,20 +110,9 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 	if perr != nil {
 		return true, sendError(c, *perr, 0)
 	}
-	equal := func(got string) bool {
-		switch {
-		case lookup == provision.LookupUserName:
-			return provision.SameUserName(got, value)
-		case fold:
-			return strings.EqualFold(got, value)
-		}
-		return got == value
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
-	defer cancel()
+	eq := equalTo{lookup: lookup, fold: fold, value: value}
 	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
-	// The scan budget parks its 429 here, for fastError to send.
-	ctx = context.WithValue(ctx, slotKey{}, &errSlot{})
+	ctx = context.WithValue(ctx, slotKey{}, slot)
 	var resources []scim.Resource
 	var total int
 	if rt.Name == "User" && plainRead(c) {
@@ -84,7 +120,7 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 		// id, meta and schemas, neither decoded nor encoded again.
 		q := provision.ListQuery[provision.User]{Indexed: true, Lookups: []provision.Lookup{{Attr: lookup, Value: value}}, StartIndex: start, Count: count,
 			Undecoded:   true,
-			Match:       func(u provision.User) bool { return equal(recordField(u, attr)) },
+			Match:       func(u provision.User) bool { return eq.equal(recordField(u, attr)) },
 			ReadIndexed: a.indexedAdmit(ctx, tenant)}
 		page, err := a.svc.ListUsers(ctx, tenant, q)
 		if err != nil {
@@ -96,7 +132,7 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 	req = req.WithContext(context.WithValue(context.WithValue(context.Background(), tenantKey{}, tenant), baseKey{}, base))
 	if rt.Name == "User" {
 		q := provision.ListQuery[provision.User]{Indexed: true, Lookups: []provision.Lookup{{Attr: lookup, Value: value}}, StartIndex: start, Count: count,
-			Match:       func(u provision.User) bool { return equal(fieldOf(u.ID, u.Attrs, attr)) },
+			Match:       func(u provision.User) bool { return eq.equal(fieldOf(u.ID, u.Attrs, attr)) },
 			ReadIndexed: a.indexedAdmit(ctx, tenant)}
 		page, err := a.svc.ListUsers(ctx, tenant, q)
 		if err != nil {
@@ -112,7 +148,7 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 	} else {
 		q := provision.ListQuery[provision.Group]{Indexed: true, Lookups: []provision.Lookup{{Attr: lookup, Value: value}}, StartIndex: start, Count: count,
 			WithMembers: wantsMembers(req),
-			Match:       func(g provision.Group) bool { return equal(fieldOf(g.ID, g.Attrs, attr)) },
+			Match:       func(g provision.Group) bool { return eq.equal(fieldOf(g.ID, g.Attrs, attr)) },
 			ReadIndexed: a.indexedAdmit(ctx, tenant)}
 		page, err := a.svc.ListGroups(ctx, tenant, q)
 		if err != nil {
@@ -128,6 +164,34 @@ func (a *API) fastList(c *fiber.Ctx, rest, tenant, base string) (handled bool, e
 		list = append(list, render(rt, r, base))
 	}
 	return true, sendList(c, total, start, list)
+}
+
+// lowerAttr is name in lower case for the attributes a simple filter may
+// compare (a constant: strings.ToLower would allocate), "" for others.
+func lowerAttr(name string) string {
+	for _, a := range []string{"username", "externalid", "id", "displayname"} {
+		if strings.EqualFold(name, a) {
+			return a
+		}
+	}
+	return ""
+}
+
+// equalTo is a simple filter's comparison with value.
+type equalTo struct {
+	lookup provision.LookupAttr
+	fold   bool
+	value  string
+}
+
+func (e equalTo) equal(got string) bool {
+	switch {
+	case e.lookup == provision.LookupUserName:
+		return provision.SameUserName(got, e.value)
+	case e.fold:
+		return strings.EqualFold(got, e.value)
+	}
+	return got == e.value
 }
 
 // jsonString reads a quoted JSON string as encoding/json does; the
@@ -184,7 +248,7 @@ func recordField(u provision.User, attr string) string {
 // each given id, meta and schemas as render gives them: the same JSON
 // object, with its members in another order.
 func sendRawList(c *fiber.Ctx, total, start int, rt scim.ResourceType, users []provision.User, base string, schemas []byte) error {
-	b := make([]byte, 0, 256+len(users)*1024)
+	b := bodyBuffer(c)
 	b = append(b, `{"Resources":[`...)
 	for i, u := range users {
 		if i > 0 {
@@ -201,7 +265,7 @@ func sendRawList(c *fiber.Ctx, total, start int, rt scim.ResourceType, users []p
 	b = append(b, '}')
 	c.Status(http.StatusOK)
 	c.Set("Content-Type", "application/scim+json")
-	c.Response().SetBodyRaw(b)
+	setBodyBuffer(c, b)
 	return nil
 }
 
@@ -231,11 +295,40 @@ func appendMeta(b []byte, rt scim.ResourceType, u provision.User, base string) [
 	b = u.Created.AppendFormat(b, time.RFC3339)
 	b = append(b, `","lastModified":"`...)
 	b = u.Modified.AppendFormat(b, time.RFC3339)
-	b = append(b, `","location":`...)
-	b = jsonval.AppendString(b, base+rt.Endpoint+"/"+url.PathEscape(u.ID))
-	b = append(b, `,"version":`...)
-	b = jsonval.AppendString(b, u.ETag())
-	return append(b, '}')
+	b = append(b, `","location":"`...)
+	// base+rt.Endpoint+"/"+url.PathEscape(u.ID), without making it
+	b = jsonval.AppendStringContent(b, base)
+	b = jsonval.AppendStringContent(b, rt.Endpoint)
+	b = append(b, '/')
+	b = jsonval.AppendStringContent(b, url.PathEscape(u.ID))
+	b = append(b, `","version":"`...)
+	b = appendETag(b, u.Version, true)
+	return append(b, `"}`...)
+}
+
+// appendETag appends a version's ETag, W/"<version>" (provision's ETag),
+// its quotes escaped for JSON when inJSON.
+func appendETag(b []byte, version int64, inJSON bool) []byte {
+	if inJSON {
+		b = append(b, `W/\"`...)
+		b = strconv.AppendInt(b, version, 10)
+		return append(b, `\"`...)
+	}
+	b = append(b, `W/"`...)
+	b = strconv.AppendInt(b, version, 10)
+	return append(b, '"')
+}
+
+// bodyBuffer returns the response's body buffer, empty, to append a body
+// to and hand back with setBodyBuffer: fasthttp pools it, where a slice of
+// our own given to SetBodyRaw is an allocation a request.
+func bodyBuffer(c *fiber.Ctx) []byte {
+	return c.Response().SwapBody(nil)[:0]
+}
+
+// setBodyBuffer makes b, from bodyBuffer, the response's body.
+func setBodyBuffer(c *fiber.Ctx, b []byte) {
+	c.Response().SwapBody(b)
 }
 
 // resourceSchemas lists a resource type's schema and its extensions'.

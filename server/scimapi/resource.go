@@ -75,7 +75,7 @@ func decodeResource(body []byte) (map[string]any, error) {
 // adaptor: the body decoded once and validated by elimity's schemas built
 // once, the same resource handler, the answer in elimity's shape. handled
 // is false for any other request.
-func (a *API) fastResource(c *fiber.Ctx, rest, tenant, base string, slot *errSlot) (handled bool, err error) {
+func (a *API) fastResource(ctx context.Context, c *fiber.Ctx, rest, tenant, base string, slot *errSlot) (handled bool, err error) {
 	switch c.Method() {
 	case fiber.MethodPost:
 		if rest != "/Users" {
@@ -110,7 +110,7 @@ func (a *API) fastResource(c *fiber.Ctx, rest, tenant, base string, slot *errSlo
 			return false, nil // let elimity answer what it answers
 		}
 		if plainRead(c) {
-			return true, a.getStoredUser(c, tenant, id, base, slot)
+			return true, a.getStoredUser(ctx, c, tenant, id, base, slot)
 		}
 		r := a.fastRequest(c, http.MethodGet, tenant, base, slot, nil)
 		res, herr := a.users.Handler.Get(r, id)
@@ -128,21 +128,20 @@ func (a *API) fastResource(c *fiber.Ctx, rest, tenant, base string, slot *errSlo
 
 // getStoredUser answers GET /Users/{id} without attributes or
 // excludedAttributes with the stored document as it is, given id, meta and
-// schemas, as users.Get and render would answer it.
-func (a *API) getStoredUser(c *fiber.Ctx, tenant, id, base string, slot *errSlot) error {
-	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
-	defer cancel()
+// schemas, as users.Get and render would answer it. ctx is the request's,
+// with its deadline.
+func (a *API) getStoredUser(ctx context.Context, c *fiber.Ctx, tenant, id, base string, slot *errSlot) error {
 	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
 	ctx = context.WithValue(ctx, slotKey{}, slot)
 	u, err := a.svc.GetStoredUser(ctx, tenant, id)
 	if err != nil {
 		return handlerError(c, scimError(ctx, err), http.MethodGet, slot)
 	}
-	body := appendStoredUser(make([]byte, 0, 1024), a.users, u, base, a.userSchemas)
-	c.Set(fiber.HeaderETag, u.ETag())
+	setBodyBuffer(c, appendStoredUser(bodyBuffer(c), a.users, u, base, a.userSchemas))
+	var etag [24]byte
+	c.Response().Header.SetBytesV(fiber.HeaderETag, appendETag(etag[:0], u.Version, false))
 	c.Status(http.StatusOK)
 	c.Set(fiber.HeaderContentType, "application/scim+json")
-	c.Response().SetBodyRaw(body)
 	notModified(c)
 	return nil
 }

@@ -187,7 +187,7 @@ func (a *API) Register(r fiber.Router) {
 
 func (a *API) serve(c *fiber.Ctx) error {
 	tenant := strings.Clone(c.Params("tenant"))
-	rest := "/" + strings.Clone(c.Params("*"))
+	rest := "/" + c.Params("*") // a new string: nothing of Fiber's buffer
 	err := a.serveSCIM(c, tenant, rest)
 	if known, _ := c.Locals(knownTenantKey{}).(bool); known {
 		// Only a tenant that exists has a status: anonymous requests naming
@@ -237,8 +237,6 @@ func (a *API) serveSCIM(c *fiber.Ctx, tenant, rest string) error {
 
 	base := a.baseURL(c, tenant)
 	slot := &errSlot{}
-	c.Locals(tenantKey{}, tenant)
-	c.Locals(baseKey{}, base)
 	c.Locals(slotKey{}, slot)
 
 	if !utf8.Valid(c.Body()) {
@@ -257,20 +255,25 @@ func (a *API) serveSCIM(c *fiber.Ctx, tenant, rest string) error {
 	}
 	if types, root, search, ok := a.listRoute(c.Method(), rest); ok {
 		if !root && !search && !a.opts.DisableFastPath {
-			if handled, err := a.fastList(c, rest, tenant, base); handled {
+			if handled, err := a.fastList(ctx, c, rest, tenant, base, slot); handled {
 				return err
 			}
 		}
 		return a.list(c, types, root, search, tenant, base, slot)
 	}
 	if !a.opts.DisableFastPath {
-		if handled, err := a.fastResource(c, rest, tenant, base, slot); handled {
+		if handled, err := a.fastResource(ctx, c, rest, tenant, base, slot); handled {
 			return err
 		}
 		if handled, err := a.memberPatch(ctx, c, rest, tenant, slot); handled {
 			return err
 		}
 	}
+	// Only the paths below read the tenant and base from Fiber's locals
+	// (elimity's handlers, through the adaptor's context): the fast paths
+	// above are spared boxing them.
+	c.Locals(tenantKey{}, tenant)
+	c.Locals(baseKey{}, base)
 	if err := a.normalize(c, rest); err != nil {
 		return err
 	}
