@@ -376,8 +376,25 @@ func memberIDs(ids []string) ([]string, error) {
 	return dedupe(ids), nil
 }
 
-// dedupe drops repeated ids, keeping the first of each.
+// dedupe drops repeated ids, keeping the first of each; ids as they are
+// when none repeats (callers only read the result).
 func dedupe(ids []string) []string {
+	if len(ids) <= dedupeScanMax {
+		// A short list (Entra's one member per PATCH) is searched, not mapped.
+		for i := 1; i < len(ids); i++ {
+			if slices.Contains(ids[:i], ids[i]) {
+				return dedupeMapped(ids)
+			}
+		}
+		return ids
+	}
+	return dedupeMapped(ids)
+}
+
+// dedupeScanMax is the longest list dedupe searches rather than maps.
+const dedupeScanMax = 8
+
+func dedupeMapped(ids []string) []string {
 	seen := make(map[string]struct{}, len(ids))
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {

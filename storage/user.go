@@ -677,8 +677,11 @@ func (s *Store) UsersGroups(ctx context.Context, tenant string, userIDs []string
 }
 
 // validIDs drops ids that cannot name a record, so they are never spelled
-// into a key.
+// into a key; ids as they are when all can (callers only read the result).
 func validIDs(ids []string) []string {
+	if !slices.ContainsFunc(ids, func(id string) bool { return !validRecordID(id) }) {
+		return ids
+	}
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if validRecordID(id) {

@@ -40,7 +40,8 @@ func (s *Service) event(a Actor, action, targetType, targetID string, changes []
 		e.Actor = &ActorRef{Kind: ActorAdmin, Name: a.User}
 	}
 	if a.IP != "" {
-		e.IP = &a.IP
+		ip := a.IP // not &a.IP, which would move every caller's a to the heap
+		e.IP = &ip
 	}
 	return e
 }

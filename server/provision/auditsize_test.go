@@ -131,3 +131,22 @@ func TestAuditEventJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestIDListEncodesAsAnySlice: a member change's ids as idList (no boxing)
+// are stored exactly as anySlice stored them, whole or as a marker.
+func TestIDListEncodesAsAnySlice(t *testing.T) {
+	for _, n := range []int{0, 1, 3, 20, 20000} {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("%08d-0000-4000-8000-<&>\u2028", i)
+		}
+		at := time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
+		event := func(added, removed any) string {
+			return string(AuditEvent{Time: at, Source: "scim", Action: "group.update", TargetType: "Group", TargetID: "g",
+				Changes: []Change{{Attribute: "members", Added: added, Removed: removed}}}.encode())
+		}
+		if got, want := event(idList(ids), idList(ids[:n/2])), event(anySlice(ids), anySlice(ids[:n/2])); got != want {
+			t.Errorf("%d ids: idList gives\n%.300s\nanySlice gives\n%.300s", n, got, want)
+		}
+	}
+}

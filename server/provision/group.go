@@ -130,7 +130,7 @@ func (s *Service) PatchGroupMembers(ctx context.Context, tenant, id, ifMatch str
 // a version check. Returns storage.ErrManualGroup as is, and what
 // fromStorage returns.
 func (s *Service) changeMembers(ctx context.Context, tenant, id string, a Actor, action string, members MemberChange) (int64, time.Time, error) {
-	ev := s.event(a, action, "Group", id, []Change{{Attribute: "members", Added: anySlice(members.Add), Removed: anySlice(members.Remove)}})
+	ev := s.event(a, action, "Group", id, []Change{{Attribute: "members", Added: idList(members.Add), Removed: idList(members.Remove)}})
 	now := s.now().UTC()
 	v, err := s.store.ChangeMembers(ctx, tenant, id, members.Add, members.Remove, now, ev.encode())
 	if errors.Is(err, storage.ErrManualGroup) {
@@ -420,6 +420,15 @@ func dedupe(ids []string) []string {
 		}
 	}
 	return out
+}
+
+// idList is ids as an audit change's list: encoded as anySlice(ids) is,
+// without boxing each id; nil when there are none.
+func idList(ids []string) any {
+	if len(ids) == 0 {
+		return nil
+	}
+	return ids
 }
 
 func anySlice(ids []string) []any {

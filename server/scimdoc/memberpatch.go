@@ -54,7 +54,8 @@ const (
 // memberOp reads one operation into acc.
 func (s *jsonScan) memberOp(acc *memberAcc) bool {
 	var op, path []byte
-	var ids []string
+	var buf [4]string // Entra sends one member per operation
+	ids := buf[:0]
 	var hasOp, hasPath, hasValue bool
 	if !s.object(func(key []byte) bool {
 		var ok bool

@@ -133,3 +133,13 @@ func FuzzParseMemberPatch(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseMemberPatch(b *testing.B) {
+	body := []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"members","value":[{"$ref":null,"value":"f648f8d5ea4e4cd38e9c"}]}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := ParseMemberPatch(body); !ok {
+			b.Fatal("not taken")
+		}
+	}
+}
