@@ -87,9 +87,17 @@ func (a *API) fastResource(ctx context.Context, c *fiber.Ctx, rest, tenant, base
 		}
 		d := droppedIn(m, knownUser)
 		scimdoc.NormalizeResourceMap(m)
-		attrs, se := validateResource(a.users, a.userCreate, m)
-		if se != nil {
-			return true, sendError(c, *se, 0)
+		attrs := scim.ResourceAttributes(m)
+		if !a.userRules.validate(m) {
+			// elimity decides, over the body as it came (validate changed m).
+			if m, derr = scimdoc.DecodeResource(c.Body()); derr != nil {
+				return true, sendError(c, scimerrors.ScimErrorInvalidSyntax, 0)
+			}
+			scimdoc.NormalizeResourceMap(m)
+			var se *scimerrors.ScimError
+			if attrs, se = validateResource(a.users, a.userCreate, m); se != nil {
+				return true, sendError(c, *se, 0)
+			}
 		}
 		if plainRead(c) {
 			return true, a.createStoredUser(c, tenant, base, slot, d, attrs)

@@ -34,7 +34,7 @@ import (
 func init() {
 	// Entra sends booleans as "True"/"False" unless its tenant URL carries
 	// aadOptscim062020; accept both, as elimity can once told to.
-	schema.SetAllowStringValues(true)
+	schema.SetAllowStringValues(allowStringValues)
 }
 
 // MaxResults is the largest page a list request gets.
@@ -73,8 +73,10 @@ type API struct {
 	groups  scim.ResourceType
 	// userPatch and groupPatch validate PATCH bodies as elimity would.
 	userPatch, groupPatch *patchValidator
-	// userCreate is elimity's schema for validating a user body, built once.
+	// userCreate is elimity's schema for validating a user body, built
+	// once; userRules the same read for the common body (validate.go).
 	userCreate schema.Schema
+	userRules  resourceRules
 	// userSchemas is a user's "schemas" as JSON, for the answers written
 	// from stored documents.
 	userSchemas []byte
@@ -121,6 +123,7 @@ func New(svc *provision.Service, opts Options) *API {
 	}
 	a.userPatch, a.groupPatch = newPatchValidator(a.users), newPatchValidator(a.groups)
 	a.userCreate = createSchema(a.users.Schema)
+	a.userRules = newResourceRules(a.users, a.userCreate)
 	a.userSchemas, _ = jsonval.Marshal(resourceSchemas(a.users)) // strings: never fails
 	return a
 }
