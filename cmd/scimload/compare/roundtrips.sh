@@ -47,7 +47,20 @@ get_filter() { curl -sf "${H[@]}" "$B/Users?filter=userName%20eq%20%22warm%40x.t
 get_id() { curl -sf "${H[@]}" "$B/Users/$uid"; }
 post() { curl -sf "${H[@]}" -X POST "$B/Users" -d "$(body "u$RANDOM$1")"; }
 patch() { local op=add; [ $(( $1 % 2 )) = 1 ] && op=remove; curl -sf "${H[@]}" -X PATCH "$B/Groups/$gid" -d "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":[{\"op\":\"$op\",\"path\":\"members\",\"value\":[{\"value\":\"$uid\"}]}]}"; }
+# A create that must link: a manual user made through the admin API before
+# MONITOR starts (not counted), then linked by a SCIM create, by userName
+# (the default MatchBy's first) and, with another userName, by work email.
+A=(-H "Authorization: Bearer $SCIMD_OPERATOR_TOKEN")
+mode() { curl -sf "${A[@]}" -X PUT "http://127.0.0.1:$pa/admin/v1/tenants/rt/provisioning" -d "{\"mode\":\"$1\"}" >/dev/null; }
+manual() { curl -sf "${A[@]}" -X POST "http://127.0.0.1:$pa/admin/v1/tenants/rt/users" -d "{\"userName\":\"$1\",\"email\":\"$2\"}" >/dev/null; }
+mode manual
+for i in $(seq 0 50); do manual "ln$i@x.test" "ln$i@x.test"; manual "other-le$i" "le$i@x.test"; done
+mode idp
+link_name() { curl -sf "${H[@]}" -X POST "$B/Users" -d "$(body "ln$1")"; }
+link_email() { curl -sf "${H[@]}" -X POST "$B/Users" -d "$(body "le$1")"; }
 measure "filtered GET" get_filter
 measure "GET by id" get_id
 measure "POST /Users" post
 measure "member PATCH" patch
+measure "POST /Users linking by userName" link_name
+measure "POST /Users linking by email" link_email
