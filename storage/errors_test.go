@@ -27,21 +27,21 @@ func calls(ctx context.Context, s *Store, tenant string) map[string]func() error
 		"DeleteTenant": func() error { return s.DeleteTenant(ctx, tenant) },
 		"SeatsUsed":    func() error { _, err := s.SeatsUsed(ctx, tenant); return err },
 		"CreateUser":   func() error { return s.CreateUser(ctx, tenant, u, nil) },
-		"GetUser":      func() error { _, err := s.GetUser(ctx, tenant, "u1"); return err },
-		"GetUsers":     func() error { _, err := s.GetUsers(ctx, tenant, []string{"u1"}); return err },
-		"UpdateUser":   func() error { return s.UpdateUser(ctx, tenant, u, next, nil) },
-		"DeleteUser":   func() error { return s.DeleteUser(ctx, tenant, "u1", nil) },
-		"FindUsers":    func() error { _, err := s.FindUsers(ctx, tenant, UserByWorkEmail, "a@b.c"); return err },
+		"CreateUserUnlinked": func() error {
+			_, err := s.CreateUserUnlinked(ctx, tenant, u, nil)
+			return err
+		},
+		"GetUser":    func() error { _, err := s.GetUser(ctx, tenant, "u1"); return err },
+		"GetUsers":   func() error { _, err := s.GetUsers(ctx, tenant, []string{"u1"}); return err },
+		"UpdateUser": func() error { return s.UpdateUser(ctx, tenant, u, next, nil) },
+		"DeleteUser": func() error { return s.DeleteUser(ctx, tenant, "u1", nil) },
+		"FindUsers":  func() error { _, err := s.FindUsers(ctx, tenant, UserByWorkEmail, "a@b.c"); return err },
 		"RevokeAdminTokens": func() error {
 			_, err := s.RevokeAdminTokens(ctx, tenant, "x", "tenant-admin", nil)
 			return err
 		},
 		"AdminTokenNames":    func() error { _, err := s.AdminTokenNames(ctx, tenant, "tenant-admin"); return err },
 		"PublishTokenChange": func() error { return s.PublishTokenChange(ctx, tenant) },
-		"GetTenantAndFindUsers": func() error {
-			_, _, err := s.GetTenantAndFindUsers(ctx, tenant, []Lookup{{By: UserByUserName, Value: "a"}, {By: UserByWorkEmail, Value: "a@b.c"}})
-			return err
-		},
 		"UserNamePrefix": func() error {
 			_, err := s.UsersWithUserNamePrefix(ctx, tenant, "a", 10)
 			return err
@@ -138,6 +138,13 @@ func TestUnavailableOnBadData(t *testing.T) {
 			"bad time":               func() error { _, err := e.s.GetGroup(ctx, e.tenant, "bad"); return err },
 			"bad limit":              func() error { _, err := e.s.GetTenant(ctx, e.tenant); return err },
 			"delete over wrong type": func() error { return e.s.DeleteUser(ctx, e.tenant, "str", nil) },
+			"refusal to link meets a bad record": func() error {
+				if err := e.rdb.SAdd(ctx, userEmailIndexKey(e.tenant, "bad@x"), "bad").Err(); err != nil {
+					return err
+				}
+				_, err := e.s.CreateUserUnlinked(ctx, e.tenant, user("u2", "u2", func(u *User) { u.WorkEmail = "bad@x" }), nil)
+				return err
+			},
 			"script meets wrong type": func() error {
 				if err := e.rdb.HSet(ctx, seatsKey(e.tenant), "n", "1").Err(); err != nil {
 					return err
@@ -176,6 +183,48 @@ func TestScriptResult(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkErr(t, scriptResult("test", tt.reply), tt.want) })
+	}
+}
+
+// TestParseHolders: a refusal to link of another shape is a bad reply (errPlain
+// here), never a panic or a guess; any other reply is errNotHolders.
+func TestParseHolders(t *testing.T) {
+	names := []any{"", ""}
+	for _, tc := range []struct {
+		name  string
+		reply any
+		want  error // nil: parsed
+	}{
+		{"ids only", []any{int64(7), "", names, []any{"b", "a"}, []any{}}, nil},
+		{"with records", []any{int64(7), "email", names, []any{"a"}, []any{}, []any{"a", ""}}, nil},
+		{"another code", []any{int64(3), "userName", "u1"}, errNotHolders},
+		{"not an array", "OK", errNotHolders},
+		{"empty", []any{}, errNotHolders},
+		{"bare retry", []any{int64(7)}, errPlain},
+		{"matchBy not a string", []any{int64(7), int64(1), names, []any{}, []any{}}, errPlain},
+		{"one name", []any{int64(7), "", []any{"a"}, []any{}, []any{}}, errPlain},
+		{"ids not strings", []any{int64(7), "", names, []any{int64(1)}, []any{}}, errPlain},
+		{"odd records", []any{int64(7), "", names, []any{"a"}, []any{}, []any{"a"}}, errPlain},
+		{"bad packing", []any{int64(7), "", names, []any{"a"}, []any{}, []any{"a", "9:x"}}, errPlain},
+		{"bad record", []any{int64(7), "", names, []any{"a"}, []any{}, []any{"a", "1:v3:one"}}, errPlain},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, _, _, err := parseHolders(tc.reply)
+			switch tc.want {
+			case nil:
+				if err != nil {
+					t.Errorf("err %v", err)
+				}
+			case errPlain: // a bad reply
+				if err == nil || errors.Is(err, errNotHolders) {
+					t.Errorf("err %v, want a bad reply", err)
+				}
+			default:
+				if !errors.Is(err, tc.want) {
+					t.Errorf("err %v, want %v", err, tc.want)
+				}
+			}
+		})
 	}
 }
 

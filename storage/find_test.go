@@ -75,41 +75,95 @@ func TestFindAndGetUsers(t *testing.T) {
 }
 
 // TestCreateUserUnlinked: a SCIM create writes in one round trip when none
-// of its identifiers is held, and otherwise writes nothing and says why:
-// ErrMayLink for a held work email or employeeNumber, *UniquenessError for
-// a held userName; CreateUser then creates beside a held email as before.
+// of its identifiers is held, and otherwise writes nothing and returns
+// ErrMayLink with the holders, each identifier's as FindUsers answers, the
+// tenant's MatchBy and the holders' records; CreateUser then creates beside
+// a held email as before.
 func TestCreateUserUnlinked(t *testing.T) {
 	run(t, Options{}, 1000, func(t *testing.T, e env) {
 		ctx := t.Context()
 		ids := func(m, n string) func(*User) {
 			return func(u *User) { u.WorkEmail, u.EmployeeNumber = m, n }
 		}
-		must(t, e.s.CreateUser(ctx, e.tenant, user("m1", "held@x", ids("Shared@X", "7")), nil))
+		manual := func(u *User) { u.ManagedBy = "manual" }
+		m1 := user("m1", "held@x", ids("Shared@X", "7"), manual)
+		s2 := user("s2", "other@x", ids("shared@x", "8"))
+		must(t, e.s.CreateUser(ctx, e.tenant, m1, nil))
+		must(t, e.s.CreateUser(ctx, e.tenant, s2, nil))
 		for _, tc := range []struct {
 			name string
 			u    User
-			want error
+			want Holders // zero: created
 		}{
-			{"new", user("u1", "new@x", ids("new@x", "1")), nil},
-			{"no identifiers but userName", user("u2", "bare@x"), nil},
-			{"email held", user("u3", "u3@x", ids("shared@x", "")), ErrMayLink},
-			{"employeeNumber held", user("u4", "u4@x", ids("", "7")), ErrMayLink},
-			{"userName held", user("u5", "HELD@x"), &UniquenessError{Attribute: "userName", HolderID: "m1"}},
+			{"new", user("u1", "new@x", ids("new@x", "1")), Holders{}},
+			{"no identifiers but userName", user("u2", "bare@x"), Holders{}},
+			{"email held", user("u3", "u3@x", ids("SHARED@x", "")),
+				Holders{WorkEmail: []string{"m1", "s2"}, Users: []User{m1, s2}}},
+			{"employeeNumber held", user("u4", "u4@x", ids("", "7")),
+				Holders{EmployeeNumber: []string{"m1"}, Users: []User{m1}}},
+			{"userName held", user("u5", "HELD@x"),
+				Holders{UserName: []string{"m1"}, Users: []User{m1}}},
+			{"each by another", user("u6", "held@x", ids("shared@x", "8")),
+				Holders{UserName: []string{"m1"}, WorkEmail: []string{"m1", "s2"}, EmployeeNumber: []string{"s2"}, Users: []User{m1, s2}}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				err := e.s.CreateUserUnlinked(ctx, e.tenant, tc.u, []byte(`{"e":1}`))
-				checkErr(t, err, tc.want)
+				h, err := e.s.CreateUserUnlinked(ctx, e.tenant, tc.u, []byte(`{"e":1}`))
+				created := tc.want.Users == nil
+				if created {
+					must(t, err)
+				} else {
+					checkErr(t, err, ErrMayLink)
+				}
+				if d := cmp.Diff(tc.want, h, cmpopts.SortSlices(func(a, b User) bool { return a.ID < b.ID })); d != "" {
+					t.Errorf("holders (-want +got):\n%s", d)
+				}
 				_, gerr := e.s.GetUser(ctx, e.tenant, tc.u.ID)
-				if created := gerr == nil; created != (tc.want == nil) {
-					t.Errorf("created %v, want %v", created, tc.want == nil)
+				if got := gerr == nil; got != created {
+					t.Errorf("created %v, want %v", got, created)
 				}
 			})
 		}
 		seats, err := e.s.SeatsUsed(ctx, e.tenant)
 		must(t, err)
-		if seats != 3 {
-			t.Errorf("seats %d, want 3: a refusal took one", seats)
+		if seats != 4 {
+			t.Errorf("seats %d, want 4: a refusal took one", seats)
 		}
 		must(t, e.s.CreateUser(ctx, e.tenant, user("u3", "u3@x", ids("shared@x", "")), nil))
+
+		t.Run("the tenant's matchBy", func(t *testing.T) {
+			for stored, want := range map[string][]string{"email,userName": {"email", "userName"}, noMatchBy: {}} {
+				redisDo(t, e, "HSET", tenantKey(e.tenant), fMatchBy, stored)
+				h, err := e.s.CreateUserUnlinked(ctx, e.tenant, user("u7", "held@x"), nil)
+				checkErr(t, err, ErrMayLink)
+				if d := cmp.Diff(want, h.MatchBy); d != "" {
+					t.Errorf("MatchBy of %q (-want +got):\n%s", stored, d)
+				}
+			}
+			redisDo(t, e, "HDEL", tenantKey(e.tenant), fMatchBy)
+		})
+		t.Run("a holder whose record is gone", func(t *testing.T) {
+			redisDo(t, e, "SADD", userEmployeeNumberIndexKey(e.tenant, "9"), "gone")
+			h, err := e.s.CreateUserUnlinked(ctx, e.tenant, user("u8", "u8@x", ids("", "9")), nil)
+			checkErr(t, err, ErrMayLink)
+			if d := cmp.Diff(Holders{EmployeeNumber: []string{"gone"}, Users: []User{}}, h); d != "" {
+				t.Errorf("holders (-want +got):\n%s", d)
+			}
+		})
+		t.Run("more holders than the refusal reads", func(t *testing.T) {
+			var want []string
+			for i := range 60 {
+				id := fmt.Sprintf("many%02d", i)
+				must(t, e.s.CreateUser(ctx, e.tenant, user(id, id+"@x", ids("many@x", "")), nil))
+				want = append(want, id)
+			}
+			h, err := e.s.CreateUserUnlinked(ctx, e.tenant, user("u9", "u9@x", ids("many@x", "")), nil)
+			checkErr(t, err, ErrMayLink)
+			if d := cmp.Diff(want, h.WorkEmail); d != "" {
+				t.Errorf("holders (-want +got):\n%s", d)
+			}
+			if len(h.Users) != 60 {
+				t.Errorf("%d records, want 60", len(h.Users))
+			}
+		})
 	})
 }

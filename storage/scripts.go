@@ -53,9 +53,12 @@ var (
 	findUsersLua    string
 	findUsersScript = redis.NewScript(findUsersLua)
 
+	//go:embed lua/pack.lua
+	packLua string
+
 	//go:embed lua/create_user.lua
 	createUserLua    string
-	createUserScript = redis.NewScript(auditLua + outboxLua + createUserLua)
+	createUserScript = redis.NewScript(auditLua + outboxLua + packLua + createUserLua)
 
 	//go:embed lua/update_user.lua
 	updateUserLua    string

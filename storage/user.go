@@ -19,29 +19,39 @@ import (
 // id never is), ErrUnavailable, and a plain error for an id holding ':',
 // braces, spaces or control characters.
 func (s *Store) CreateUser(ctx context.Context, tenant string, u User, audit []byte) error {
-	return s.createUser(ctx, tenant, u, audit, false)
+	_, err := s.createUser(ctx, tenant, u, audit, false)
+	return err
+}
+
+// Holders are the users holding a SCIM create's identifiers, as
+// CreateUserUnlinked found them: what deciding to link needs, read in the
+// round trip that refused the create.
+type Holders struct {
+	// MatchBy is the tenant's (nil when unset: the default order).
+	MatchBy []string
+	// UserName, WorkEmail and EmployeeNumber are the ids each identifier's
+	// index names, sorted, without repeats, as FindUsers answers.
+	UserName, WorkEmail, EmployeeNumber []string
+	// Users are the records of those ids that exist, in no set order.
+	Users []User
 }
 
 // CreateUserUnlinked is CreateUser for a SCIM create that would link a
 // manual user holding one of its identifiers: it creates only when none is
-// held, in one round trip, and otherwise returns ErrMayLink (the work email
-// or employeeNumber is held) or *UniquenessError (userName), writing
-// nothing, for the caller to decide about linking first.
+// held, in one round trip, and otherwise returns ErrMayLink with the
+// holders, writing nothing, for the caller to decide about linking first
+// (the same round trip, unless more than a few users hold them).
 // Returns ErrMayLink and what CreateUser returns.
-func (s *Store) CreateUserUnlinked(ctx context.Context, tenant string, u User, audit []byte) error {
-	err := s.createUser(ctx, tenant, u, audit, true)
-	if errors.Is(err, errRetry) {
-		return ErrMayLink
-	}
-	return err
+func (s *Store) CreateUserUnlinked(ctx context.Context, tenant string, u User, audit []byte) (Holders, error) {
+	return s.createUser(ctx, tenant, u, audit, true)
 }
 
-func (s *Store) createUser(ctx context.Context, tenant string, u User, audit []byte, unlinked bool) error {
+func (s *Store) createUser(ctx context.Context, tenant string, u User, audit []byte, unlinked bool) (Holders, error) {
 	if !validRecordID(u.ID) {
-		return fmt.Errorf("storage: invalid user id %q", u.ID)
+		return Holders{}, fmt.Errorf("storage: invalid user id %q", u.ID)
 	}
 	if !validTenantID(tenant) {
-		return notFound("tenant")
+		return Holders{}, notFound("tenant")
 	}
 	lowerEmail := strings.ToLower(u.WorkEmail)
 	activeArg := encodeBool(u.Active)
@@ -62,6 +72,7 @@ func (s *Store) createUser(ctx context.Context, tenant string, u User, audit []b
 	a.key(auditKey(tenant))
 	a.key(accessOutboxKey(tenant))
 	a.key(accessGenKey(tenant))
+	a.key(userKeyPrefix(tenant))
 	a.str(u.ID)
 	a.str(UserNameKey(u.UserName))
 	a.str(u.ExternalID)
@@ -73,11 +84,139 @@ func (s *Store) createUser(ctx context.Context, tenant string, u User, audit []b
 	a.bytes(audit)
 	a.int(s.opts.Quotas.Users)
 	a.userFields(u)
+	if unlinked {
+		return s.createUnlinked(ctx, tenant, u.UserName, a)
+	}
 	err := s.runScriptArgs(ctx, "create user", createUserScript, a)
 	if s.healUserName(ctx, tenant, u.UserName, err) {
 		err = s.runScriptArgs(ctx, "create user", createUserScript, a)
 	}
-	return err
+	return Holders{}, err
+}
+
+// createUnlinked runs create_user for CreateUserUnlinked. A refusal whose
+// userName holder does not have the userName (healUserName) heals the
+// index and runs it again, as CreateUser does.
+func (s *Store) createUnlinked(ctx context.Context, tenant, userName string, a *scriptArgs) (Holders, error) {
+	const op = "create user"
+	for healed := false; ; healed = true {
+		res, err := s.evalArgs(ctx, op, createUserScript, a)
+		if err != nil {
+			return Holders{}, err
+		}
+		h, names, ids, loaded, err := parseHolders(res)
+		if errors.Is(err, errNotHolders) {
+			return Holders{}, s.withRetry(scriptResult(op, res))
+		}
+		if err != nil {
+			return Holders{}, unavailable(op, err)
+		}
+		if !healed && s.healUserName(ctx, tenant, userName, staleNameHolder(userName, names, h.Users, loaded)) {
+			continue
+		}
+		if !loaded {
+			if h.Users, err = s.GetUsers(ctx, tenant, ids); err != nil {
+				return Holders{}, err
+			}
+		}
+		return h, ErrMayLink
+	}
+}
+
+// errNotHolders: a create_user reply other than a refusal to link.
+var errNotHolders = errors.New("not a refusal to link")
+
+// parseHolders reads create_user's refusal to link: the holders, the ids
+// the userName index names for the key and for the legacy key ("" = none),
+// every id named, and whether the records came too (loaded). Returns
+// errNotHolders for another reply, and a reply error for a malformed one.
+func parseHolders(res any) (h Holders, names [2]string, ids []string, loaded bool, err error) {
+	arr, ok := res.([]any)
+	if !ok || len(arr) == 0 {
+		return h, names, nil, false, errNotHolders
+	}
+	if code, ok := arr[0].(int64); !ok || code != codeRetry {
+		return h, names, nil, false, errNotHolders
+	}
+	if len(arr) != 5 && len(arr) != 6 {
+		return h, names, nil, false, badReply("refusal to link of %d values", len(arr))
+	}
+	matchBy, ok := arr[1].(string)
+	if !ok {
+		return h, names, nil, false, badReply("matchBy %T", arr[1])
+	}
+	h.MatchBy = decodeMatchBy(matchBy)
+	lists := make([][]string, 3)
+	for i := range lists {
+		if lists[i], err = stringList(arr[2+i]); err != nil {
+			return h, names, nil, false, err
+		}
+	}
+	if len(lists[0]) != 2 {
+		return h, names, nil, false, badReply("%d userName holders", len(lists[0]))
+	}
+	names = [2]string{lists[0][0], lists[0][1]}
+	h.UserName = sortedIDs(slices.DeleteFunc(lists[0], func(id string) bool { return id == "" }))
+	h.WorkEmail, h.EmployeeNumber = sortedIDs(lists[1]), sortedIDs(lists[2])
+	ids = sortedIDs(slices.Concat(h.UserName, h.WorkEmail, h.EmployeeNumber))
+	if len(arr) == 5 {
+		return h, names, ids, false, nil
+	}
+	records, err := stringList(arr[5])
+	if err != nil || len(records)%2 != 0 {
+		return h, names, nil, false, badReply("holders' records: %d values, %v", len(records), err)
+	}
+	h.Users = make([]User, 0, len(records)/2)
+	for i := 0; i < len(records); i += 2 {
+		id, packed := records[i], records[i+1]
+		if packed == "" {
+			continue // the record is gone: an index lags a delete
+		}
+		u, err := parsePackedUser(id, packed)
+		if err != nil {
+			return h, names, nil, false, err
+		}
+		h.Users = append(h.Users, u)
+	}
+	return h, names, ids, true, nil
+}
+
+// sortedIDs sorts ids in place and drops repeats; none is nil.
+func sortedIDs(ids []string) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// staleNameHolder is the refusal healUserName is given for a refusal to
+// link: the holder CreateUser's refusal would name (the key's, else the
+// legacy key's), when it may not have the userName; nil when it has it
+// or there is none. Unread records (loaded false) leave healUserName to
+// read the holder itself.
+func staleNameHolder(userName string, names [2]string, users []User, loaded bool) error {
+	holder := names[0]
+	if holder == "" {
+		holder = names[1]
+	}
+	if holder == "" {
+		return nil
+	}
+	stale := &UniquenessError{Attribute: "userName", HolderID: holder}
+	if !loaded {
+		return stale
+	}
+	i := slices.IndexFunc(users, func(u User) bool { return u.ID == holder })
+	for j, f := range []string{UserNameKey(userName), legacyUserNameKey(userName)} {
+		if names[j] != holder {
+			continue
+		}
+		if i < 0 || UserNameKey(users[i].UserName) != f && legacyUserNameKey(users[i].UserName) != f {
+			return stale
+		}
+	}
+	return nil
 }
 
 // GetUser returns one user. Returns ErrNotFound, ErrUnavailable.
@@ -276,63 +415,6 @@ func (s *Store) FindUsers(ctx context.Context, tenant string, by UserIndex, valu
 		return nil, unavailable("find users", err)
 	}
 	return ids, nil
-}
-
-// Lookup is one FindUsers question.
-type Lookup struct {
-	By    UserIndex
-	Value string
-}
-
-// GetTenantAndFindUsers reads a tenant and answers each lookup as FindUsers
-// would, in one round trip: a SCIM create needs the tenant's matching
-// rules and every identifier's holders before it can decide to link.
-// Returns ErrNotFound (tenant), ErrUnavailable, and a plain error for an
-// unknown index.
-func (s *Store) GetTenantAndFindUsers(ctx context.Context, tenant string, lookups []Lookup) (Tenant, [][]string, error) {
-	if !validTenantID(tenant) {
-		return Tenant{}, nil, notFound("tenant")
-	}
-	var (
-		th   *redis.MapStringStringCmd
-		cmds = make([][]redis.Cmder, len(lookups))
-		qerr error
-	)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		th = p.HGetAll(ctx, tenantKey(tenant))
-		for i, l := range lookups {
-			if cmds[i], qerr = findCmds(ctx, p, tenant, l.By, l.Value); qerr != nil {
-				return qerr
-			}
-		}
-		return nil
-	})
-	if qerr != nil {
-		return Tenant{}, nil, qerr
-	}
-	// An index field nobody holds answers redis.Nil, which Pipelined
-	// reports; findResult reads each command's own answer.
-	if err != nil && !isNil(err) {
-		return Tenant{}, nil, unavailable("get tenant and find users", err)
-	}
-	h, err := th.Result()
-	if err != nil {
-		return Tenant{}, nil, unavailable("get tenant", err)
-	}
-	if len(h) == 0 {
-		return Tenant{}, nil, notFound("tenant")
-	}
-	t, err := parseTenant(tenant, h)
-	if err != nil {
-		return Tenant{}, nil, unavailable("get tenant", err)
-	}
-	found := make([][]string, len(lookups))
-	for i, c := range cmds {
-		if found[i], err = findResult(c); err != nil {
-			return Tenant{}, nil, unavailable("find users", err)
-		}
-	}
-	return t, found, nil
 }
 
 // indexRead is one read of a user index: SMEMBERS of key when set, else
@@ -689,4 +771,19 @@ func validIDs(ids []string) []string {
 		}
 	}
 	return out
+}
+
+// stringList reads a Lua array of strings.
+func stringList(v any) ([]string, error) {
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, badReply("%T, not an array", v)
+	}
+	out := make([]string, len(arr))
+	for i, e := range arr {
+		if out[i], ok = e.(string); !ok {
+			return nil, badReply("%T in an array of strings", e)
+		}
+	}
+	return out, nil
 }

@@ -104,30 +104,6 @@ func TestFindUsers(t *testing.T) {
 		_, err := e.s.FindUsers(ctx, e.tenant, UserIndex(99), "x")
 		checkErr(t, err, errPlain)
 
-		// GetTenantAndFindUsers answers every lookup as FindUsers does,
-		// with the tenant, in one call.
-		t.Run("with the tenant", func(t *testing.T) {
-			var lookups []Lookup
-			var want [][]string
-			for _, tt := range tests {
-				lookups = append(lookups, Lookup{By: tt.by, Value: tt.value})
-				want = append(want, tt.want)
-			}
-			ten, got, err := e.s.GetTenantAndFindUsers(ctx, e.tenant, lookups)
-			must(t, err)
-			if ten.ID != e.tenant || ten.LicenseLimit != 10 {
-				t.Errorf("tenant %+v", ten)
-			}
-			if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
-				t.Errorf("GetTenantAndFindUsers (-want +got):\n%s", d)
-			}
-			_, _, err = e.s.GetTenantAndFindUsers(ctx, randomTenantID(t), lookups)
-			checkErr(t, err, ErrNotFound)
-			_, _, err = e.s.GetTenantAndFindUsers(ctx, "a}b", lookups)
-			checkErr(t, err, ErrNotFound)
-			_, _, err = e.s.GetTenantAndFindUsers(ctx, e.tenant, []Lookup{{By: UserIndex(99), Value: "x"}})
-			checkErr(t, err, errPlain)
-		})
 	})
 }
 

@@ -61,5 +61,20 @@ func TestUserNameEntryLeftByOldRelease(t *testing.T) {
 		if err := e.s.UpdateUser(ctx, e.tenant, p, next, nil); err != nil {
 			t.Errorf("rename onto the userName of a user an old replica deleted: %v", err)
 		}
+		// A SCIM create that may link goes on too, and a live holder is
+		// named among the holders.
+		must(t, create(user("u8", "Groß")))
+		must(t, create(user("u9", "Maß")))
+		redisDo(t, e, "DEL", userKey(e.tenant, "u8"))
+		redisDo(t, e, "HSET", userKey(e.tenant, "u9"), fUserName, "Eve")
+		for _, name := range []string{"GROSS", "MASS"} {
+			if _, err := e.s.CreateUserUnlinked(ctx, e.tenant, user("n-"+name, name), nil); err != nil {
+				t.Errorf("SCIM create of %q, held by an entry an old replica left: %v", name, err)
+			}
+		}
+		h, err := e.s.CreateUserUnlinked(ctx, e.tenant, user("u10", "anna"), nil)
+		if !errors.Is(err, ErrMayLink) || len(h.UserName) != 1 || h.UserName[0] != "u3" {
+			t.Errorf("SCIM create of anna: %v, holders %v; want ErrMayLink naming u3", err, h.UserName)
+		}
 	})
 }

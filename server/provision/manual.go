@@ -28,7 +28,7 @@ func (s *Service) CreateManualUser(ctx context.Context, tenant string, attrs map
 	if err != nil {
 		return User{}, nil, err
 	}
-	u, err := s.create(ctx, tenant, doc, raw, rec, a, "user.create", false)
+	u, err := s.create(ctx, tenant, doc, raw, rec, a, "user.create", nil)
 	return u, warnings, err
 }
 

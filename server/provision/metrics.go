@@ -182,8 +182,9 @@ func (s meteredStore) CreateUser(ctx context.Context, tenant string, u storage.U
 	return s.wrote(s.store.CreateUser(ctx, tenant, u, audit), audit)
 }
 
-func (s meteredStore) CreateUserUnlinked(ctx context.Context, tenant string, u storage.User, audit []byte) error {
-	return s.wrote(s.store.CreateUserUnlinked(ctx, tenant, u, audit), audit)
+func (s meteredStore) CreateUserUnlinked(ctx context.Context, tenant string, u storage.User, audit []byte) (storage.Holders, error) {
+	h, err := s.store.CreateUserUnlinked(ctx, tenant, u, audit)
+	return h, s.wrote(err, audit)
 }
 
 func (s meteredStore) GetUser(ctx context.Context, tenant, id string) (storage.User, error) {
@@ -212,11 +213,6 @@ func (s meteredStore) FindUsers(ctx context.Context, tenant string, by storage.U
 func (s meteredStore) FindAndGetUsers(ctx context.Context, tenant string, by storage.UserIndex, value string, limit int) ([]string, []storage.User, bool, error) {
 	ids, us, loaded, err := s.store.FindAndGetUsers(ctx, tenant, by, value, limit)
 	return ids, us, loaded, s.seen(err)
-}
-
-func (s meteredStore) GetTenantAndFindUsers(ctx context.Context, tenant string, lookups []storage.Lookup) (storage.Tenant, [][]string, error) {
-	t, found, err := s.store.GetTenantAndFindUsers(ctx, tenant, lookups)
-	return t, found, s.seen(err)
 }
 
 func (s meteredStore) UsersWithUserNamePrefix(ctx context.Context, tenant, prefix string, limit int) ([]string, error) {

@@ -36,14 +36,13 @@ type store interface {
 	EffectiveQuotas(t storage.Tenant) storage.Quotas
 
 	CreateUser(ctx context.Context, tenant string, u storage.User, audit []byte) error
-	CreateUserUnlinked(ctx context.Context, tenant string, u storage.User, audit []byte) error
+	CreateUserUnlinked(ctx context.Context, tenant string, u storage.User, audit []byte) (storage.Holders, error)
 	GetUser(ctx context.Context, tenant, id string) (storage.User, error)
 	GetUsers(ctx context.Context, tenant string, ids []string) ([]storage.User, error)
 	UpdateUser(ctx context.Context, tenant string, prev, u storage.User, audit []byte) error
 	DeleteUser(ctx context.Context, tenant, id string, audit []byte) error
 	FindUsers(ctx context.Context, tenant string, by storage.UserIndex, value string) ([]string, error)
 	FindAndGetUsers(ctx context.Context, tenant string, by storage.UserIndex, value string, limit int) ([]string, []storage.User, bool, error)
-	GetTenantAndFindUsers(ctx context.Context, tenant string, lookups []storage.Lookup) (storage.Tenant, [][]string, error)
 	UsersWithUserNamePrefix(ctx context.Context, tenant, prefix string, limit int) ([]string, error)
 	PageUsers(ctx context.Context, tenant string, offset, count int) ([]string, int64, error)
 	ScanUsers(ctx context.Context, tenant string, fn func([]storage.User) bool) error

@@ -56,22 +56,24 @@ func (s *Service) CreateUser(ctx context.Context, tenant string, attrs map[strin
 	}
 	if a.Source == SCIM.Source {
 		// The usual case, a new user whose identifiers nobody holds, in
-		// one round trip; otherwise linking is decided first.
-		u, err := s.create(ctx, tenant, doc, raw, rec, a, "user.create", true)
-		if !errors.Is(err, errMayLink) {
-			return u, err
-		}
+		// one round trip; otherwise its refusal brings the holders, linking
+		// is decided on them, and the link is a second round trip.
 		for attempt := 0; attempt < s.opts.WriteRetries; attempt++ {
-			target, by, err := s.linkTarget(ctx, tenant, rec)
-			if err != nil || target == nil {
-				if err != nil {
-					return User{}, err
-				}
+			var held storage.Holders
+			u, err := s.create(ctx, tenant, doc, raw, rec, a, "user.create", &held)
+			if !errors.Is(err, errMayLink) {
+				return u, err
+			}
+			target, by, err := linkTarget(rec, held)
+			if err != nil {
+				return User{}, err
+			}
+			if target == nil {
 				break
 			}
-			u, err := s.link(ctx, tenant, *target, by, doc, raw, a)
+			u, err = s.link(ctx, tenant, *target, by, doc, raw, a)
 			if errors.Is(err, storage.ErrVersionConflict) {
-				continue // the user changed meanwhile: match again
+				continue // the user changed since the refusal read it: start again
 			}
 			if err != nil {
 				return User{}, s.noteRefusal(ctx, tenant, fromStorage(err, "user "+target.ID))
@@ -79,7 +81,7 @@ func (s *Service) CreateUser(ctx context.Context, tenant string, attrs map[strin
 			return u, nil
 		}
 	}
-	return s.create(ctx, tenant, doc, raw, rec, a, "user.create", false)
+	return s.create(ctx, tenant, doc, raw, rec, a, "user.create", nil)
 }
 
 // errMayLink is a create refused because an identifier is held: linking
@@ -104,18 +106,18 @@ func newUserRecord(attrs map[string]any) (map[string]any, []byte, storage.User, 
 	return doc, raw, rec, err
 }
 
-// create stores a new user. unlinked asks storage to refuse, with
-// errMayLink, when an identifier is held (the SCIM create's first try).
-func (s *Service) create(ctx context.Context, tenant string, doc map[string]any, raw []byte, rec storage.User, a Actor, action string, unlinked bool) (User, error) {
+// create stores a new user. With held, it asks storage to refuse, with
+// errMayLink, when an identifier is held (the SCIM create's first try),
+// and fills held with the holders.
+func (s *Service) create(ctx context.Context, tenant string, doc map[string]any, raw []byte, rec storage.User, a Actor, action string, held *storage.Holders) (User, error) {
 	now := s.now().UTC()
 	rec.ID, rec.Version, rec.Created, rec.Modified = newID(), 1, now, now
 	rec.ManagedBy = managedBy(a)
 	ev := s.event(a, action, "User", rec.ID, diff(nil, doc))
 	var err error
-	if unlinked {
-		err = s.store.CreateUserUnlinked(ctx, tenant, rec, ev.encode())
-		var uniq *storage.UniquenessError
-		if errors.Is(err, storage.ErrMayLink) || errors.As(err, &uniq) && uniq.Attribute == "userName" {
+	if held != nil {
+		*held, err = s.store.CreateUserUnlinked(ctx, tenant, rec, ev.encode())
+		if errors.Is(err, storage.ErrMayLink) {
 			return User{}, errMayLink
 		}
 	} else {
@@ -135,43 +137,33 @@ func (s *Service) create(ctx context.Context, tenant string, doc map[string]any,
 }
 
 // linkTarget finds the manual user a SCIM create should link, and by which
-// identifier. It returns nil when nothing matches (or only SCIM users do:
-// then creating reports the uniqueness conflict), and KindUniqueness when
-// the identifiers point at different users.
-func (s *Service) linkTarget(ctx context.Context, tenant string, rec storage.User) (*storage.User, string, error) {
-	// Every identifier is looked up with the tenant in one round trip;
-	// the tenant's MatchBy then says which ones count, in which order.
-	kinds := []string{MatchUserName, MatchEmail, MatchEmployeeNumber}
-	lookups := []storage.Lookup{
-		{By: storage.UserByUserName, Value: rec.UserName},
-		{By: storage.UserByWorkEmail, Value: rec.WorkEmail},
-		{By: storage.UserByEmployeeNumber, Value: rec.EmployeeNumber},
-	}
-	t, found, err := s.store.GetTenantAndFindUsers(ctx, tenant, lookups)
-	if err != nil {
-		return nil, "", fromStorage(err, "tenant")
-	}
-	order := t.MatchBy
-	if order == nil {
-		order = DefaultMatchBy
-	}
+// identifier, among the holders of its identifiers (rec's). It returns nil
+// when nothing matches (or only SCIM users do: then creating reports the
+// uniqueness conflict), and KindUniqueness when the identifiers point at
+// different users.
+func linkTarget(rec storage.User, held storage.Holders) (*storage.User, string, error) {
+	// The tenant's MatchBy says which identifiers count, in which order.
+	order := matchOrder(held.MatchBy)
 	holders := map[string][]string{}
-	var ids []string
-	for i, kind := range kinds {
-		if slices.Contains(order, kind) && lookups[i].Value != "" {
-			holders[kind] = found[i]
-			ids = append(ids, found[i]...)
+	found := false
+	for _, l := range []struct {
+		kind, value string
+		ids         []string
+	}{
+		{MatchUserName, rec.UserName, held.UserName},
+		{MatchEmail, rec.WorkEmail, held.WorkEmail},
+		{MatchEmployeeNumber, rec.EmployeeNumber, held.EmployeeNumber},
+	} {
+		if slices.Contains(order, l.kind) && l.value != "" {
+			holders[l.kind] = l.ids
+			found = found || len(l.ids) > 0
 		}
 	}
-	if len(ids) == 0 {
-		return nil, "", nil // the usual case: a new user
+	if !found {
+		return nil, "", nil
 	}
-	users, err := s.store.GetUsers(ctx, tenant, dedupe(ids))
-	if err != nil {
-		return nil, "", fromStorage(err, "users")
-	}
-	byID := make(map[string]storage.User, len(users))
-	for _, u := range users {
+	byID := make(map[string]storage.User, len(held.Users))
+	for _, u := range held.Users {
 		byID[u.ID] = u
 	}
 	var target *storage.User

@@ -15,6 +15,9 @@
 -- KEYS[11]  t:{t}:audit                           stream
 -- KEYS[12]  t:{t}:access:outbox                   stream (outbox.lua)
 -- KEYS[13]  t:{t}:access:gen                      counter
+-- KEYS[14]  t:{t}:user:                           prefix of the user records:
+--           a refusal to link reads the holders' records (the tag keeps
+--           them in the tenant's slot)
 -- ARGV[1]   id
 -- ARGV[2]   the userName key (UserNameKey)
 -- ARGV[3]   externalId ('' = none)
@@ -25,8 +28,8 @@
 --           the migration has re-keyed every user
 -- ARGV[7]   '1' if active, else '0'; followed by 'l' (e.g. '1l'): a SCIM
 --           create that may have to link a manual user instead, refused
---           with {7} when any of its identifiers (userName key, work email,
---           employeeNumber) is held, for the caller to decide first
+--           with {7, ...} when any of its identifiers (userName key, work
+--           email, employeeNumber) is held, with what deciding needs
 -- ARGV[8]   audit retention '<maxlen> <cutoff ms>' (see audit.lua)
 -- ARGV[9]   audit event JSON ('' = none)
 -- ARGV[10]  users quota when the tenant sets none (field maxUsers)
@@ -37,12 +40,60 @@
 --   {1, 'tenant'}               no such tenant
 --   {2, 'user'}                 the id is taken
 --   {3, 'userName', holderId}   the userName key (or the old key) is held
---   {7}                         'l' given, and the work email or the
---                               employeeNumber is held
+--   {7, matchBy, {nameHolder, legacyHolder}, emailHolders,
+--    employeeNumberHolders[, {id, record, ...}]}
+--                               'l' given, and an identifier is held:
+--                               the tenant's matchBy field ('' = unset),
+--                               the ids the userName index names for
+--                               ARGV[2] and for the legacy key ('' = none),
+--                               the ids of KEYS[8] and KEYS[9] (none when
+--                               ARGV[4], ARGV[5] is ''), and each distinct
+--                               id with its record as pack_hash packs it
+--                               ('' = gone); the records are left out when
+--                               there are more than max_holders ids, for
+--                               the caller to read
 --   {4, limit, used}            active, and no seat is left
 --   {11, 'users', limit, used}   the tenant holds its quota of users
 --   {12, ms}       audit log full: appending would drop an event of ms
 local id = ARGV[1]
+
+-- max_holders bounds the records a refusal to link reads: a work email
+-- many users share would otherwise hold Redis for every one.
+local max_holders = 50
+
+-- may_link is the reply {7, ...} when an identifier is held, else nil.
+local function may_link(holder, legacy_holder)
+  local names = {holder or '', legacy_holder or ''}
+  local emails, numbers = {}, {}
+  if ARGV[4] ~= '' then
+    emails = redis.call('SMEMBERS', KEYS[8])
+  end
+  if ARGV[5] ~= '' then
+    numbers = redis.call('SMEMBERS', KEYS[9])
+  end
+  local ids, seen = {}, {}
+  for _, list in ipairs({names, emails, numbers}) do
+    for _, h in ipairs(list) do
+      if h ~= '' and not seen[h] then
+        seen[h] = true
+        ids[#ids + 1] = h
+      end
+    end
+  end
+  if #ids == 0 then
+    return nil
+  end
+  local reply = {7, redis.call('HGET', KEYS[1], 'matchBy') or '', names, emails, numbers}
+  if #ids <= max_holders then
+    local records = {}
+    for _, h in ipairs(ids) do
+      records[#records + 1] = h
+      records[#records + 1] = pack_hash(KEYS[14] .. h)
+    end
+    reply[6] = records
+  end
+  return reply
+end
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {1, 'tenant'}
@@ -55,19 +106,18 @@ if redis.call('EXISTS', KEYS[5]) == 1 then
   return {2, 'user'}
 end
 local holder = redis.call('HGET', KEYS[6], ARGV[2])
-if holder then
-  return {3, 'userName', holder}
-end
+local legacy_holder = false
 local legacy = string.sub(ARGV[6], 1, #ARGV[6] - #id - 1)
-if legacy ~= ARGV[2] then
-  holder = redis.call('HGET', KEYS[6], legacy)
-  if holder then
-    return {3, 'userName', holder}
-  end
+if legacy ~= ARGV[2] and (not holder or string.sub(ARGV[7], 2) == 'l') then
+  legacy_holder = redis.call('HGET', KEYS[6], legacy)
 end
-if string.sub(ARGV[7], 2) == 'l' and (ARGV[4] ~= '' and redis.call('SCARD', KEYS[8]) > 0
-    or ARGV[5] ~= '' and redis.call('SCARD', KEYS[9]) > 0) then
-  return {7}
+if string.sub(ARGV[7], 2) == 'l' then
+  local refusal = may_link(holder, legacy_holder)
+  if refusal then
+    return refusal
+  end
+elseif holder or legacy_holder then
+  return {3, 'userName', holder or legacy_holder}
 end
 local active = string.sub(ARGV[7], 1, 1) == '1'
 if active then
