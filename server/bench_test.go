@@ -205,6 +205,33 @@ func BenchmarkUserPOST(b *testing.B) {
 	}
 }
 
+// BenchmarkUserPOSTLink: POST /Users that links a manual user holding its
+// userName and work email (made before the timer starts), a body shaped
+// like BenchmarkUserPOST's.
+func BenchmarkUserPOSTLink(b *testing.B) {
+	h, tn := benchHarness(b)
+	admin := "/admin/v1/tenants/" + tn.ID
+	if s := h.serve("PUT", admin+"/provisioning", operatorToken, []byte(`{"mode":"manual"}`)); s != 200 {
+		b.Fatalf("manual mode: %d", s)
+	}
+	first := benchSeq.Add(int64(b.N)) - int64(b.N)
+	name := func(i int) string { return fmt.Sprintf("link-%d@example.com", first+int64(i)) }
+	for i := range b.N {
+		if s := h.serve("POST", admin+"/users", operatorToken, []byte(`{"userName":"`+name(i)+`","email":"`+name(i)+`"}`)); s != 201 {
+			b.Fatalf("manual user: %d", s)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		n := first + int64(i)
+		body := userBody(name(i), `,"externalId":"e`+fmt.Sprint(n)+`","name":{"givenName":"A","familyName":"B"},"emails":[{"type":"work","value":"`+name(i)+`","primary":true}],"`+enterprise+`":{"employeeNumber":"`+fmt.Sprint(n)+`","department":"D"}`)
+		if s := h.serve("POST", tn.Base+"/Users", tn.SCIMToken, []byte(body)); s != 201 {
+			b.Fatalf("link: %d", s)
+		}
+	}
+}
+
 // BenchmarkGetUserByID: GET /Users/{id}.
 func BenchmarkGetUserByID(b *testing.B) {
 	h, tn := benchHarness(b)
