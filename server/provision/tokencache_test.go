@@ -26,16 +26,37 @@ func TestTokenCacheGenerations(t *testing.T) {
 			g := c.generation("acme")
 			tt.change()
 			c.remember("acme", "scim:h", "", g)
+			c.rememberRaw("acme", "scim", "tok", g)
 			if got := c.valid("acme", "scim:h"); got != tt.cached {
 				t.Fatalf("cached %v, want %v", got, tt.cached)
 			}
+			if got := c.validRaw("acme", "scim", "tok"); got != tt.cached {
+				t.Fatalf("token cached %v, want %v", got, tt.cached)
+			}
 		})
 	}
-	// Entries expire after the TTL.
+	// Only the token remembered, for its tenant and kind, is known.
 	g := c.generation("acme")
+	c.rememberRaw("acme", "scim", "tok", g)
+	for _, k := range []struct{ tenant, kind, token string }{
+		{"acme", "scim", "tok2"}, {"acme", "scim", "to"}, {"acme", "scim", ""}, {"acme", "admin", "tok"}, {"other", "scim", "tok"},
+	} {
+		if c.validRaw(k.tenant, k.kind, k.token) {
+			t.Errorf("validRaw(%q, %q, %q) after remembering acme's scim token tok", k.tenant, k.kind, k.token)
+		}
+	}
+	// A forgotten tenant's token is not known; another tenant's stays.
+	c.rememberRaw("other", "scim", "tok", c.generation("other"))
+	c.forgetTenant("acme")
+	if c.validRaw("acme", "scim", "tok") || !c.validRaw("other", "scim", "tok") {
+		t.Errorf("after forgetting acme: acme %v, other %v; want false, true", c.validRaw("acme", "scim", "tok"), c.validRaw("other", "scim", "tok"))
+	}
+	// Entries expire after the TTL.
+	g = c.generation("acme")
 	c.remember("acme", "scim:h", "", g)
+	c.rememberRaw("acme", "scim", "tok", g)
 	now = now.Add(5 * time.Second)
-	if c.valid("acme", "scim:h") {
+	if c.valid("acme", "scim:h") || c.validRaw("acme", "scim", "tok") {
 		t.Fatal("an entry outlived its TTL")
 	}
 }
