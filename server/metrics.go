@@ -40,6 +40,10 @@ type Metrics struct {
 	policyActive    *prometheus.GaugeVec
 	policyReplicas  *prometheus.GaugeVec
 	access          *accessMetrics
+	// series is copied on write (a few dozen series, each stored once), so
+	// that reading it takes no lock.
+	series   atomic.Pointer[map[seriesKey]requestSeries]
+	seriesMu sync.Mutex
 }
 
 var (
@@ -112,6 +116,7 @@ func NewMetrics() *Metrics {
 		m.policyActive, m.policyReplicas,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.access = newAccessMetrics(m.reg)
+	m.series.Store(&map[seriesKey]requestSeries{})
 	return m
 }
 
@@ -186,9 +191,51 @@ func (m *Metrics) PolicyEvaluated(decision string, d time.Duration) {
 }
 
 func (m *Metrics) observeRequest(api, route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(api, route, method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(api, route, method).Observe(d.Seconds())
+	k := seriesKey{api, route, method, status}
+	if s, ok := (*m.series.Load())[k]; ok {
+		s.requests.Inc()
+		s.duration.Observe(d.Seconds())
+		return
+	}
+	s := requestSeries{
+		requests: m.requests.WithLabelValues(api, route, method, strconv.Itoa(status)),
+		duration: m.duration.WithLabelValues(api, route, method),
+	}
+	s.requests.Inc()
+	s.duration.Observe(d.Seconds())
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	old := *m.series.Load()
+	if _, ok := old[k]; ok || len(old) >= maxCachedSeries {
+		return
+	}
+	next := make(map[seriesKey]requestSeries, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	// The labels are constants or remembered templates (see classify,
+	// templateRoute, methodLabel), never the request's own bytes.
+	next[k] = s
+	m.series.Store(&next)
 }
+
+// seriesKey names one request series: its labels, the status unformatted.
+type seriesKey struct {
+	api, route, method string
+	status             int
+}
+
+// requestSeries are the counter and histogram of one seriesKey, looked up
+// once: WithLabelValues hashes and checks its labels on every call, and
+// formatting the status allocated (about 6% of a SCIM request).
+type requestSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// maxCachedSeries bounds Metrics.series; past it, a series is looked up
+// per request as before.
+const maxCachedSeries = 1024
 
 // Route labels are templates, never the path itself: a tenant id or a user
 // id in a label would grow the series with every tenant and user.
