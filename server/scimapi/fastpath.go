@@ -111,8 +111,7 @@ func (a *API) fastList(ctx context.Context, c *fiber.Ctx, rest, tenant, base str
 		return true, sendError(c, *perr, 0)
 	}
 	eq := equalTo{lookup: lookup, fold: fold, value: value}
-	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
-	ctx = context.WithValue(ctx, slotKey{}, slot)
+	ctx = withRequest(ctx, c, slot)
 	var resources []scim.Resource
 	var total int
 	if rt.Name == "User" && plainRead(c) {

@@ -139,8 +139,7 @@ func (a *API) fastResource(ctx context.Context, c *fiber.Ctx, rest, tenant, base
 // schemas, as users.Get and render would answer it. ctx is the request's,
 // with its deadline.
 func (a *API) getStoredUser(ctx context.Context, c *fiber.Ctx, tenant, id, base string, slot *errSlot) error {
-	ctx = context.WithValue(ctx, requestKey{}, c.Locals("requestid"))
-	ctx = context.WithValue(ctx, slotKey{}, slot)
+	ctx = withRequest(ctx, c, slot)
 	u, err := a.svc.GetStoredUser(ctx, tenant, id)
 	if err != nil {
 		return handlerError(c, scimError(ctx, err), http.MethodGet, slot)

@@ -92,6 +92,29 @@ type (
 	requestKey struct{}
 )
 
+// requestValues carries a request's id (requestKey) and error slot
+// (slotKey) in one context, where two WithValue calls made two.
+type requestValues struct {
+	context.Context
+	id   any
+	slot *errSlot
+}
+
+func (c *requestValues) Value(key any) any {
+	switch key.(type) {
+	case requestKey:
+		return c.id
+	case slotKey:
+		return c.slot
+	}
+	return c.Context.Value(key)
+}
+
+// withRequest is ctx with the request's id, from Fiber's locals, and slot.
+func withRequest(ctx context.Context, c *fiber.Ctx, slot *errSlot) context.Context {
+	return &requestValues{Context: ctx, id: c.Locals("requestid"), slot: slot}
+}
+
 // New returns the SCIM edge over svc.
 func New(svc *provision.Service, opts Options) *API {
 	if opts.Timeout <= 0 {
