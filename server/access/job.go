@@ -465,9 +465,30 @@ func firstErr(ev Evaluation) error {
 // auditEvent is the cause's one audit event; the storage script adds the
 // number of users affected and the first and last feed entry.
 func (r *Resolver) auditEvent(j job) []byte {
-	return mustJSON(map[string]any{
-		"time": r.opts.Clock().UTC().Format(time.RFC3339Nano), "source": "resolver", "actor": nil, "ip": nil,
-		"action": "access.change", "targetType": "AccessCause", "targetId": j.Cause.Kind + ":" + j.Cause.ID,
-		"changes": []map[string]any{{"attribute": "cause", "new": j.Cause}},
-	})
+	return mustJSON(newAuditEvent(j.Cause, r.opts.Clock().UTC().Format(time.RFC3339Nano)))
+}
+
+// auditEventJSON is an audit event of a cause; a struct rather than a map
+// (one event per cause is encoded, and a map's keys are sorted at every
+// encoding), its fields in the order encoding/json sorts a map's keys, so
+// that the bytes are those the map gave.
+type auditEventJSON struct {
+	Action     string         `json:"action"`
+	Actor      *string        `json:"actor"`
+	Changes    [1]auditChange `json:"changes"`
+	IP         *string        `json:"ip"`
+	Source     string         `json:"source"`
+	TargetID   string         `json:"targetId"`
+	TargetType string         `json:"targetType"`
+	Time       string         `json:"time"`
+}
+
+type auditChange struct {
+	Attribute string `json:"attribute"`
+	New       Cause  `json:"new"`
+}
+
+func newAuditEvent(c Cause, at string) auditEventJSON {
+	return auditEventJSON{Action: "access.change", Changes: [1]auditChange{{Attribute: "cause", New: c}}, Source: "resolver",
+		TargetID: c.Kind + ":" + c.ID, TargetType: "AccessCause", Time: at}
 }

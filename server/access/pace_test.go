@@ -59,3 +59,23 @@ func TestResolverReportsLag(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditEventBytes: the audit event of a cause is the bytes the map it
+// replaced gave.
+func TestAuditEventBytes(t *testing.T) {
+	for _, c := range []Cause{
+		{Kind: storage.CauseMembership, ID: "g<1>&\"x\"", Generation: 7},
+		{Kind: storage.CausePolicy, ID: "", Generation: 0},
+		{Kind: storage.CauseUserDeleted, ID: "ü\u2028", Generation: -1},
+	} {
+		at := "2026-12-07T06:00:00.123456789Z"
+		want := mustJSON(map[string]any{
+			"time": at, "source": "resolver", "actor": nil, "ip": nil,
+			"action": "access.change", "targetType": "AccessCause", "targetId": c.Kind + ":" + c.ID,
+			"changes": []map[string]any{{"attribute": "cause", "new": c}},
+		})
+		if got := mustJSON(newAuditEvent(c, at)); string(got) != string(want) {
+			t.Errorf("cause %+v:\n got %s\nwant %s", c, got, want)
+		}
+	}
+}
