@@ -185,7 +185,9 @@ func (r *Resolver) step(ctx context.Context, tenant string, end time.Time) (bool
 		if st.Revision != r.revision && st.Queued != r.revision {
 			return true, r.enqueuePolicy(ctx, tenant)
 		}
-		entries, err := r.st.ReadOutbox(ctx, tenant, st.Cursor, 100)
+		// As many entries as a batch may merge: a backlog of small causes
+		// (a user each) drains a full batch a step.
+		entries, err := r.st.ReadOutbox(ctx, tenant, st.Cursor, max(r.opts.Batch, 100))
 		if err != nil {
 			return false, err
 		}
