@@ -48,6 +48,12 @@ func Assemble(cfg Config, st *storage.Store, pol *policies.Engine, opts provisio
 		// replica runs) re-decides: two revisions never undo each other.
 		ao.ActiveRevision = cfg.PolicyRollout.ActiveRevision
 	}
+	if ao.Edge == nil {
+		// The app counts its SCIM requests in flight for the resolver,
+		// which yields to them (access.Options.Edge).
+		ao.Edge = &access.Edge{}
+		cfg.Access.Edge = ao.Edge
+	}
 	res := access.New(st, pol, ao)
 	opts.AccessChanged = res.Notify
 	svc := provision.New(st, pol, opts)

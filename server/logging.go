@@ -8,6 +8,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/scimd/scimd/server/access"
 )
 
 // requestIDLocal is where the request id sits in Fiber's locals; the edges
@@ -83,7 +85,8 @@ func requestID(given string) string {
 // the request's metrics and writes its access log line. The line holds the
 // method, route template, status, duration, request id and tenant id:
 // never headers, query strings or bodies, which carry tokens and personal data.
-func observe(m *Metrics) fiber.Handler {
+// A SCIM request counts in edge (nil: none) while it is served.
+func observe(m *Metrics, edge *access.Edge) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		id := requestID(c.Get(fiber.HeaderXRequestID))
@@ -96,6 +99,11 @@ func observe(m *Metrics) fiber.Handler {
 		path := c.Path()
 		api, route := classify(path)
 		tenant := tenantOf(path)
+		if api == apiSCIM && edge != nil {
+			// The resolver waits while SCIM requests are in flight.
+			edge.Enter()
+			defer edge.Leave()
+		}
 
 		if err := c.Next(); err != nil {
 			if herr := c.App().ErrorHandler(c, err); herr != nil {

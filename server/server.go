@@ -155,7 +155,7 @@ func New(cfg Config, svc *provision.Service) *fiber.App {
 	app.Server().ErrorHandler = readError(app.Server().ErrorHandler)
 	// observe comes first: it sets the request id (X-Request-ID) that the
 	// rest logs, and sees a panic as the 500 that recover makes of it.
-	app.Use(observe(cfg.Metrics))
+	app.Use(observe(cfg.Metrics, cfg.Access.Edge))
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		slog.Error("panic", "request_id", c.Locals(requestIDLocal), "panic", e)
 	}}))

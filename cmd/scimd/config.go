@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scimd/scimd/server/access"
 	"github.com/scimd/scimd/server/feed"
 	"github.com/scimd/scimd/server/scimapi"
 	"github.com/scimd/scimd/storage"
@@ -47,6 +48,7 @@ type config struct {
 	AuditMinAge        time.Duration
 	FeedMaxLen         int64
 	AccessResolver     bool
+	AccessMaxDelay     time.Duration
 	FeedMaxAge         time.Duration
 	AccessLogSample    float64
 	PolicyDiffUsers    int
@@ -133,6 +135,7 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return err
 	})
 	fs.BoolVar(&c.AccessResolver, "access-resolver", true, "re-decide stored access decisions in the background (with the other replicas, under a lease per tenant); false leaves that to other replicas: this one still answers decisions, and decides a user without one on read")
+	fs.DurationVar(&c.AccessMaxDelay, "access-resolver-max-delay", access.DefaultMaxDelay, "longest the resolver waits, before each batch, while SCIM requests are in flight (it re-decides in the background and yields the CPU to them); with the SCIM API idle it never waits; 0 never waits")
 	fs.Int64Var(&c.FeedMaxLen, "access-feed-max-len", 100000, "entries kept in each tenant's access change feed (older ones are trimmed; a reader behind them gets 410 and re-exports)")
 	c.FeedMaxAge = 7 * 24 * time.Hour
 	fs.Func("access-feed-max-age", "access change feed entries older than this are trimmed (e.g. 24h, 7d) (default 7d)", func(v string) error {
@@ -282,6 +285,10 @@ func parseServeEnv(args []string, stderr io.Writer, lookupEnv func(string) (stri
 		return c, fmt.Errorf("--access-rate-limit must be 0 (no limit) or between 0.001 and a finite number of requests a second")
 	case c.AccessRateBurst < 0:
 		return c, fmt.Errorf("--access-rate-burst must be 0 or more")
+	case c.AccessMaxDelay < 0 || c.AccessMaxDelay > 5*time.Second:
+		// Decisions must follow a write promptly: seconds of waiting per
+		// batch would leave them stale for minutes on a big job.
+		return c, fmt.Errorf("--access-resolver-max-delay must be between 0 and 5s")
 	case c.AuditMaxLen < 1:
 		return c, fmt.Errorf("--audit-max-len must be 1 or more")
 	case c.FeedMaxLen < 1:

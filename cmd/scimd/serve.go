@@ -158,7 +158,7 @@ func start(cfg config, log *slog.Logger, stdout io.Writer) (*instance, error) {
 		TrustedProxies: cfg.TrustedProxies, AllowedHosts: cfg.AllowedHosts, AdminRateLimit: cfg.AdminRateLimit, AdminRateBurst: cfg.AdminRateBurst,
 		AccessRateLimit: cfg.AccessRateLimit, AccessRateBurst: cfg.AccessRateBurst, PolicyRollout: heartbeat,
 		Scan: cfg.Scan, Metrics: metrics, MetricsElsewhere: cfg.MetricsAddr != "", ConsoleOperator: cfg.ConsoleOperator, FeedHub: cfg.Feed, WebhookOptions: cfg.Webhooks, PolicyDiffOptions: rollout.PreviewOptions{MaxUsers: cfg.PolicyDiffUsers, Timeout: cfg.PolicyDiffTimeout},
-		Access: access.Options{Log: log, Replica: heartbeat.Replica(), ActiveRevision: heartbeat.ActiveRevision, LogSample: cfg.AccessLogSample}}, st, engine, provision.Options{DecisionCache: cfg.DecisionCache})
+		Access: access.Options{Log: log, Replica: heartbeat.Replica(), ActiveRevision: heartbeat.ActiveRevision, LogSample: cfg.AccessLogSample, MaxDelay: maxDelay(cfg.AccessMaxDelay)}}, st, engine, provision.Options{DecisionCache: cfg.DecisionCache})
 	m.stopFeed = srv.Stop
 	srv.Start()
 	svc := srv.Service
@@ -371,4 +371,13 @@ func generateToken() string {
 		panic("no randomness: " + err.Error())
 	}
 	return "scimd_op_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// maxDelay is --access-resolver-max-delay as access.Options.MaxDelay, where
+// 0 means the default and a negative delay none.
+func maxDelay(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

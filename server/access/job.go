@@ -249,7 +249,10 @@ func (r *Resolver) runJob(ctx context.Context, tenant string, j job, start map[s
 		var ahead chan jobBatch
 		if !cur.done && ctx.Err() == nil && r.opts.Clock().Before(end) {
 			ahead = make(chan jobBatch, 1)
-			go func(pos string) { ahead <- decide(pos, nil) }(cur.pos)
+			go func(pos string) {
+				r.pace(ctx)
+				ahead <- decide(pos, nil)
+			}(cur.pos)
 		}
 		n, err := r.commit(ctx, tenant, cur.d)
 		changed += int64(n)

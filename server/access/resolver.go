@@ -82,6 +82,14 @@ type Options struct {
 	Lease time.Duration
 	// Workers is how many tenants are resolved at once. 0 means 2.
 	Workers int
+	// Edge, when set, counts the SCIM requests in flight: while any is,
+	// a worker waits before each batch, at most MaxDelay, so that
+	// re-deciding (background work) yields the CPU to them and gathers the
+	// causes of more writes into one batch. Nil never waits.
+	Edge *Edge
+	// MaxDelay bounds that wait, per batch. 0 means DefaultMaxDelay;
+	// negative never waits.
+	MaxDelay time.Duration
 	// ActiveRevision returns the policy revision decisions are made at
 	// (lane rollout: every live replica runs it). Nil means this engine's
 	// own. A replica on another revision resolves nothing.
@@ -152,6 +160,9 @@ func New(st Store, eng Engine, opts Options) *Resolver {
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 2
+	}
+	if opts.MaxDelay == 0 {
+		opts.MaxDelay = DefaultMaxDelay
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
@@ -318,6 +329,7 @@ func (r *Resolver) slice(ctx context.Context, tenant string) bool {
 	}()
 	end := r.opts.Clock().Add(r.opts.Slice)
 	for {
+		r.pace(ctx)
 		more, err := r.step(ctx, tenant, end)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
