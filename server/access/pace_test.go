@@ -153,6 +153,13 @@ func TestResolverPaces(t *testing.T) {
 			edge := &Edge{}
 			r := startResolver(t, st, eng, func(o *Options) { o.Edge = edge; o.MaxDelay = time.Hour })
 			settled(t, st, tenant, eng.Revision())
+			// No worker in a slice: one under way would take the next cause
+			// without waiting, its pace behind it.
+			waitFor(t, "the workers to be idle", func() bool {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				return len(r.busy) == 0 && len(r.queue) == 0
+			})
 
 			edge.Enter()
 			enqueue(t, st, tenant, storage.OutboxUsers, "u1", storage.CauseActive, "u1")
