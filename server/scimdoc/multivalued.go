@@ -20,6 +20,9 @@ func NormalizeMultiValued(attrs map[string]any) {
 }
 
 func normalizeList(list []any) []any {
+	if len(list) < 2 {
+		return list // one element is its own primary and has no duplicate
+	}
 	last := -1
 	for i, e := range list {
 		if m, ok := e.(map[string]any); ok && isPrimary(m) {
