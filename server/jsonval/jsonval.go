@@ -39,7 +39,11 @@ func Append(b []byte, v any) ([]byte, error) {
 		if v == nil {
 			return append(b, "null"...), nil
 		}
-		keys := make([]string, 0, len(v))
+		var small [16]string // on the stack: most objects have fewer members
+		keys := small[:0]
+		if len(v) > len(small) {
+			keys = make([]string, 0, len(v))
+		}
 		for k := range v {
 			keys = append(keys, k)
 		}
