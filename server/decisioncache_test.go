@@ -61,6 +61,12 @@ func TestDecisionCacheTwoReplicas(t *testing.T) {
 			b := cachedReplica(t, url, false)
 			f := newAccessFixture(t, a)
 			a.settle(f.tn)
+			// The fixture's decisions were published before settle saw
+			// them done, but B may not have applied the notices yet (its
+			// subscription's goroutine behind; on a cluster they cross
+			// the bus): one applied after the first read below would drop
+			// what it cached, and a read meant as a hit would miss.
+			b.awaitHeard()
 			tok := a.decisionToken(f.tn, "reader")
 			platform := a.platformToken("platform-reader")
 			uri := "/access/v1/tenants/" + f.tn.ID + "/users/" + f.user

@@ -39,7 +39,10 @@ type AccessWatcher interface {
 // Redis answers a ping behind the messages published before it; the
 // embedded store hands a message to the connection's writer before
 // PUBLISH returns but may write a ping's answer first, a race of
-// microseconds that a ping a second apart does not meet in practice.
+// microseconds that a ping a second apart does not meet in practice. On a
+// Redis Cluster the ping goes to the channel's node, and a message
+// published by a script on another node crosses the cluster bus first: it
+// may trail the ping's answer by that hop, far inside the cache's window.
 func (s *Store) WatchAccessChanged(ctx context.Context, w AccessWatcher, interval time.Duration) (ready <-chan struct{}) {
 	confirmed := make(chan struct{})
 	var once sync.Once
