@@ -27,6 +27,13 @@ func (s notifyingStore) CreateUser(ctx context.Context, tenant string, u storage
 	return s.after(tenant, s.store.CreateUser(ctx, tenant, u, audit))
 }
 
+// CreateUserUnlinked is the SCIM create's first try: its script records the
+// user_created cause as CreateUser's does (a refusal to link records none).
+func (s notifyingStore) CreateUserUnlinked(ctx context.Context, tenant string, u storage.User, audit []byte) (storage.Holders, error) {
+	h, err := s.store.CreateUserUnlinked(ctx, tenant, u, audit)
+	return h, s.after(tenant, err)
+}
+
 func (s notifyingStore) UpdateUser(ctx context.Context, tenant string, prev, u storage.User, audit []byte) error {
 	err := s.store.UpdateUser(ctx, tenant, prev, u, audit)
 	if prev.Active == u.Active {
