@@ -42,10 +42,10 @@ func TestResolverReportsLag(t *testing.T) {
 			m := &lagMetrics{}
 			startResolver(t, st, eng, func(o *Options) { o.Metrics = m; o.Batch = 2 })
 			settled(t, st, tenant, eng.Revision())
-			base := m.count() // the first sweep's policy cause: a job of two batches
-			if base == 0 {
-				t.Fatal("the policy cause reported no lag")
-			}
+			// The first sweep's policy cause (a job of two batches) reports
+			// its lag just after the write settled sees.
+			waitFor(t, "the policy cause's lag", func() bool { return m.count() == 1 })
+			base := m.count()
 			enqueue(t, st, tenant, storage.OutboxUsers, "u1", storage.CauseActive, "u1")
 			enqueue(t, st, tenant, storage.OutboxUsers, "u2", storage.CauseActive, "u2")
 			settled(t, st, tenant, eng.Revision())
