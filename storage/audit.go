@@ -20,11 +20,18 @@ var (
 // audit event (see lua/audit.lua): MAXLEN, and the stream time before which
 // events may be trimmed (0: any).
 func (s *Store) auditRetention() string {
+	return string(s.appendAuditRetention(make([]byte, 0, 32)))
+}
+
+// appendAuditRetention appends auditRetention(), for a scriptArgs.
+func (s *Store) appendAuditRetention(b []byte) []byte {
 	var cutoff int64
 	if s.opts.AuditMinAge > 0 {
 		cutoff = max(1, s.opts.Clock().Add(-s.opts.AuditMinAge).UnixMilli())
 	}
-	return strconv.FormatInt(s.opts.AuditMaxLen, 10) + " " + strconv.FormatInt(cutoff, 10)
+	b = strconv.AppendInt(b, s.opts.AuditMaxLen, 10)
+	b = append(b, ' ')
+	return strconv.AppendInt(b, cutoff, 10)
 }
 
 // AuditFullError refuses a write: recording it would trim an audit event

@@ -37,20 +37,40 @@ func (s *Store) ChangeMembers(ctx context.Context, tenant, groupID string, add, 
 		return 0, err
 	}
 	remove = dedupe(validIDs(remove))
-	keys := make([]string, 0, 4+2*len(add)+len(remove)+3)
-	keys = append(keys, tenantKey(tenant), groupKey(tenant, groupID), groupMembersKey(tenant, groupID), auditKey(tenant))
-	args := make([]any, 0, 7+len(add)+len(remove))
-	args = append(args, groupID, encodeTime(modified), s.auditRetention(), audit, len(add), len(remove), s.opts.Quotas.Members)
+	a := newScriptArgs(512 + len(audit) + 128*(len(add)+len(remove)))
+	a.key(tenantKey(tenant))
+	a.key(groupKey(tenant, groupID))
+	a.key(groupMembersKey(tenant, groupID))
+	a.key(auditKey(tenant))
 	for _, m := range add {
-		keys = append(keys, userKey(tenant, m), userGroupsKey(tenant, m))
-		args = append(args, m)
+		a.key(userKey(tenant, m))
+		a.key(userGroupsKey(tenant, m))
 	}
 	for _, m := range remove {
-		keys = append(keys, userGroupsKey(tenant, m))
-		args = append(args, m)
+		a.key(userGroupsKey(tenant, m))
 	}
-	keys = append(keys, grantsKey(tenant), accessOutboxKey(tenant), accessGenKey(tenant))
-	v, err := s.runCounting(ctx, "change members", changeMembersScript, keys, args)
+	a.key(grantsKey(tenant))
+	a.key(accessOutboxKey(tenant))
+	a.key(accessGenKey(tenant))
+	a.str(groupID)
+	a.time(modified)
+	a.appended(s.appendAuditRetention)
+	a.bytes(audit)
+	a.int(int64(len(add)))
+	a.int(int64(len(remove)))
+	a.int(int64(s.opts.Quotas.Members))
+	for _, m := range add {
+		a.str(m)
+	}
+	for _, m := range remove {
+		a.str(m)
+	}
+	const op = "change members"
+	var v int64
+	res, err := s.evalArgs(ctx, op, changeMembersScript, a)
+	if err == nil {
+		v, err = s.countResult(op, res)
+	}
 	if errors.Is(err, errRetry) {
 		err = ErrManualGroup
 	}

@@ -46,6 +46,12 @@ func (a *scriptArgs) bytes(b []byte) {
 	a.ends = append(a.ends, len(a.buf))
 }
 
+// appended adds the argument f appends.
+func (a *scriptArgs) appended(f func([]byte) []byte) {
+	a.buf = f(a.buf)
+	a.ends = append(a.ends, len(a.buf))
+}
+
 // int adds a decimal argument.
 func (a *scriptArgs) int(n int64) {
 	a.buf = strconv.AppendInt(a.buf, n, 10)

@@ -117,6 +117,9 @@ func (s *Store) countResult(op string, res any) (int64, error) {
 
 // withRetry completes an AuditFullError with when to try again.
 func (s *Store) withRetry(err error) error {
+	if err == nil {
+		return nil // without errors.As, whose target would be allocated on every write
+	}
 	var full *AuditFullError
 	if errors.As(err, &full) {
 		full.Retry = full.Youngest.Add(s.opts.AuditMinAge)
