@@ -123,18 +123,11 @@ func (d *decoder) object(depth int) (any, bool) {
 			return nil, false
 		}
 		members = append(members, kv{k, v})
-		d.space()
-		if d.i >= len(d.s) {
+		if more, ok := d.after('}'); !ok {
 			return nil, false
-		}
-		if d.s[d.i] == ',' {
-			d.i++
+		} else if more {
 			continue
 		}
-		if d.s[d.i] != '}' {
-			return nil, false
-		}
-		d.i++
 		m := make(map[string]any, len(members))
 		for _, e := range members {
 			m[e.k] = e.v // a repeated name: the last wins, as in encoding/json
@@ -158,20 +151,30 @@ func (d *decoder) array(depth int) (any, bool) {
 			return nil, false
 		}
 		elems = append(elems, v)
-		d.space()
-		if d.i >= len(d.s) {
+		if more, ok := d.after(']'); !ok {
 			return nil, false
-		}
-		if d.s[d.i] == ',' {
-			d.i++
+		} else if more {
 			continue
 		}
-		if d.s[d.i] != ']' {
-			return nil, false
-		}
-		d.i++
 		return append(make([]any, 0, len(elems)), elems...), true
 	}
+}
+
+// after reads what follows a member or an element: a comma (more is
+// true) or the closing bracket; ok is false for anything else.
+func (d *decoder) after(closing byte) (more, ok bool) {
+	d.space()
+	if d.i < len(d.s) {
+		switch d.s[d.i] {
+		case ',':
+			d.i++
+			return true, true
+		case closing:
+			d.i++
+			return false, true
+		}
+	}
+	return false, false
 }
 
 // str reads a string at d.i (its opening quote).
