@@ -369,8 +369,11 @@ func (s *Service) authenticate(ctx context.Context, tenant, kind, token string, 
 	}
 	h := kind + ":" + hashToken(token)
 	g := s.tokens.generation(tenant)
-	if s.tokens.valid(tenant, h) {
-		s.tokens.rememberRaw(tenant, kind, token, g)
+	if expires, ok := s.tokens.validUntil(tenant, h); ok {
+		// Known only until the store's last check expires: a fresh TTL
+		// here would keep a rotated-away token working on a replica that
+		// missed the notice for up to twice the TTL.
+		s.tokens.rememberRaw(tenant, kind, token, g, expires)
 		return nil
 	}
 	t, err := s.store.GetTenant(ctx, tenant)
@@ -385,7 +388,7 @@ func (s *Service) authenticate(ctx context.Context, tenant, kind, token string, 
 		return errWrongToken
 	}
 	s.tokens.remember(tenant, h, "", g)
-	s.tokens.rememberRaw(tenant, kind, token, g)
+	s.tokens.rememberRaw(tenant, kind, token, g, s.tokens.fresh())
 	return nil
 }
 
@@ -472,9 +475,9 @@ func (c *tokenCache) validRaw(tenant, kind, token string) bool {
 	return ok && c.now().Before(e.expires) && subtle.ConstantTimeCompare(e.token, given) == 1
 }
 
-// rememberRaw keeps token as the tenant's good token of this kind, checked
-// at generation g, unless the tenant's tokens changed since.
-func (c *tokenCache) rememberRaw(tenant, kind, token string, g generation) {
+// rememberRaw keeps token as the tenant's good token of this kind until
+// expires, checked at generation g, unless the tenant's tokens changed since.
+func (c *tokenCache) rememberRaw(tenant, kind, token string, g generation, expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if (generation{c.gen[tenant], c.all}) != g {
@@ -482,7 +485,7 @@ func (c *tokenCache) rememberRaw(tenant, kind, token string, g generation) {
 	}
 	// One entry per tenant and kind, only for tokens that were valid:
 	// bounded by the tenants there are.
-	c.raw[rawTokenKey{strings.Clone(tenant), kind}] = rawToken{expires: c.now().Add(c.ttl), token: []byte(token)}
+	c.raw[rawTokenKey{strings.Clone(tenant), kind}] = rawToken{expires: expires, token: []byte(token)}
 }
 
 // generation is what a check must see unchanged to remember its result.
@@ -494,22 +497,32 @@ func (c *tokenCache) generation(tenant string) generation {
 	return generation{c.gen[tenant], c.all}
 }
 
-func (c *tokenCache) valid(tenant, hash string) bool {
-	_, ok := c.name(tenant, hash)
-	return ok
+// fresh is the expiry of a check the store has just answered.
+func (c *tokenCache) fresh() time.Time { return c.now().Add(c.ttl) }
+
+// validUntil tells whether the token hashed as hash was found good within
+// the TTL, and until when that holds.
+func (c *tokenCache) validUntil(tenant, hash string) (time.Time, bool) {
+	e, ok := c.lookup(tenant, hash)
+	return e.expires, ok
 }
 
 func (c *tokenCache) name(tenant, hash string) (string, bool) {
+	e, ok := c.lookup(tenant, hash)
+	return e.name, ok
+}
+
+func (c *tokenCache) lookup(tenant, hash string) (cachedToken, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[tenant+"\x00"+hash]
 	if ok && c.now().Before(e.expires) {
-		return e.name, true
+		return e, true
 	}
 	if ok {
 		delete(c.m, tenant+"\x00"+hash)
 	}
-	return "", false
+	return cachedToken{}, false
 }
 
 // remember keeps a successful check made at generation g, unless the
@@ -530,7 +543,7 @@ func (c *tokenCache) remember(tenant, hash, name string, g generation) {
 			}
 		}
 	}
-	c.m[tenant+"\x00"+hash] = cachedToken{expires: c.now().Add(c.ttl), name: name}
+	c.m[tenant+"\x00"+hash] = cachedToken{expires: c.fresh(), name: name}
 }
 
 func (c *tokenCache) forgetTenant(tenant string) {

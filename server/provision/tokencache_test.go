@@ -1,8 +1,12 @@
 package provision
 
 import (
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/scimd/scimd/policies"
+	"github.com/scimd/scimd/storage"
 )
 
 // TestTokenCacheGenerations: a check that read the tenant before its tokens
@@ -26,8 +30,8 @@ func TestTokenCacheGenerations(t *testing.T) {
 			g := c.generation("acme")
 			tt.change()
 			c.remember("acme", "scim:h", "", g)
-			c.rememberRaw("acme", "scim", "tok", g)
-			if got := c.valid("acme", "scim:h"); got != tt.cached {
+			c.rememberRaw("acme", "scim", "tok", g, c.fresh())
+			if got := valid(c, "acme", "scim:h"); got != tt.cached {
 				t.Fatalf("cached %v, want %v", got, tt.cached)
 			}
 			if got := c.validRaw("acme", "scim", "tok"); got != tt.cached {
@@ -37,7 +41,7 @@ func TestTokenCacheGenerations(t *testing.T) {
 	}
 	// Only the token remembered, for its tenant and kind, is known.
 	g := c.generation("acme")
-	c.rememberRaw("acme", "scim", "tok", g)
+	c.rememberRaw("acme", "scim", "tok", g, c.fresh())
 	for _, k := range []struct{ tenant, kind, token string }{
 		{"acme", "scim", "tok2"}, {"acme", "scim", "to"}, {"acme", "scim", ""}, {"acme", "admin", "tok"}, {"other", "scim", "tok"},
 	} {
@@ -46,7 +50,7 @@ func TestTokenCacheGenerations(t *testing.T) {
 		}
 	}
 	// A forgotten tenant's token is not known; another tenant's stays.
-	c.rememberRaw("other", "scim", "tok", c.generation("other"))
+	c.rememberRaw("other", "scim", "tok", c.generation("other"), c.fresh())
 	c.forgetTenant("acme")
 	if c.validRaw("acme", "scim", "tok") || !c.validRaw("other", "scim", "tok") {
 		t.Errorf("after forgetting acme: acme %v, other %v; want false, true", c.validRaw("acme", "scim", "tok"), c.validRaw("other", "scim", "tok"))
@@ -54,9 +58,79 @@ func TestTokenCacheGenerations(t *testing.T) {
 	// Entries expire after the TTL.
 	g = c.generation("acme")
 	c.remember("acme", "scim:h", "", g)
-	c.rememberRaw("acme", "scim", "tok", g)
+	c.rememberRaw("acme", "scim", "tok", g, c.fresh())
 	now = now.Add(5 * time.Second)
-	if c.valid("acme", "scim:h") || c.validRaw("acme", "scim", "tok") {
+	if valid(c, "acme", "scim:h") || c.validRaw("acme", "scim", "tok") {
 		t.Fatal("an entry outlived its TTL")
+	}
+}
+
+func valid(c *tokenCache, tenant, hash string) bool {
+	_, ok := c.validUntil(tenant, hash)
+	return ok
+}
+
+// TestRotatedTokenWithinTTL: on a replica that missed the rotation notice
+// (best effort: "else within TokenCacheTTL"), a rotated-away SCIM token
+// stops working within TokenCacheTTL of the store's last check of it, even
+// when a check that hit the hash cache put it back as the tenant's last good
+// token (that entry once took a fresh TTL: up to twice the TTL).
+func TestRotatedTokenWithinTTL(t *testing.T) {
+	e, err := storage.StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	rdb, err := storage.NewClient(e.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	pol, err := policies.New(policies.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	start := time.Unix(1_800_000_000, 0)
+	now := start
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	at := func(d time.Duration) { mu.Lock(); now = start.Add(d); mu.Unlock() }
+	st := storage.New(rdb, storage.Options{})
+	opts := Options{Clock: clock, TokenCacheTTL: 5 * time.Second}
+	a := New(st, pol, opts) // the replica that rotates
+	b := New(st, pol, opts) // one that does not hear of it
+	limit := int64(10)
+	_, creds, err := a.CreateTenant(t.Context(), NewTenant{ID: "rot", Name: "Rot", LicenseLimit: &limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := creds.SCIMToken
+	steps := []struct {
+		at    time.Duration
+		token *string
+		ok    bool
+	}{
+		{0, &old, true}, // the store says yes: known until 5s
+		{2 * time.Second, nil, true},
+		{4900 * time.Millisecond, &old, true}, // from the hash cache, still within 5s
+		{5100 * time.Millisecond, &old, false},
+		{8 * time.Second, &old, false},
+	}
+	var fresh string
+	for _, s := range steps {
+		at(s.at)
+		token := s.token
+		if token == nil {
+			// Rotated on a, and the new token used on b: b's last good
+			// token is now the new one.
+			if fresh, err = a.RotateSCIMToken(t.Context(), "rot", SCIM); err != nil {
+				t.Fatal(err)
+			}
+			token = &fresh
+		}
+		err := b.AuthenticateSCIM(t.Context(), "rot", *token)
+		if (err == nil) != s.ok {
+			t.Fatalf("at %s: authenticated %v, want %v (%v)", s.at, err == nil, s.ok, err)
+		}
 	}
 }
