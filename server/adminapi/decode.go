@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -33,7 +34,8 @@ func decodeStrict(body []byte, v any) error {
 	if err := d.Decode(v); err != nil {
 		return err
 	}
-	if d.More() {
+	// Only white space may follow (More is false before a stray '}').
+	if _, err := d.Token(); err != io.EOF {
 		return errors.New("trailing data after the JSON object")
 	}
 	return nil

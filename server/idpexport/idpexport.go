@@ -307,7 +307,8 @@ func decodeOneJSON(body []byte, v any) error {
 		}
 		return errors.New("the JSON is malformed or cut short")
 	}
-	if d.More() {
+	// Only white space may follow (More is false before a stray ']').
+	if _, err := d.Token(); err != io.EOF {
 		return errors.New("the JSON has trailing data after the user list")
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 )
 
@@ -428,7 +429,9 @@ func decodeJSON(body []byte, v interface{}) error {
 	if err := d.Decode(v); err != nil {
 		return err
 	}
-	if d.More() {
+	// Only white space may follow. (More is false before a stray '}' or
+	// ']', so it let `{...}}` through.)
+	if _, err := d.Token(); err != io.EOF {
 		return errors.New("trailing data after JSON value")
 	}
 	return nil

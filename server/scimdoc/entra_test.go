@@ -2,6 +2,7 @@ package scimdoc
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -429,5 +430,34 @@ func TestEveryPatchFixtureReplayed(t *testing.T) {
 	}
 	if len(patches) < 20 {
 		t.Errorf("found only %d PATCH fixtures in %s", len(patches), dir)
+	}
+}
+
+// TestTrailingData: a body is one JSON value and white space; anything
+// after it, a stray closing bracket too, is a syntax error (400).
+func TestTrailingData(t *testing.T) {
+	const user = `{"userName":"a"}`
+	const patch = `{"Operations":[{"op":"replace","path":"active","value":false}]}`
+	for _, tc := range []struct {
+		tail string
+		ok   bool
+	}{
+		{"", true}, {" \n\t\r", true},
+		{"}", false}, {"]", false}, {" }", false}, {"x", false}, {"{}", false}, {",", false}, {`""`, false},
+	} {
+		t.Run(fmt.Sprintf("%q", tc.tail), func(t *testing.T) {
+			_, err := DecodeResource([]byte(user + tc.tail))
+			if (err == nil) != tc.ok {
+				t.Errorf("DecodeResource: err %v, want ok %v", err, tc.ok)
+			}
+			_, err = NormalizeResourceBody([]byte(user + tc.tail))
+			if (err == nil) != tc.ok {
+				t.Errorf("NormalizeResourceBody: err %v, want ok %v", err, tc.ok)
+			}
+			_, _, err = NormalizePatchBody([]byte(patch + tc.tail))
+			if (err == nil) != tc.ok {
+				t.Errorf("NormalizePatchBody: err %v, want ok %v", err, tc.ok)
+			}
+		})
 	}
 }
