@@ -18,6 +18,10 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 rp=$(free_port); pa=$(free_port)
 redis-server --bind 127.0.0.1 --port "$rp" --dir "$work" --save "" >"$work/redis.log" 2>&1 & pids+=($!)
 sleep 0.5
+# The access resolver off (unless the environment says otherwise): it
+# re-decides in the background after each write, and its commands are not
+# the request's.
+export SCIMD_ACCESS_RESOLVER=${SCIMD_ACCESS_RESOLVER:-false}
 export SCIMD_OPERATOR_TOKEN=bench-operator-token-0123456789abcdef SCIMD_REDIS_URL="redis://127.0.0.1:$rp/0" SCIMD_LOG_LEVEL=warn
 SCIMD_ADDR="127.0.0.1:$pa" "$work/scimd" serve >"$work/a.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$pa/readyz" >/dev/null && break; sleep 0.1; done
