@@ -52,6 +52,7 @@ type config struct {
 	Phases      []string
 
 	Users               int
+	Posts               int
 	Groups              int
 	MembersPerGroup     int
 	Batch               int
@@ -92,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (co
 	fs.BoolVar(&c.JSON, "json", false, "also print the final table as JSON on stdout (the text table then goes to stderr)")
 	fs.StringVar(&phases, "phases", phaseInitial+","+phaseIncremental, "phases to run: initial, incremental, big-group (incremental needs initial)")
 	fs.IntVar(&c.Users, "users", 1000, "users the initial cycle creates")
+	fs.IntVar(&c.Posts, "posts", 0, "further users created by a POST /Users alone (no filter first), after the create phase: POSTs per second and CPU per POST without Entra's filters (0: none)")
 	fs.IntVar(&c.Groups, "groups", 10, "groups the initial cycle creates")
 	fs.IntVar(&c.MembersPerGroup, "members-per-group", 100, "members the initial cycle adds to each group")
 	fs.IntVar(&c.Batch, "batch", 100, "members per PATCH in the initial cycle")
@@ -150,8 +152,8 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (co
 		return c, errors.New("--token (or SCIMLOAD_TOKEN) is required")
 	case !prefixPattern.MatchString(c.Prefix):
 		return c, fmt.Errorf("--prefix %q: use 1-40 letters, digits, dots, dashes or underscores", c.Prefix)
-	case c.Users < 0 || c.Groups < 0 || c.MembersPerGroup < 0 || c.BigGroup < 0:
-		return c, errors.New("--users, --groups, --members-per-group and --big-group must not be negative")
+	case c.Users < 0 || c.Posts < 0 || c.Groups < 0 || c.MembersPerGroup < 0 || c.BigGroup < 0:
+		return c, errors.New("--users, --posts, --groups, --members-per-group and --big-group must not be negative")
 	case c.Gets < 0 || c.GetsByID < 0 || c.UserPatches < 0 || c.Disables < 0 || c.SingleMemberPatches < 0:
 		return c, errors.New("--gets, --user-patches, --disables and --single-member-patches must be -1 (automatic) or more")
 	case c.Batch < 1:

@@ -57,6 +57,8 @@ func TestParseFlags(t *testing.T) {
 			want: with(func(c *config) {
 				c.Users, c.Gets, c.UserPatches, c.Disables, c.SingleMemberPatches = 5000, 7, 1000, 250, 1000
 			})},
+		{name: "--posts", args: append(base, "--posts", "7"), want: with(func(c *config) { c.Posts = 7 })},
+		{name: "negative posts", args: append(base, "--posts", "-1"), wantErr: "must not be negative"},
 		{name: "--rate opens the loop", args: append(base, "--rate", "2000"), want: with(func(c *config) { c.Rate = 2000 })},
 		{name: "a negative rate", args: append(base, "--rate", "-1"), wantErr: "--rate"},
 		{name: "--big-group adds its phase", args: append(base, "--big-group", "20000"),
@@ -292,7 +294,7 @@ func TestLoadEndToEnd(t *testing.T) {
 	root := startServer(t)
 	base, token := newTenant(t, root)
 	args := []string{"--url", base, "--token", token, "--prefix", "e2e", "--concurrency", "4",
-		"--users", "50", "--groups", "3", "--members-per-group", "10", "--batch", "4", "--big-group", "60"}
+		"--users", "50", "--posts", "5", "--groups", "3", "--members-per-group", "10", "--batch", "4", "--big-group", "60"}
 
 	code, rep, stderr := load(t, args...)
 	if code != 0 {
@@ -300,6 +302,7 @@ func TestLoadEndToEnd(t *testing.T) {
 	}
 	want := []row{
 		{Name: "user create", Done: 50, Requests: 100, Items: 50, Ops: map[string]int{"filter": 50, "POST": 50}},
+		{Name: "POST /Users", Done: 5, Requests: 5, Items: 5},
 		{Name: "group create", Done: 3, Requests: 6, Items: 3, Ops: map[string]int{"filter": 3, "POST": 3}},
 		{Name: "member add", Done: 9, Requests: 9, Items: 30}, // 3 groups x batches of 4, 4 and 2
 		{Name: "filtered GET", Done: 50, Requests: 50, Items: 50},
@@ -313,7 +316,7 @@ func TestLoadEndToEnd(t *testing.T) {
 		t.Errorf("phases (-want +got):\n%s", diff)
 	}
 
-	// What the server holds: 60 users, 2 of them disabled; groups of 10
+	// What the server holds: 60 users and 5 made by --posts, 2 disabled; groups of 10
 	// members to which member patch (1) sent, in rounds over the groups,
 	// add, remove, add, remove (group 0 only): group 0 is back at 10, groups
 	// 1 and 2 have 11; the big group has 60 - 10.
@@ -329,8 +332,8 @@ func TestLoadEndToEnd(t *testing.T) {
 		}
 		return out
 	}
-	if n := list("/Users", url.Values{"count": {"0"}}).TotalResults; n != 60 {
-		t.Errorf("users: %d, want 60", n)
+	if n := list("/Users", url.Values{"count": {"0"}}).TotalResults; n != 65 {
+		t.Errorf("users: %d, want 65", n)
 	}
 	if n := list("/Users", url.Values{"count": {"0"}, "filter": {"active eq false"}}).TotalResults; n != 2 {
 		t.Errorf("disabled users: %d, want 2", n)

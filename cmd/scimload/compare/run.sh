@@ -54,7 +54,7 @@ for r in $(seq 1 "$rounds"); do
     if [ $v = old ]; then port=$po; pid=$old_pid; else port=$pn; pid=$new_pid; fi
     t="cmp$r$v"; tok=$(tenant "$port" "$t")
     curl -sf "http://127.0.0.1:$port/metrics" >"$work/$r-$v.m0" || true
-    "$work/scimload" --url "http://127.0.0.1:$port/scim/v2/$t" --token "$tok" --users "$users" --groups $((users / 100)) \
+    "$work/scimload" --url "http://127.0.0.1:$port/scim/v2/$t" --token "$tok" --users "$users" --posts "$users" --groups $((users / 100)) \
       --gets-by-id "$users" --concurrency 8 ${SCIMLOAD_FLAGS:-} --cpu-pid "scimd=$pid" --cpu-pid "redis=$redis_pid" --json >"$work/$r-$v.json" 2>/dev/null || true
     # The resolver's lag (scimd_access_cause_lag_seconds, where the build
     # has it) over the run: once its outbox is drained (the gauge is set at
@@ -109,8 +109,6 @@ def cause_lag(prefix):
 for r in range(1, rounds + 1):
     for v in ("old", "new"):
         rep = json.load(open(f"{work}/{r}-{v}.json"))
-        ph = {p["name"]: p for p in rep["phases"]}
-        get = ph.get("filtered GET", {}).get("cpuMicrosPerRequest", {})
         for p in rep["phases"]:
             cpu = dict(p.get("cpuMicrosPerRequest", {}))
             errs = p["errors"]
@@ -118,16 +116,6 @@ for r in range(1, rounds + 1):
             for k, c in cpu.items():
                 out[k] = c
             rows.setdefault((p["name"], v), []).append(out)
-            if p["name"] == "user create" and get:
-                # The POSTs alone: the phase's CPU less its filters, each
-                # costed as a filtered GET of the same round.
-                ops = {o["name"]: o for o in p.get("ops", [])}
-                nf, npost = ops.get("filter", {}).get("requests", 0), ops.get("POST", {}).get("requests", 0)
-                if npost:
-                    d = {"req/s": ops["POST"]["requestsPerSecond"], "p50": ops["POST"]["p50Ms"], "p99": ops["POST"]["p99Ms"], "errors": ops["POST"]["errors"]}
-                    for k, c in cpu.items():
-                        d[k] = (c * p["requests"] - get.get(k, 0) * nf) / npost
-                    rows.setdefault(("  POST alone", v), []).append(d)
         lag = cause_lag(f"{work}/{r}-{v}")
         if lag:
             lags.setdefault(v, []).append(lag)
