@@ -263,12 +263,14 @@ func (r *runner) createUsers(ctx context.Context, name string, idx []int) {
 
 // postUsers creates --posts further users by POST /Users alone, without
 // the filter Entra sends first: what a create costs by itself. They are
-// named apart from the users the other phases work on, which they leave
-// alone.
+// named and numbered apart from the users the other phases work on, which
+// they leave alone: an employeeNumber another user holds would make each
+// create a linking candidate, not a plain create.
 func (r *runner) postUsers(ctx context.Context) {
+	const numbered = 10_000_000 // past any --users or --big-group index
 	r.run(ctx, "POST /Users", r.cfg.Posts, r.cfg.Concurrency, func(ctx context.Context, p *Phase, i int) {
 		userName := fmt.Sprintf("%s.post%07d@scimload.test", r.cfg.Prefix, i)
-		rep, ok := r.send(ctx, p, "POST", http.MethodPost, "/Users", nil, userBody(i, userName))
+		rep, ok := r.send(ctx, p, "POST", http.MethodPost, "/Users", nil, userBody(numbered+i, userName))
 		if !ok {
 			return
 		}
