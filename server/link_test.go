@@ -14,11 +14,12 @@ import (
 
 // roundTrips is a go-redis hook that counts the client's round trips: a
 // command sent alone is one, a pipeline (or MULTI/EXEC) is one. after, when
-// set, runs after each command sent alone, with its reply.
+// set, runs after each command sent alone, with its reply (atomic: the
+// server's background work uses the client while a test sets it).
 type roundTrips struct {
 	mu    sync.Mutex
 	sent  []string // what each round trip sent, for a failure to show
-	after func(cmd redis.Cmder)
+	after atomic.Pointer[func(cmd redis.Cmder)]
 }
 
 func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -27,8 +28,8 @@ func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		r.note(cmd.Name())
 		err := next(ctx, cmd)
-		if r.after != nil {
-			r.after(cmd)
+		if after := r.after.Load(); after != nil {
+			(*after)(cmd)
 		}
 		return err
 	}
@@ -191,7 +192,7 @@ func TestLinkAfterConcurrentEdit(t *testing.T) {
 		h.setMode(tn, map[string]any{"mode": "manual"})
 		id := h.manualUser(tn, map[string]any{"userName": "quinn@x", "givenName": "Q"})["id"].(string)
 		var edits atomic.Int32
-		rt.after = func(cmd redis.Cmder) {
+		after := func(cmd redis.Cmder) {
 			c, ok := cmd.(*redis.Cmd)
 			if !ok || !strings.HasPrefix(c.Name(), "eval") {
 				return
@@ -201,8 +202,9 @@ func TestLinkAfterConcurrentEdit(t *testing.T) {
 				h.do(http.MethodPatch, adminPath(tn)+"/users/"+id, tn.AdminToken, map[string]any{"department": "Desk"}).want(200)
 			}
 		}
+		rt.after.Store(&after)
 		res := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("quinn@x", `,"name":{"givenName":"Quinn"}`)).want(201).json()
-		rt.after = nil
+		rt.after.Store(nil)
 		eq(t, res["id"], id)
 		eq(t, path(res, "name", "givenName"), "Quinn")
 		if got := edits.Load(); got != 2 {

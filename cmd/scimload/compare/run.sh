@@ -55,7 +55,7 @@ for r in $(seq 1 "$rounds"); do
     t="cmp$r$v"; tok=$(tenant "$port" "$t")
     curl -sf "http://127.0.0.1:$port/metrics" >"$work/$r-$v.m0" || true
     "$work/scimload" --url "http://127.0.0.1:$port/scim/v2/$t" --token "$tok" --users "$users" --posts "$users" --groups $((users / 100)) \
-      --gets-by-id "$users" --concurrency 8 ${SCIMLOAD_FLAGS:-} --cpu-pid "scimd=$pid" --cpu-pid "redis=$redis_pid" --json >"$work/$r-$v.json" 2>/dev/null || true
+      --gets-by-id "$users" --concurrency 8 --duration 2h ${SCIMLOAD_FLAGS:-} --cpu-pid "scimd=$pid" --cpu-pid "redis=$redis_pid" --json >"$work/$r-$v.json" 2>/dev/null || true
     # The resolver's lag (scimd_access_cause_lag_seconds, where the build
     # has it) over the run: once its outbox is drained (the gauge is set at
     # each 5s sweep), up to a minute.
