@@ -338,6 +338,23 @@ func TestLoadEndToEnd(t *testing.T) {
 	if n := list("/Users", url.Values{"count": {"0"}, "filter": {"active eq false"}}).TotalResults; n != 2 {
 		t.Errorf("disabled users: %d, want 2", n)
 	}
+	// Every user has an employeeNumber of its own: --posts' users are
+	// numbered apart, so none of their creates is a linking candidate.
+	var all struct {
+		Resources []map[string]any
+	}
+	q := url.Values{"count": {"100"}, "attributes": {schemaEnterprise + ":employeeNumber"}}
+	if s := call(t, http.MethodGet, base+"/Users?"+q.Encode(), token, nil, &all); s != http.StatusOK {
+		t.Fatalf("GET /Users: %d", s)
+	}
+	numbers := map[any]int{}
+	for _, u := range all.Resources {
+		ext, _ := u[schemaEnterprise].(map[string]any)
+		numbers[ext["employeeNumber"]]++
+	}
+	if len(all.Resources) != 65 || len(numbers) != 65 {
+		t.Errorf("%d users, %d distinct employeeNumbers (%v); want 65 of each", len(all.Resources), len(numbers), numbers)
+	}
 	sizes := map[string]int{}
 	for _, g := range list("/Groups", url.Values{"attributes": {"displayName,members"}}).Resources {
 		sizes[g.DisplayName] = len(g.Members)

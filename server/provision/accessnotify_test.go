@@ -3,32 +3,16 @@ package provision
 import (
 	"sync"
 	"testing"
-
-	"github.com/scimd/scimd/policies"
-	"github.com/scimd/scimd/storage"
 )
 
 // TestAccessNotified: a SCIM create, whose first try is the store's
 // CreateUserUnlinked, tells the resolver of the tenant whose outbox it
 // wrote to; without the notice its cause waits for the next sweep.
 func TestAccessNotified(t *testing.T) {
-	e, err := storage.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
-	pol, err := policies.New(policies.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, pol := embeddedEnv(t)
 	var mu sync.Mutex
 	notified := map[string]int{}
-	svc := New(storage.New(rdb, storage.Options{}), pol, Options{AccessChanged: func(tenant string) {
+	svc := New(st, pol, Options{AccessChanged: func(tenant string) {
 		mu.Lock()
 		notified[tenant]++
 		mu.Unlock()

@@ -3,9 +3,6 @@ package provision
 import (
 	"fmt"
 	"testing"
-
-	"github.com/scimd/scimd/policies"
-	"github.com/scimd/scimd/storage"
 )
 
 // TestScanUsersFrom: a filtered walk returns the matches in creation
@@ -53,21 +50,8 @@ func TestScanUsersFrom(t *testing.T) {
 // named u00, u01, ... in creation order.
 func scanEnv(t *testing.T, n int) (*Service, string) {
 	t.Helper()
-	e, err := storage.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
-	pol, err := policies.New(policies.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := New(storage.New(rdb, storage.Options{}), pol, Options{})
+	st, pol := embeddedEnv(t)
+	svc := New(st, pol, Options{})
 	limit := int64(n)
 	if _, _, err := svc.CreateTenant(t.Context(), NewTenant{ID: "scan", Name: "Scan", LicenseLimit: &limit}); err != nil {
 		t.Fatal(err)

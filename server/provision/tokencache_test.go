@@ -4,9 +4,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/scimd/scimd/policies"
-	"github.com/scimd/scimd/storage"
 )
 
 // TestTokenCacheGenerations: a check that read the tenant before its tokens
@@ -76,26 +73,12 @@ func valid(c *tokenCache, tenant, hash string) bool {
 // when a check that hit the hash cache put it back as the tenant's last good
 // token (that entry once took a fresh TTL: up to twice the TTL).
 func TestRotatedTokenWithinTTL(t *testing.T) {
-	e, err := storage.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
-	pol, err := policies.New(policies.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, pol := embeddedEnv(t)
 	var mu sync.Mutex
 	start := time.Unix(1_800_000_000, 0)
 	now := start
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	at := func(d time.Duration) { mu.Lock(); now = start.Add(d); mu.Unlock() }
-	st := storage.New(rdb, storage.Options{})
 	opts := Options{Clock: clock, TokenCacheTTL: 5 * time.Second}
 	a := New(st, pol, opts) // the replica that rotates
 	b := New(st, pol, opts) // one that does not hear of it

@@ -25,22 +25,11 @@ new=${2:?NEW revision}
 rounds=${3:-2}
 n=${4:-2000}
 cd "$(dirname "$0")/../../.."
-work=$(mktemp -d /tmp/scimd-instr.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-build() { # rev name
-  if [ "$1" = . ]; then
-    go build -o "$work/$2" ./cmd/scimd
-  else
-    mkdir -p "$work/src-$2" && git archive "$1" | tar -x -C "$work/src-$2"
-    (cd "$work/src-$2" && go build -o "$work/$2" ./cmd/scimd)
-  fi
-}
+source cmd/scimload/compare/lib.sh
+bench_work scimd-instr
 build "$old" old
 build "$new" new
 go build -o "$work/scimload" ./cmd/scimload
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 export SCIMD_OPERATOR_TOKEN=bench-operator-token-0123456789abcdef SCIMD_LOG_LEVEL=warn SCIMD_ACCESS_RESOLVER=false
 
 # measure BUILD OUT: one round, "step instructions" lines in OUT.

@@ -7,14 +7,10 @@
 #   bash cmd/scimload/compare/roundtrips.sh [REV]
 set -euo pipefail
 rev=${1:-main}
-work=$(mktemp -d /tmp/scimd-rt.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
 cd "$(dirname "$0")/../../.."
-mkdir -p "$work/src" && git archive "$rev" | tar -x -C "$work/src"
-(cd "$work/src" && go build -o "$work/scimd" ./cmd/scimd)
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+source cmd/scimload/compare/lib.sh
+bench_work scimd-rt
+build "$rev" scimd
 rp=$(free_port); pa=$(free_port)
 redis-server --bind 127.0.0.1 --port "$rp" --dir "$work" --save "" >"$work/redis.log" 2>&1 & pids+=($!)
 sleep 0.5

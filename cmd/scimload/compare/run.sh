@@ -17,22 +17,11 @@ new=${2:?NEW revision}
 rounds=${3:-3}
 users=${4:-10000}
 cd "$(dirname "$0")/../../.."
-work=$(mktemp -d /tmp/scimd-compare.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-build() { # rev name
-  if [ "$1" = . ]; then
-    go build -o "$work/$2" ./cmd/scimd
-  else
-    mkdir -p "$work/src-$2" && git archive "$1" | tar -x -C "$work/src-$2"
-    (cd "$work/src-$2" && go build -o "$work/$2" ./cmd/scimd)
-  fi
-}
+source cmd/scimload/compare/lib.sh
+bench_work scimd-compare
 build "$old" old
 build "$new" new
 go build -o "$work/scimload" ./cmd/scimload
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 rp=$(free_port); po=$(free_port); pn=$(free_port)
 redis-server --bind 127.0.0.1 --port "$rp" --dir "$work" --appendonly yes --appendfsync everysec --save "" \
   --maxmemory-policy noeviction >"$work/redis.log" 2>&1 &

@@ -9,13 +9,10 @@ set -euo pipefail
 rounds=${1:-5}
 users=${2:-10000}
 cd "$(dirname "$0")/../../.."
-work=$(mktemp -d /tmp/scimd-replicas.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source cmd/scimload/compare/lib.sh
+bench_work scimd-replicas
 go build -o "$work/scimd" ./cmd/scimd
 go build -o "$work/scimload" ./cmd/scimload
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 rp=$(free_port); pa=$(free_port); pb=$(free_port)
 redis-server --bind 127.0.0.1 --port "$rp" --dir "$work" --appendonly yes --appendfsync everysec --save "" \
   --maxmemory-policy noeviction >"$work/redis.log" 2>&1 &
