@@ -89,21 +89,33 @@ func (s *Service) CreateUser(ctx context.Context, tenant string, attrs map[strin
 var errMayLink = errors.New("provision: an identifier is held")
 
 func newUserRecord(attrs map[string]any) (map[string]any, []byte, storage.User, error) {
+	doc, raw, err := canonicalUser(attrs)
+	if err != nil {
+		return nil, nil, storage.User{}, err
+	}
+	rec, err := userRecord(doc, raw)
+	return doc, raw, rec, err
+}
+
+// canonicalUser is canonical for a user's document, which says active:
+// true when it does not say otherwise: a user is active unless it says
+// so (userRecord), and every write (POST, PUT, a PATCH that removes
+// active) stores the state the platform sees, not an absent one.
+func canonicalUser(attrs map[string]any) (map[string]any, []byte, error) {
 	if v, ok := attrs["active"]; !ok || v == nil {
-		attrs["active"] = true // a user is active unless it says otherwise
+		attrs["active"] = true
 	}
 	doc, raw, err := canonical(attrs)
 	if err != nil {
-		return nil, nil, storage.User{}, err
+		return nil, nil, err
 	}
 	if _, ok := doc["active"]; !ok { // it was empty, which counts as unassigned
 		doc["active"] = true
 		if doc, raw, err = canonical(doc); err != nil {
-			return nil, nil, storage.User{}, err
+			return nil, nil, err
 		}
 	}
-	rec, err := userRecord(doc, raw)
-	return doc, raw, rec, err
+	return doc, raw, nil
 }
 
 // create stores a new user. With held, it asks storage to refuse, with
@@ -306,7 +318,7 @@ func (s *Service) updateUser(ctx context.Context, tenant, id, ifMatch string, a 
 		if err != nil {
 			return User{}, nil, err
 		}
-		doc, raw, err := canonical(next)
+		doc, raw, err := canonicalUser(next)
 		if err != nil {
 			return User{}, nil, err
 		}

@@ -31,9 +31,9 @@ func TestWritesByTheRFC(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, why string
-		method    string // POST, or PUT over a user or group made by setup
+		method    string // POST, or PUT or PATCH over a user or group made by setup
 		resource  string
-		setup     string // for PUT: the resource replaced
+		setup     string // for PUT and PATCH: the resource changed
 		body      string
 		want      want
 	}{
@@ -51,6 +51,20 @@ func TestWritesByTheRFC(t *testing.T) {
 			body:  `{` + user + `,"userName":"put@x","active":true,"emails":{"type":"home","value":"home@x","primary":true}}`,
 			want: want{status: 200, doc: `{` + userSchemas + `,"userName":"put@x","active":true,
 				"emails":[{"type":"home","value":"home@x","primary":true}]}`},
+		},
+		{
+			name: "PUT without active: the user is active, and its document says so", why: "RFC 7644 §3.5.1 (a PUT may give what it leaves unassigned its default); a user is active unless it says otherwise, and the document showed no active while the user counted as active",
+			method: "PUT", resource: "Users",
+			setup: `{` + user + `,"userName":"noactive@x","active":false}`,
+			body:  `{` + user + `,"userName":"noactive@x"}`,
+			want:  want{status: 200, doc: `{` + userSchemas + `,"userName":"noactive@x","active":true}`},
+		},
+		{
+			name: "PATCH removing active: the user is active, and its document says so", why: "as for PUT; RFC 7644 §3.5.2.2 (a removed attribute is unassigned)",
+			method: "PATCH", resource: "Users",
+			setup: `{` + user + `,"userName":"rmactive@x","active":false}`,
+			body:  `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"active"}]}`,
+			want:  want{status: 200, doc: `{` + userSchemas + `,"userName":"rmactive@x","active":true}`},
 		},
 		{
 			name: "a group's one member sent as an object is its member", why: "RFC 7643 §2.4 and §4.2; it was dropped with a 201",
@@ -145,7 +159,7 @@ func TestWritesByTheRFC(t *testing.T) {
 				member := p.create(elimity, "Users", `{`+user+`,"userName":"member@x"}`)
 				p.create(elimity, "Users", `{`+user+`,"userName":"taken@x"}`)
 				path := tc.resource
-				if tc.method == http.MethodPut {
+				if tc.method != http.MethodPost {
 					path += "/" + p.create(elimity, tc.resource, tc.setup)
 				}
 				body := strings.ReplaceAll(tc.body, "MEMBER", member)
