@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -273,8 +274,16 @@ func (s *Service) GetStoredUser(ctx context.Context, tenant, id string) (User, e
 // Returns KindNotFound, KindPrecondition, KindInvalid, KindUniqueness,
 // KindLicenseExhausted, KindConflict, KindUnavailable.
 func (s *Service) ReplaceUser(ctx context.Context, tenant, id string, attrs map[string]any, ifMatch string, a Actor) (User, error) {
-	u, _, err := s.updateUser(ctx, tenant, id, ifMatch, a, "user.replace", nil, func(map[string]any) (map[string]any, error) {
-		return attrs, nil
+	u, _, err := s.updateUser(ctx, tenant, id, ifMatch, a, "user.replace", nil, func(prev map[string]any) (map[string]any, error) {
+		// A PUT that leaves active out does not assert it (RFC 7644
+		// §3.5.1): the user keeps its state, neither re-enabled nor
+		// disabled by an omission.
+		if v, ok := attrs["active"]; ok && v != nil {
+			return attrs, nil
+		}
+		next := maps.Clone(attrs) // attrs serves every retry, each with its prev
+		next["active"] = prev["active"]
+		return next, nil
 	})
 	return u, err
 }
@@ -314,6 +323,17 @@ func (s *Service) updateUser(ctx context.Context, tenant, id, ifMatch string, a 
 		if err != nil {
 			return User{}, nil, err
 		}
+		prevRaw := prev.Doc
+		if _, ok := old["active"]; !ok {
+			// Stored without the default canonicalUser now writes: read
+			// with it, so that a write leaving the user as it is stays no
+			// write, and neither the edit check nor the audit sees active
+			// change.
+			old["active"], work["active"] = true, true
+			if old, prevRaw, err = canonical(old); err != nil {
+				return User{}, nil, err
+			}
+		}
 		next, err := change(work)
 		if err != nil {
 			return User{}, nil, err
@@ -327,7 +347,7 @@ func (s *Service) updateUser(ctx context.Context, tenant, id, ifMatch string, a 
 		if a.Source == SCIM.Source {
 			manager = "scim"
 		}
-		if bytes.Equal(raw, prev.Doc) && prev.ManagedBy == manager {
+		if bytes.Equal(raw, prevRaw) && prev.ManagedBy == manager {
 			return userView(prev, old), nil, nil // nothing changed: no write, no event
 		}
 		var warnings []string

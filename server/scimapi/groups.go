@@ -18,7 +18,6 @@ type groups struct{ api *API }
 func (h groups) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	ctx, cancel := h.api.reqContext(r)
 	defer cancel()
-	listSingles(h.api.groups, attrs)
 	members, err := takeMembers(attrs)
 	if err != nil {
 		return scim.Resource{}, err
@@ -64,7 +63,6 @@ func (h groups) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Pag
 func (h groups) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	ctx, cancel := h.api.reqContext(r)
 	defer cancel()
-	listSingles(h.api.groups, attrs)
 	members, err := takeMembers(attrs)
 	if err != nil {
 		return scim.Resource{}, err

@@ -163,7 +163,7 @@ func (a *API) createStoredUser(c *fiber.Ctx, tenant, base string, slot *errSlot,
 	ctx = context.WithValue(ctx, slotKey{}, slot)
 	actor := provision.SCIM
 	actor.Dropped = dropped
-	a.normalizeUser(attrs)
+	scimdoc.NormalizeMultiValued(attrs)
 	u, err := a.svc.CreateUser(ctx, tenant, attrs, actor)
 	if err != nil {
 		return handlerError(c, scimError(ctx, err), http.MethodPost, slot)

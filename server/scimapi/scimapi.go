@@ -358,6 +358,11 @@ func (a *API) normalize(c *fiber.Ctx, rest string) error {
 			if d := dropped(body, knownGroup); len(d) > 0 {
 				c.Locals(droppedKey{}, d)
 			}
+			out, err := scimdoc.NormalizeGroupBody(body)
+			if err != nil {
+				return sendError(c, scimerrors.ScimErrorInvalidSyntax, 0)
+			}
+			c.Request().SetBody(out)
 		}
 		if strings.HasPrefix(rest, "/Users") {
 			if d := dropped(body, knownUser); len(d) > 0 {

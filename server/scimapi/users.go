@@ -16,7 +16,7 @@ type users struct{ api *API }
 func (h users) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	ctx, cancel := h.api.reqContext(r)
 	defer cancel()
-	h.api.normalizeUser(attrs)
+	scimdoc.NormalizeMultiValued(attrs)
 	u, err := h.api.svc.CreateUser(ctx, tenantOf(r), attrs, scimActor(r))
 	if err != nil {
 		return scim.Resource{}, scimError(ctx, err)
@@ -63,7 +63,7 @@ func (h users) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page
 func (h users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	ctx, cancel := h.api.reqContext(r)
 	defer cancel()
-	h.api.normalizeUser(attrs)
+	scimdoc.NormalizeMultiValued(attrs)
 	u, err := h.api.svc.ReplaceUser(ctx, tenantOf(r), id, attrs, r.Header.Get("If-Match"), scimActor(r))
 	if err != nil {
 		return scim.Resource{}, scimError(ctx, err)

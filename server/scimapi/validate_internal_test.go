@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/elimity-com/scim/schema"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/scimdoc"
@@ -45,7 +47,7 @@ var validateCases = []struct {
 	{`{` + coreURN + `,"userName":"a","name":"A"}`, false},
 	{`{` + coreURN + `,"userName":"a","name":{"givenName":1}}`, false},
 	{`{` + coreURN + `,"userName":"a","name":{"givenName":"a","GivenName":"b"}}`, false},
-	{`{` + coreURN + `,"userName":"a","emails":{"value":"a@x"}}`, false},
+	{`{` + coreURN + `,"userName":"a","emails":{"value":"a@x"}}`, true}, // NormalizeResourceMap: a list of it
 	{`{` + coreURN + `,"userName":"a","emails":"a@x"}`, false},
 	{`{` + coreURN + `,"userName":"a","emails":[null]}`, false},
 	{`{` + coreURN + `,"userName":"a","emails":["a@x"]}`, false},
@@ -127,4 +129,31 @@ func FuzzValidateIsElimitys(f *testing.F) {
 		}
 		sameAsElimity(t, a, body)
 	})
+}
+
+// TestMultiValuedNames keeps scimdoc's lists of multi-valued attributes,
+// which POST and PUT bodies are read by before validation, equal to the
+// schemas this package publishes.
+func TestMultiValuedNames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		got  []string
+		s    schema.Schema
+		exts []schema.Schema
+	}{
+		{"User", scimdoc.UserMultiValued, userSchema(), []schema.Schema{schema.ExtensionEnterpriseUser()}},
+		{"Group", scimdoc.GroupMultiValued, groupSchema(), nil},
+	} {
+		var want []string
+		for _, s := range append([]schema.Schema{tc.s}, tc.exts...) {
+			for _, a := range s.Attributes {
+				if a.MultiValued() {
+					want = append(want, a.Name())
+				}
+			}
+		}
+		if d := cmp.Diff(want, tc.got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); d != "" {
+			t.Errorf("%s: multi-valued attributes (-schema +scimdoc):\n%s", tc.name, d)
+		}
+	}
 }

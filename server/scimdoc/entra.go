@@ -349,8 +349,9 @@ func normalizeManager(v interface{}) interface{} {
 
 // NormalizeResourceBody rewrites a POST or PUT User body into what elimity accepts and what may
 // be stored: an enterprise manager given as a plain string (or a one-element array) becomes
-// {"value": s}, an empty one is dropped, and every "password" key is dropped wherever it appears
-// (the server never stores passwords). Everything else is left as it is.
+// {"value": s}, an empty one is dropped, every "password" key is dropped wherever it appears
+// (the server never stores passwords), and a multi-valued attribute given as one object becomes
+// a list of it (ListSingles). Everything else is left as it is.
 //
 // It returns an error (answer 400 invalidSyntax) when body is not a JSON object.
 func NormalizeResourceBody(body []byte) ([]byte, error) {
@@ -358,6 +359,18 @@ func NormalizeResourceBody(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return encodeJSON(res)
+}
+
+// NormalizeGroupBody rewrites a POST or PUT Group body as NormalizeResourceBody does a User's
+// lists: members given as one object become a list of it. It returns an error (answer 400
+// invalidSyntax) when body is not a JSON object.
+func NormalizeGroupBody(body []byte) ([]byte, error) {
+	res, err := DecodeResource(body)
+	if err != nil {
+		return nil, err
+	}
+	ListSingles(res, GroupMultiValued)
 	return encodeJSON(res)
 }
 
@@ -391,6 +404,7 @@ func DecodeResource(body []byte) (map[string]interface{}, error) {
 // decoded, changed in place.
 func NormalizeResourceMap(res map[string]interface{}) {
 	dropPasswords(res)
+	ListSingles(res, UserMultiValued)
 	if k, ok := lookupKey(res, EnterpriseUserURN); ok {
 		if ext, ok := res[k].(map[string]interface{}); ok {
 			if mk, ok := lookupKey(ext, "manager"); ok && ext[mk] != nil {

@@ -301,6 +301,11 @@ func TestNormalizeResourceBody(t *testing.T) {
 			in:   `{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "m"}}, "manager": null}`,
 			want: `{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "m"}}, "manager": null}`,
 		},
+		{
+			name: "one object for a multi-valued attribute is a list of it; others left alone",
+			in:   `{"userName": "u", "Emails": {"value": "a@x"}, "roles": [{"value": "r"}], "name": {"givenName": "g"}, "ims": "x", "photos": {}}`,
+			want: `{"userName": "u", "Emails": [{"value": "a@x"}], "roles": [{"value": "r"}], "name": {"givenName": "g"}, "ims": "x", "photos": [{}]}`,
+		},
 		{name: "not JSON", in: `{`, wantErr: true},
 		{name: "not an object", in: `"x"`, wantErr: true},
 	}
@@ -459,5 +464,28 @@ func TestTrailingData(t *testing.T) {
 				t.Errorf("NormalizePatchBody: err %v, want ok %v", err, tc.ok)
 			}
 		})
+	}
+}
+
+func TestNormalizeGroupBody(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"displayName": "g", "MEMBERS": {"value": "u1"}}`, `{"displayName": "g", "MEMBERS": [{"value": "u1"}]}`},
+		{`{"displayName": "g", "members": [{"value": "u1"}], "externalId": "e"}`, `{"displayName": "g", "members": [{"value": "u1"}], "externalId": "e"}`},
+	} {
+		out, err := NormalizeGroupBody([]byte(tc.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		_ = json.Unmarshal([]byte(tc.want), &want)
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.in, d)
+		}
+	}
+	if _, err := NormalizeGroupBody([]byte(`[{"displayName": "g"}]`)); err == nil {
+		t.Error("an array body: no error")
 	}
 }

@@ -5,6 +5,39 @@ import (
 	"strings"
 )
 
+// UserMultiValued and GroupMultiValued are the multi-valued attributes of
+// the User and Group schemas (RFC 7643 §4.1.2, §4.2; the enterprise
+// extension has none). scimapi's tests keep them equal to the schemas it
+// publishes.
+var (
+	UserMultiValued  = []string{"emails", "phoneNumbers", "ims", "photos", "addresses", "groups", "entitlements", "roles", "x509Certificates"}
+	GroupMultiValued = []string{"members"}
+)
+
+// ListSingles makes each multi-valued attribute of a POST or PUT body
+// (named in multi, compared case-insensitively) that came as one JSON
+// object a list of that one element, in place, before the body is
+// validated: it is then validated, stored and answered exactly as the same
+// element in a list, as a PATCH reads a single value. RFC 7643 §2.4 makes a
+// multi-valued attribute a JSON array; taking the object is leniency, for
+// IdPs that send one. Elimity's validation accepts the object but returns
+// it as it came: a user's emails were stored and answered as an object,
+// and a group's one member was dropped with a 201.
+func ListSingles(res map[string]any, multi []string) {
+	for k, v := range res {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		for _, name := range multi {
+			if strings.EqualFold(k, name) {
+				res[k] = []any{obj}
+				break
+			}
+		}
+	}
+}
+
 // NormalizeMultiValued applies RFC 7643 §2.4 to the multi-valued complex
 // attributes of a POST or PUT body (emails, phoneNumbers, addresses, …), in
 // place: at most one element is primary, the last one sent, as a PATCH
