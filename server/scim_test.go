@@ -101,7 +101,7 @@ func TestErrors(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, h *harness) {
 		tn := h.newTenant(1)
 		uid := h.do(http.MethodPost, tn.Base+"/Users", tn.SCIMToken, userBody("taken@x", `,"externalId":"ext-1"`)).want(201).json()["id"].(string)
-		h.do(http.MethodPost, tn.Base+"/Groups", tn.SCIMToken, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Taken"}`).want(201)
+		gid := h.do(http.MethodPost, tn.Base+"/Groups", tn.SCIMToken, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Taken"}`).want(201).json()["id"].(string)
 		etag := h.do(http.MethodGet, tn.Base+"/Users/"+uid, tn.SCIMToken, nil).header.Get("ETag")
 
 		for _, tc := range []struct {
@@ -126,6 +126,9 @@ func TestErrors(t *testing.T) {
 			{"a stray bracket after the body", http.MethodPost, "/Users", userBody("stray@x") + "}", nil, 400, "invalidSyntax"},
 			{"a stray bracket after a PUT body", http.MethodPut, "/Users/" + uid, userBody("stray@x") + "]", nil, 400, "invalidSyntax"},
 			{"a stray bracket after a patch", http.MethodPatch, "/Users/" + uid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}}`, nil, 400, "invalidSyntax"},
+			{"a stray bracket after a group", http.MethodPost, "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Stray"}}`, nil, 400, "invalidSyntax"},
+			{"a group PUT body that is not an object", http.MethodPut, "/Groups/" + gid, `[{"displayName":"Taken"}]`, nil, 400, "invalidSyntax"},
+			{"a group body on a route that takes none", http.MethodPut, "/Groups/.search", `{`, nil, 405, ""},
 			{"missing userName", http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]}`, nil, 400, "invalidValue"},
 			{"wrong type", http.MethodPost, "/Users", userBody("x@x", `,"active":"maybe"`), nil, 400, "invalidValue"},
 			{"patch bad path", http.MethodPatch, "/Users/" + uid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"emails[type eq ].value","value":"9"}]}`, nil, 400, "invalidPath"},

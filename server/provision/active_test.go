@@ -1,23 +1,35 @@
 package provision
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/storage"
 )
+
+var admin = Actor{Source: "admin", IP: "127.0.0.1"}
+
+// serviceWithTenant is a Service over embeddedEnv with one tenant of 10
+// seats, and its store.
+func serviceWithTenant(t *testing.T, tenant string) (*Service, *storage.Store) {
+	t.Helper()
+	st, pol := embeddedEnv(t)
+	svc := New(st, pol, Options{})
+	limit := int64(10)
+	if _, _, err := svc.CreateTenant(t.Context(), NewTenant{ID: tenant, Name: tenant, LicenseLimit: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	return svc, st
+}
 
 // TestActiveStatedAndKept: a user's document says active whenever the user
 // counts as active, a PUT that leaves active out keeps the user's state,
 // and a document stored without active by an earlier release reads with
 // the default, so that a write leaving the user as it is stays no write.
 func TestActiveStatedAndKept(t *testing.T) {
-	st, pol := embeddedEnv(t)
-	svc := New(st, pol, Options{})
-	ctx := t.Context()
-	limit := int64(10)
 	const tenant = "active"
-	if _, _, err := svc.CreateTenant(ctx, NewTenant{ID: tenant, Name: "Active", LicenseLimit: &limit}); err != nil {
-		t.Fatal(err)
-	}
-	admin := Actor{Source: "admin", IP: "127.0.0.1"}
+	svc, st := serviceWithTenant(t, tenant)
+	ctx := t.Context()
 	body := func(active ...bool) map[string]any {
 		m := map[string]any{"userName": "a@x", "displayName": "A"}
 		if len(active) > 0 {
@@ -96,4 +108,65 @@ func TestActiveStatedAndKept(t *testing.T) {
 	oldDoc = false
 	u, err = svc.ReplaceUser(ctx, tenant, id, map[string]any{"userName": "a@x", "displayName": "B"}, "", SCIM)
 	check(t, u, err, 5, true)
+
+	// Stored without active and before the size caps, over them: the
+	// write that trims it goes through.
+	prev, err = st.GetUser(ctx, tenant, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old = prev
+	old.Version++
+	old.Doc = []byte(`{"displayName":"` + strings.Repeat("x", 5000) + `","userName":"a@x"}`)
+	if err := st.UpdateUser(ctx, tenant, prev, old, nil); err != nil {
+		t.Fatal(err)
+	}
+	u, err = svc.PatchUser(ctx, tenant, id, "", SCIM, func(doc map[string]any) error {
+		doc["displayName"] = "short"
+		return nil
+	})
+	check(t, u, err, 7, true)
+}
+
+// TestLinkKeepsActiveLeftOut: a SCIM create that links a disabled manual
+// user keeps it disabled when it leaves active out, as a PUT does, and
+// enables it when it says so.
+func TestLinkKeepsActiveLeftOut(t *testing.T) {
+	const tenant = "linkactive"
+	svc, _ := serviceWithTenant(t, tenant)
+	ctx := t.Context()
+	manual := "manual"
+	if _, err := svc.UpdateProvisioning(ctx, tenant, ProvisioningChange{Mode: &manual}, admin); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		sent   map[string]any
+		active bool
+	}{
+		{"left out", map[string]any{"userName": "out@x"}, false},
+		{"null", map[string]any{"userName": "null@x", "active": nil}, false},
+		{"said", map[string]any{"userName": "said@x", "active": true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, err := svc.CreateManualUser(ctx, tenant, map[string]any{"userName": tc.sent["userName"], "active": false}, admin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := svc.CreateUser(ctx, tenant, tc.sent, SCIM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.ID != m.ID || u.ManagedBy != "scim" {
+				t.Fatalf("created %s managed by %s, want the manual user %s linked", u.ID, u.ManagedBy, m.ID)
+			}
+			stored, err := svc.GetUser(ctx, tenant, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.Active != tc.active || u.Attrs["active"] != tc.active || stored.Active != tc.active || stored.Attrs["active"] != tc.active {
+				t.Errorf("active %v/%v, stored %v/%v; want %v", u.Active, u.Attrs["active"], stored.Active, stored.Attrs["active"], tc.active)
+			}
+		})
+	}
 }

@@ -51,6 +51,7 @@ func etag(v int64) string { return fmt.Sprintf(`W/"%d"`, v) }
 // Returns KindInvalid, KindUniqueness (also for a request matching two
 // different users), KindLicenseExhausted, KindNotFound (tenant), KindUnavailable.
 func (s *Service) CreateUser(ctx context.Context, tenant string, attrs map[string]any, a Actor) (User, error) {
+	activeSent := attrs["active"] != nil // before newUserRecord gives it its default
 	doc, raw, rec, err := newUserRecord(attrs)
 	if err != nil {
 		return User{}, err
@@ -72,7 +73,7 @@ func (s *Service) CreateUser(ctx context.Context, tenant string, attrs map[strin
 			if target == nil {
 				break
 			}
-			u, err = s.link(ctx, tenant, *target, by, doc, raw, a)
+			u, err = s.link(ctx, tenant, *target, by, doc, raw, activeSent, a)
 			if errors.Is(err, storage.ErrVersionConflict) {
 				continue // the user changed since the refusal read it: start again
 			}
@@ -229,11 +230,21 @@ func anyManual(ids []string, byID map[string]storage.User) bool {
 	return false
 }
 
-// link turns a manual user into the SCIM user the request describes.
-func (s *Service) link(ctx context.Context, tenant string, prev storage.User, by string, doc map[string]any, raw []byte, a Actor) (User, error) {
+// link turns a manual user into the SCIM user the request describes. A
+// request that leaves active out (activeSent false) does not assert it: the
+// user keeps its state, as a PUT's does, so a disabled user is not
+// re-enabled by an omission.
+func (s *Service) link(ctx context.Context, tenant string, prev storage.User, by string, doc map[string]any, raw []byte, activeSent bool, a Actor) (User, error) {
 	old, err := decodeDoc(prev.Doc)
 	if err != nil {
 		return User{}, err
+	}
+	if !activeSent && !prev.Active {
+		kept := maps.Clone(doc) // doc serves every retry, each with its prev
+		kept["active"] = false
+		if doc, raw, err = canonicalUser(kept); err != nil {
+			return User{}, err
+		}
 	}
 	rec, err := userRecord(doc, raw)
 	if err != nil {
@@ -330,8 +341,10 @@ func (s *Service) updateUser(ctx context.Context, tenant, id, ifMatch string, a 
 			// write, and neither the edit check nor the audit sees active
 			// change.
 			old["active"], work["active"] = true, true
-			if old, prevRaw, err = canonical(old); err != nil {
-				return User{}, nil, err
+			// Encoded, not canonical: a record stored before the size caps
+			// must stay writable by the write that trims it.
+			if prevRaw, err = jsonval.Marshal(old); err != nil {
+				return User{}, nil, &Error{Kind: KindInvalid, Detail: "the stored resource cannot be encoded", cause: err}
 			}
 		}
 		next, err := change(work)

@@ -208,6 +208,11 @@ func TestWritesByTheRFC(t *testing.T) {
 					if scimType, _ := got["scimType"].(string); scimType != tc.want.scimType || got["status"] != strconv.Itoa(status) {
 						t.Errorf("elimity's path %t: error %v, want scimType %q and status %q (RFC 7644 §3.12; %s)", elimity, got, tc.want.scimType, strconv.Itoa(status), tc.why)
 					}
+					if setupID != "" { // a refused change changes nothing
+						if _, h, _ := p.do(elimity, http.MethodGet, path, ""); h.Get("ETag") != `W/"1"` {
+							t.Errorf("elimity's path %t: ETag %q after a refused change, want W/\"1\"", elimity, h.Get("ETag"))
+						}
+					}
 					continue
 				}
 				id, _ := got["id"].(string)

@@ -358,11 +358,13 @@ func (a *API) normalize(c *fiber.Ctx, rest string) error {
 			if d := dropped(body, knownGroup); len(d) > 0 {
 				c.Locals(droppedKey{}, d)
 			}
-			out, err := scimdoc.NormalizeGroupBody(body)
-			if err != nil {
-				return sendError(c, scimerrors.ScimErrorInvalidSyntax, 0)
+			if groupWrite(c.Method(), rest) {
+				out, err := scimdoc.NormalizeGroupBody(body)
+				if err != nil {
+					return sendError(c, scimerrors.ScimErrorInvalidSyntax, 0)
+				}
+				c.Request().SetBody(out)
 			}
-			c.Request().SetBody(out)
 		}
 		if strings.HasPrefix(rest, "/Users") {
 			if d := dropped(body, knownUser); len(d) > 0 {
@@ -381,6 +383,16 @@ func (a *API) normalize(c *fiber.Ctx, rest string) error {
 	}
 	c.Request().SetRequestURI(uri)
 	return nil
+}
+
+// groupWrite tells a POST /Groups or a PUT /Groups/{id}, whose bodies are
+// groups; any other route keeps the answer elimity's router gives it.
+func groupWrite(method, rest string) bool {
+	if method == fiber.MethodPost {
+		return rest == "/Groups"
+	}
+	id, ok := strings.CutPrefix(rest, "/Groups/")
+	return ok && id != "" && id != ".search" && !strings.Contains(id, "/")
 }
 
 // emptyPatch answers a PATCH with no operations, which elimity rejects: it
