@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -264,27 +265,44 @@ func FuzzNormalizePatchBody(f *testing.F) {
 }
 
 // FuzzNormalizeResourceBody: never panics; a body it accepts becomes a JSON object without any
-// "password" key, and normalizing it again changes nothing.
+// "password" key and without a multi-valued attribute given as an object, and normalizing it
+// again changes nothing. NormalizeGroupBody, the same for a group's members, is fuzzed on the
+// same bodies.
 func FuzzNormalizeResourceBody(f *testing.F) {
 	bodySeeds(f, func(b []byte) { f.Add(b) })
+	f.Add([]byte(`{"Emails":{"value":"a@x"},"MEMBERS":{"value":"u"},"members":[]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if len(body) > maxFuzzInput {
 			t.Skip()
 		}
-		out, err := NormalizeResourceBody(body)
-		if err != nil {
-			return
-		}
-		var got map[string]interface{}
-		if err := decodeJSON(out, &got); err != nil || got == nil {
-			t.Fatalf("NormalizeResourceBody(%q) = %q: not a JSON object: %v", body, out, err)
-		}
-		if hasPassword(got) {
-			t.Fatalf("NormalizeResourceBody(%q) = %q: a password survived", body, out)
-		}
-		again, err := NormalizeResourceBody(out)
-		if err != nil || !bytes.Equal(again, out) {
-			t.Fatalf("NormalizeResourceBody is not idempotent on %q:\nonce:  %s\ntwice: %s (%v)", body, out, again, err)
+		for _, n := range []struct {
+			name      string
+			normalize func([]byte) ([]byte, error)
+			multi     []string
+		}{
+			{"NormalizeResourceBody", NormalizeResourceBody, UserMultiValued},
+			{"NormalizeGroupBody", NormalizeGroupBody, GroupMultiValued},
+		} {
+			out, err := n.normalize(body)
+			if err != nil {
+				continue
+			}
+			var got map[string]interface{}
+			if err := decodeJSON(out, &got); err != nil || got == nil {
+				t.Fatalf("%s(%q) = %q: not a JSON object: %v", n.name, body, out, err)
+			}
+			if n.name == "NormalizeResourceBody" && hasPassword(got) {
+				t.Fatalf("%s(%q) = %q: a password survived", n.name, body, out)
+			}
+			for k, v := range got {
+				if _, obj := v.(map[string]interface{}); obj && slices.ContainsFunc(n.multi, func(m string) bool { return strings.EqualFold(k, m) }) {
+					t.Fatalf("%s(%q) = %q: %s is an object", n.name, body, out, k)
+				}
+			}
+			again, err := n.normalize(out)
+			if err != nil || !bytes.Equal(again, out) {
+				t.Fatalf("%s is not idempotent on %q:\nonce:  %s\ntwice: %s (%v)", n.name, body, out, again, err)
+			}
 		}
 	})
 }
