@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,7 +134,7 @@ func TestActiveStatedAndKept(t *testing.T) {
 // enables it when it says so.
 func TestLinkKeepsActiveLeftOut(t *testing.T) {
 	const tenant = "linkactive"
-	svc, _ := serviceWithTenant(t, tenant)
+	svc, st := serviceWithTenant(t, tenant)
 	ctx := t.Context()
 	manual := "manual"
 	if _, err := svc.UpdateProvisioning(ctx, tenant, ProvisioningChange{Mode: &manual}, admin); err != nil {
@@ -147,11 +148,24 @@ func TestLinkKeepsActiveLeftOut(t *testing.T) {
 		{"left out", map[string]any{"userName": "out@x"}, false},
 		{"null", map[string]any{"userName": "null@x", "active": nil}, false},
 		{"said", map[string]any{"userName": "said@x", "active": true}, true},
+		{"said, over an earlier release's document", map[string]any{"userName": "legacy@x", "active": true}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, _, err := svc.CreateManualUser(ctx, tenant, map[string]any{"userName": tc.sent["userName"], "active": false}, admin)
+			m, _, err := svc.CreateManualUser(ctx, tenant, map[string]any{"userName": tc.sent["userName"], "active": tc.sent["userName"] == "legacy@x"}, admin)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.sent["userName"] == "legacy@x" { // stored without active, as before 8a66fdc
+				prev, err := st.GetUser(ctx, tenant, m.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				old := prev
+				old.Version++
+				old.Doc = []byte(`{"userName":"legacy@x"}`)
+				if err := st.UpdateUser(ctx, tenant, prev, old, nil); err != nil {
+					t.Fatal(err)
+				}
 			}
 			u, err := svc.CreateUser(ctx, tenant, tc.sent, SCIM)
 			if err != nil {
@@ -166,6 +180,24 @@ func TestLinkKeepsActiveLeftOut(t *testing.T) {
 			}
 			if u.Active != tc.active || u.Attrs["active"] != tc.active || stored.Active != tc.active || stored.Attrs["active"] != tc.active {
 				t.Errorf("active %v/%v, stored %v/%v; want %v", u.Active, u.Attrs["active"], stored.Active, stored.Attrs["active"], tc.active)
+			}
+			// The link's audit event names active only when its state changed.
+			page, err := svc.Audit(ctx, tenant, AuditQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var link *AuditEvent
+			for i := range page.Events {
+				if e := &page.Events[i]; e.Action == "user.link" && e.TargetID == u.ID {
+					link = &e.AuditEvent
+				}
+			}
+			if link == nil {
+				t.Fatalf("no user.link event for %s", u.ID)
+			}
+			changed := slices.ContainsFunc(link.Changes, func(c Change) bool { return c.Attribute == "active" })
+			if want := tc.name == "said"; changed != want {
+				t.Errorf("link event changes %+v: active named %v, want %v", link.Changes, changed, want)
 			}
 		})
 	}

@@ -239,6 +239,9 @@ func (s *Service) link(ctx context.Context, tenant string, prev storage.User, by
 	if err != nil {
 		return User{}, err
 	}
+	if _, ok := old["active"]; !ok {
+		old["active"] = true // an earlier release's document: the audit sees no change
+	}
 	if !activeSent && !prev.Active {
 		kept := maps.Clone(doc) // doc serves every retry, each with its prev
 		kept["active"] = false

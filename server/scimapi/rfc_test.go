@@ -132,21 +132,21 @@ func TestWritesByTheRFC(t *testing.T) {
 			want:  want{status: 200, doc: `{` + userSchemas + `,"userName":"pstr@x","active":false}`},
 		},
 		{
-			name: "PATCH remove without a path", why: "RFC 7644 §3.5.2.2 (400 noTarget)",
+			name: "PATCH remove without a path, after a good operation", why: "RFC 7644 §3.5.2.2 (400 noTarget); §3.5.2 (a PATCH is atomic: nothing applies)",
 			method: "PATCH", resource: "Users", setup: `{` + user + `,"userName":"pnopath@x"}`,
-			body: patchOps + `{"op":"remove"}]}`,
+			body: patchOps + `{"op":"replace","path":"displayName","value":"D"},{"op":"remove"}]}`,
 			want: want{status: 400, scimType: "noTarget"},
 		},
 		{
-			name: "PATCH with a path that does not parse", why: "RFC 7644 §3.5.2 (400 invalidPath)",
+			name: "PATCH with a path that does not parse, after a good operation", why: "RFC 7644 §3.5.2 (400 invalidPath; atomic)",
 			method: "PATCH", resource: "Users", setup: `{` + user + `,"userName":"pbadpath@x"}`,
-			body: patchOps + `{"op":"replace","path":"emails[type eq ].value","value":"x"}]}`,
+			body: patchOps + `{"op":"replace","path":"displayName","value":"D"},{"op":"replace","path":"emails[type eq ].value","value":"x"}]}`,
 			want: want{status: 400, scimType: "invalidPath"},
 		},
 		{
-			name: "PATCH with a value of the wrong type", why: "RFC 7644 §3.12 invalidValue",
+			name: "PATCH with a value of the wrong type, after a good operation", why: "RFC 7644 §3.12 invalidValue; §3.5.2 (atomic)",
 			method: "PATCH", resource: "Users", setup: `{` + user + `,"userName":"pbadval@x"}`,
-			body: patchOps + `{"op":"replace","path":"active","value":"maybe"}]}`,
+			body: patchOps + `{"op":"replace","path":"displayName","value":"D"},{"op":"replace","path":"active","value":"maybe"}]}`,
 			want: want{status: 400, scimType: "invalidValue"},
 		},
 		{

@@ -392,7 +392,11 @@ func groupWrite(method, rest string) bool {
 		return rest == "/Groups"
 	}
 	id, ok := strings.CutPrefix(rest, "/Groups/")
-	return ok && id != "" && id != ".search" && !strings.Contains(id, "/")
+	if !ok {
+		return false
+	}
+	id, err := url.PathUnescape(id) // as elimity's router reads it
+	return err == nil && id != "" && id != ".search" && !strings.Contains(id, "/")
 }
 
 // emptyPatch answers a PATCH with no operations, which elimity rejects: it
