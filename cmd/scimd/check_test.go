@@ -9,25 +9,13 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // TestCheckCommand drives `scimd check` over an embedded Redis: a clean
 // tenant, a corrupted one, a repair, and the usage errors.
 func TestCheckCommand(t *testing.T) {
-	e, err := storage.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := rdb.Close(); err != nil {
-			t.Errorf("close client: %v", err)
-		}
-	})
+	url, rdb := storagetest.Embedded(t)
 	ctx := t.Context()
 	st := storage.New(rdb, storage.Options{})
 	at := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
@@ -51,7 +39,6 @@ func TestCheckCommand(t *testing.T) {
 		code := run(context.Background(), append([]string{"check"}, args...), &stdout, &stderr)
 		return code, stdout.String(), stderr.String()
 	}
-	url := e.URL()
 
 	for _, tt := range []struct {
 		name   string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // migrateEnv is an embedded Redis with tenants acme and other, and a runner
@@ -22,20 +23,7 @@ type migrateEnv struct {
 
 func newMigrateEnv(t *testing.T) migrateEnv {
 	t.Helper()
-	e, err := storage.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := rdb.Close(); err != nil {
-			t.Errorf("close client: %v", err)
-		}
-	})
+	url, rdb := storagetest.Embedded(t)
 	st := storage.New(rdb, storage.Options{})
 	at := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
 	for _, id := range []string{"acme", "other"} {
@@ -43,7 +31,7 @@ func newMigrateEnv(t *testing.T) migrateEnv {
 			t.Fatal(err)
 		}
 	}
-	return migrateEnv{url: e.URL(), rdb: rdb, st: st}
+	return migrateEnv{url: url, rdb: rdb, st: st}
 }
 
 // cli runs a subcommand and returns its exit code, stdout and stderr.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // TestPolicyDirNeedsTests: edited policies start only tested, unless the
@@ -70,20 +71,7 @@ func TestPolicyDirNeedsTests(t *testing.T) {
 // under a built-in role's name but for case (refused since), with the
 // policies' built-in names.
 func TestCheckFlagsCaseDuplicateRoles(t *testing.T) {
-	e, err := storage.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := rdb.Close(); err != nil {
-			t.Errorf("close client: %v", err)
-		}
-	})
+	url, rdb := storagetest.Embedded(t)
 	st := storage.New(rdb, storage.Options{})
 	if err := st.CreateTenant(t.Context(), storage.Tenant{ID: "acme", Name: "acme", LicenseLimit: 10, Mode: "idp"}); err != nil {
 		t.Fatal(err)
@@ -92,7 +80,7 @@ func TestCheckFlagsCaseDuplicateRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"check", "--tenant", "acme", "--redis-url", e.URL()}, &stdout, &stderr)
+	code := run(context.Background(), []string{"check", "--tenant", "acme", "--redis-url", url}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stdout.String(), "role-case-duplicate") || !strings.Contains(stdout.String(), `built-in role "Enterprise Admin"`) {
 		t.Fatalf("exit %d, want 1 with the case duplicate named:\n%s%s", code, stdout.String(), stderr.String())
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/scimd/scimd/policies"
 	"github.com/scimd/scimd/server/rollout"
 	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // diffTenant stores a tenant "acme" holding rollout.SeedDiffExampleForTest's
@@ -20,20 +21,7 @@ import (
 // in an embedded Redis, and returns its URL.
 func diffTenant(t *testing.T) string {
 	t.Helper()
-	e, err := storage.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := rdb.Close(); err != nil {
-			t.Errorf("close client: %v", err)
-		}
-	})
+	url, rdb := storagetest.Embedded(t)
 	ctx := t.Context()
 	st := storage.New(rdb, storage.Options{})
 	at := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
@@ -43,7 +31,7 @@ func diffTenant(t *testing.T) string {
 	if err := rollout.SeedDiffExampleForTest(ctx, st, "acme", at); err != nil {
 		t.Fatal(err)
 	}
-	return e.URL()
+	return url
 }
 
 // editedPolicyDir writes rollout.PenaltyEditForTest's policies (the Group

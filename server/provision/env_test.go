@@ -5,6 +5,7 @@ import (
 
 	"github.com/scimd/scimd/policies"
 	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // embeddedEnv is a store over the embedded Redis and the built-in policies,
@@ -12,16 +13,7 @@ import (
 // closed when the test ends.
 func embeddedEnv(t *testing.T) (*storage.Store, *policies.Engine) {
 	t.Helper()
-	e, err := storage.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
+	_, rdb := storagetest.Embedded(t)
 	pol, err := policies.New(policies.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -17,21 +17,13 @@ import (
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/scimapi"
 	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // TestFastPathAnswersLikeElimity: every simple filter answered without
 // elimity's parser gives byte-for-byte the document elimity gives.
 func TestFastPathAnswersLikeElimity(t *testing.T) {
-	e, err := storage.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
+	_, rdb := storagetest.Embedded(t)
 	engine, err := policies.New(policies.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -131,16 +123,7 @@ func TestFastPathAnswersLikeElimity(t *testing.T) {
 // That the two agree proves the fast path, not the answer: where scimd
 // differs from elimity on purpose, TestWritesByTheRFC says what is right.
 func TestCreateAnswersLikeElimity(t *testing.T) {
-	e, err := storage.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
+	_, rdb := storagetest.Embedded(t)
 	engine, err := policies.New(policies.Options{})
 	if err != nil {
 		t.Fatal(err)

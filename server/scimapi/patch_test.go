@@ -18,6 +18,7 @@ import (
 	"github.com/scimd/scimd/server/provision"
 	"github.com/scimd/scimd/server/scimapi"
 	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // twoPaths serves one store through our paths and through elimity's, each
@@ -31,16 +32,7 @@ type twoPaths struct {
 
 func newTwoPaths(t *testing.T, tenant string) *twoPaths {
 	t.Helper()
-	e, err := storage.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rdb, err := storage.NewClient(e.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
+	_, rdb := storagetest.Embedded(t)
 	engine, err := policies.New(policies.Options{})
 	if err != nil {
 		t.Fatal(err)
