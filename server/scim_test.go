@@ -130,6 +130,7 @@ func TestErrors(t *testing.T) {
 			{"a group PUT body that is not an object", http.MethodPut, "/Groups/" + gid, `[{"displayName":"Taken"}]`, nil, 400, "invalidSyntax"},
 			{"a group body on a route that takes none", http.MethodPut, "/Groups/.search", `{`, nil, 405, ""},
 			{"a group body on a route that takes none, escaped", http.MethodPut, "/Groups/%2Esearch", `{`, nil, 405, ""},
+			{"a group body posted to a group", http.MethodPost, "/Groups/" + gid, `{`, nil, 404, ""},
 			{"missing userName", http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]}`, nil, 400, "invalidValue"},
 			{"wrong type", http.MethodPost, "/Users", userBody("x@x", `,"active":"maybe"`), nil, 400, "invalidValue"},
 			{"patch bad path", http.MethodPatch, "/Users/" + uid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"emails[type eq ].value","value":"9"}]}`, nil, 400, "invalidPath"},

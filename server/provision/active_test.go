@@ -61,8 +61,12 @@ func TestActiveStatedAndKept(t *testing.T) {
 	id := u.ID
 	u, err = svc.ReplaceUser(ctx, tenant, id, body(false), "", SCIM)
 	check(t, u, err, 2, false)
-	// Left out, active is not asserted (RFC 7644 §3.5.1): no write.
+	// Left out, or null, active is not asserted (RFC 7644 §3.5.1): no write.
 	u, err = svc.ReplaceUser(ctx, tenant, id, body(), "", SCIM)
+	check(t, u, err, 2, false)
+	null := body()
+	null["active"] = nil
+	u, err = svc.ReplaceUser(ctx, tenant, id, null, "", SCIM)
 	check(t, u, err, 2, false)
 	u, err = svc.ReplaceUser(ctx, tenant, id, body(true), "", SCIM)
 	check(t, u, err, 3, true)

@@ -104,9 +104,7 @@ func newUserRecord(attrs map[string]any) (map[string]any, []byte, storage.User, 
 // so (userRecord), and every write (POST, PUT, a PATCH that removes
 // active) stores the state the platform sees, not an absent one.
 func canonicalUser(attrs map[string]any) (map[string]any, []byte, error) {
-	if v, ok := attrs["active"]; !ok || v == nil {
-		attrs["active"] = true
-	}
+	defaultActive(attrs)
 	doc, raw, err := canonical(attrs)
 	if err != nil {
 		return nil, nil, err
@@ -118,6 +116,17 @@ func canonicalUser(attrs map[string]any) (map[string]any, []byte, error) {
 		}
 	}
 	return doc, raw, nil
+}
+
+// defaultActive gives a user's document that does not say active (absent
+// or null) the active: true the user has (userRecord), and reports whether
+// it had to: an earlier release stored some documents without it.
+func defaultActive(doc map[string]any) bool {
+	if v, ok := doc["active"]; ok && v != nil {
+		return false
+	}
+	doc["active"] = true
+	return true
 }
 
 // create stores a new user. With held, it asks storage to refuse, with
@@ -239,9 +248,7 @@ func (s *Service) link(ctx context.Context, tenant string, prev storage.User, by
 	if err != nil {
 		return User{}, err
 	}
-	if _, ok := old["active"]; !ok {
-		old["active"] = true // an earlier release's document: the audit sees no change
-	}
+	defaultActive(old) // an earlier release's document: the audit sees no change
 	if !activeSent && !prev.Active {
 		kept := maps.Clone(doc) // doc serves every retry, each with its prev
 		kept["active"] = false
@@ -338,12 +345,12 @@ func (s *Service) updateUser(ctx context.Context, tenant, id, ifMatch string, a 
 			return User{}, nil, err
 		}
 		prevRaw := prev.Doc
-		if _, ok := old["active"]; !ok {
+		if defaultActive(old) {
 			// Stored without the default canonicalUser now writes: read
 			// with it, so that a write leaving the user as it is stays no
 			// write, and neither the edit check nor the audit sees active
-			// change.
-			old["active"], work["active"] = true, true
+			// change (work takes it from canonicalUser).
+			//
 			// Encoded, not canonical: a record stored before the size caps
 			// must stay writable by the write that trims it.
 			if prevRaw, err = jsonval.Marshal(old); err != nil {
